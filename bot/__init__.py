@@ -1,0 +1,1 @@
+"""Runtime: settings, the web app, channel adapters, outbox senders and the CLI."""

@@ -1,0 +1,150 @@
+"""The `buurtbot` command: database, neighbourhoods, invites, run and demo."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="buurtbot", description="Neighbour help by chat, for caring neighbourhoods.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="upgrade the schema to the newest version")
+    db_sub.add_parser("current", help="show the schema version")
+
+    nb = sub.add_parser("neighbourhood", help="neighbourhoods")
+    nb_sub = nb.add_subparsers(dest="nb_command", required=True)
+    add = nb_sub.add_parser("add", help="add a neighbourhood")
+    add.add_argument("--name", required=True)
+    add.add_argument("--slug", required=True)
+    add.add_argument("--postcodes", required=True, help="comma separated, e.g. 1040,1050")
+    add.add_argument("--language", default="nl", choices=["nl", "fr", "en"], help="default language")
+    add.add_argument("--contact", help="first name of the human contact (the coordinator)")
+    nb_sub.add_parser("list", help="list neighbourhoods")
+
+    inv = sub.add_parser("invite", help="make a one-time invite code")
+    inv.add_argument("--role", required=True, choices=["coordinator", "volunteer"])
+    inv.add_argument("--neighbourhood", required=True, help="the neighbourhood's slug")
+
+    for name, text in (("run", "run every configured channel, the scheduler and the web server"),
+                       ("demo", "run the local demo chat on http://HOST:PORT")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](args, settings)
+    except UserError as exc:
+        print(f"buurtbot: {exc}", file=sys.stderr)
+        return 2
+
+
+class UserError(Exception):
+    pass
+
+
+def _engine(settings: Settings):
+    from models.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+def _require_schema(engine) -> None:
+    from models.schema import SchemaOutdated, require_current
+
+    try:
+        require_current(engine)
+    except SchemaOutdated as exc:
+        raise UserError(str(exc)) from exc
+
+
+def cmd_db(args, settings: Settings) -> int:
+    from models import schema
+
+    engine = _engine(settings)
+    if args.db_command == "upgrade":
+        schema.upgrade(engine)
+    print(f"schema at {schema.current_revision(engine)} (newest {schema.head_revision(engine)})")
+    return 0
+
+
+def cmd_neighbourhood(args, settings: Settings) -> int:
+    from models.db import make_sessionmaker
+    from models.network import NetworkError, add_neighbourhood, list_neighbourhoods
+
+    engine = _engine(settings)
+    _require_schema(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        if args.nb_command == "list":
+            for nb in list_neighbourhoods(session):
+                print(f"{nb.slug}\t{nb.name}\t{','.join(nb.postcodes)}\t{nb.default_language}")
+            return 0
+        postcodes = [p.strip() for p in args.postcodes.split(",") if p.strip()]
+        try:
+            nb = add_neighbourhood(session, args.name, args.slug, postcodes, args.language, args.contact)
+        except NetworkError as exc:
+            raise UserError(str(exc)) from exc
+        print(f"added neighbourhood {nb.name} ({nb.slug}) for {', '.join(postcodes)}")
+    return 0
+
+
+def cmd_invite(args, settings: Settings) -> int:
+    from models.db import make_sessionmaker
+    from models.network import create_invite, neighbourhood_by_slug
+
+    engine = _engine(settings)
+    _require_schema(engine)
+    with make_sessionmaker(engine)() as session, session.begin():
+        nb = neighbourhood_by_slug(session, args.neighbourhood)
+        if nb is None:
+            raise UserError(f"no neighbourhood with slug {args.neighbourhood!r}; see `buurtbot neighbourhood list`")
+        code = create_invite(session, nb, args.role).code
+    print(code)
+    link = settings.invite_link(code)
+    if link:
+        print(link)
+    return 0
+
+
+def cmd_run(args, settings: Settings, demo: bool = False) -> int:
+    import uvicorn
+
+    from bot.runtime import Runtime
+    from bot.web import create_app
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    demo = demo or not settings.channels
+    rt = Runtime.build(settings, demo=demo)
+    if demo:
+        from bot.demo import seed
+        from models.schema import upgrade
+
+        upgrade(rt.engine)
+        with rt.sessions() as session, session.begin():
+            seed(session)
+        print(f"buurtbot demo: open http://{settings.host}:{settings.port}/ (no channel credentials set)", flush=True)
+    else:
+        _require_schema(rt.engine)
+    uvicorn.run(create_app(rt), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return 0
+
+
+COMMANDS = {
+    "db": cmd_db, "neighbourhood": cmd_neighbourhood, "invite": cmd_invite,
+    "run": cmd_run, "demo": lambda args, settings: cmd_run(args, settings, demo=True),
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

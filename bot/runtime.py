@@ -1,0 +1,30 @@
+"""Wires settings, database, dispatcher and scheduler together; the one place that does."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings
+from handlers.dispatch import Dispatcher
+from models.db import make_engine, make_sessionmaker
+from scheduler.runner import Ticks
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    dispatcher: Dispatcher
+    ticks: Ticks
+    demo: bool = False
+
+    @classmethod
+    def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
+        engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        dispatcher = Dispatcher(sessions, rate_limit=settings.rate_limit_per_minute, invite_link=settings.invite_link)
+        ticks = Ticks(sessions, settings.scheduler_tick_seconds, settings.request_expiry_days)
+        return cls(settings, engine, sessions, dispatcher, ticks, demo)

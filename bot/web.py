@@ -1,0 +1,88 @@
+"""The ASGI app shared by every channel: health, and the demo chat with its JSON API."""
+from __future__ import annotations
+
+import json
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Route
+
+from bot import demo
+from bot.runtime import Runtime
+from handlers.core import Inbound
+
+STATIC = Path(__file__).with_name("static")
+MAX_BODY = 200_000
+
+
+def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app):
+        if start_scheduler:
+            rt.ticks.start()
+        try:
+            yield
+        finally:
+            rt.ticks.shutdown()
+
+    async def healthz(request: Request) -> JSONResponse:
+        def probe() -> bool:
+            try:
+                with rt.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                return True
+            except Exception:  # noqa: BLE001
+                return False
+
+        db_ok = await run_in_threadpool(probe)
+        sched = rt.ticks.health()
+        ok = db_ok and (sched["running"] or not start_scheduler)
+        return JSONResponse({"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down",
+                             "scheduler": sched, "channels": rt.settings.channels + (["demo"] if rt.demo else [])},
+                            status_code=200 if ok else 503)
+
+    async def page(request: Request) -> FileResponse:
+        return FileResponse(STATIC / "demo.html", media_type="text/html; charset=utf-8")
+
+    async def post_message(request: Request) -> JSONResponse:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "message too large"}, status_code=413)
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return JSONResponse({"error": "body must be JSON"}, status_code=400)
+        persona = data.get("from") if isinstance(data, dict) else None
+        text_, payload = (data.get("text"), data.get("payload")) if isinstance(data, dict) else (None, None)
+        if not isinstance(persona, str) or not persona.strip() or len(persona) > 64:
+            return JSONResponse({"error": "'from' must be a persona name of 1-64 characters"}, status_code=400)
+        if (text_ is None) == (payload is None) or not isinstance(text_ or payload, str):
+            return JSONResponse({"error": "send either 'text' or 'payload' as a string"}, status_code=400)
+        inbound = Inbound(channel=demo.CHANNEL, address=persona.strip(), text=text_ or "", payload=payload,
+                          locale_hint=data.get("locale") if isinstance(data.get("locale"), str) else None)
+        result = await run_in_threadpool(rt.dispatcher.handle, inbound)
+        return JSONResponse({"result": result}, status_code=202)
+
+    async def get_inbox(request: Request) -> JSONResponse:
+        persona = request.path_params["persona"]
+        try:
+            after = int(request.query_params.get("after", "0"))
+        except ValueError:
+            return JSONResponse({"error": "'after' must be a number"}, status_code=400)
+
+        def read():
+            with rt.sessions() as session, session.begin():
+                return demo.inbox(session, persona, after)
+
+        return JSONResponse(await run_in_threadpool(read))
+
+    routes = [Route("/healthz", healthz)]
+    if rt.demo:
+        routes += [Route("/", page), Route("/api/demo/messages", post_message, methods=["POST"]),
+                   Route("/api/demo/inbox/{persona}", get_inbox)]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,90 @@
+"""What everyone can do: help, language, pause all messages, see their data, delete it."""
+from __future__ import annotations
+
+from handlers.core import Answer, Context, Option
+from handlers.i18n import LANGUAGES, _, format_day, speaking
+from handlers.labels import STATUS_LABELS, category
+from handlers.menu import menu_options, show_menu
+from handlers.onboarding import ask_language, language_from
+from handlers.steps import step
+from models.privacy import erase, export
+from models.tasks import requests_of
+
+
+def show_help(ctx: Context) -> None:
+    ctx.clear()
+    ctx.say(_("buurtbot connects neighbours: ask for a hand, or lend one.\n"
+              "Choose an option or type its number. Commands:\n"
+              "/menu – what you can do\n/language – change language\n/mydata – what we keep about you\n"
+              "/stop – no more messages from us\n/delete – delete everything\n"
+              "In an emergency call 112. buurtbot is not an emergency service."),
+            menu_options(ctx))
+
+
+@step("language")
+def on_language(ctx: Context, answer: Answer) -> None:
+    lang = language_from(answer)
+    if lang is None:
+        ask_language(ctx, "language")
+        return
+    ctx.identity.language = lang
+    if ctx.person:
+        ctx.person.language = lang
+        if lang not in (ctx.person.languages_spoken or []):
+            ctx.person.languages_spoken = [*(ctx.person.languages_spoken or []), lang]
+    with speaking(lang):
+        show_menu(ctx, _("From now on I will write to you in {language}.", language=LANGUAGES[lang]))
+
+
+def stop(ctx: Context) -> None:
+    ctx.person.paused = True
+    ctx.clear()
+    ctx.say(_("You will not get any more messages from us. Your data is kept; delete it with /delete. Type /start to start again."))
+
+
+def show_my_data(ctx: Context) -> None:
+    d = export(ctx.session, ctx.person)
+    yes_no = lambda b: _("yes") if b else _("no")  # noqa: E731
+    lines = [
+        _("This is everything we keep about you:"),
+        _("First name: {value}", value=d["first_name"]),
+        _("Language: {value}", value=LANGUAGES.get(d["language"], d["language"])),
+        _("Languages you speak: {value}", value=", ".join(d["languages_spoken"]) or "-"),
+        _("Neighbourhood: {value}", value=d["neighbourhood"] or "-"),
+        _("Roles: {value}", value=", ".join(d["roles"]) or "-"),
+        _("Address: {value}", value=d["address"] or "-"),
+        _("Phone: {value}", value=d["phone"] or "-"),
+        _("Consent given on: {value}", value=format_day(d["consent_at"]) if d["consent_at"] else "-"),
+        _("Messages paused: {value}", value=yes_no(d["paused"])),
+        _("Channels: {value}", value=", ".join(f"{c} {a}" for c, a in d["channels"])),
+    ]
+    if d["volunteer_status"]:
+        lines.append(_("Volunteer: {status}; tasks: {tasks}; max {cap} a week; duo visits only: {duo}",
+                       status=d["volunteer_status"], tasks=", ".join(category(c) for c in d["categories"]) or "-",
+                       cap=d["max_tasks_per_week"], duo=yes_no(d["duo_only"])))
+    for rid, cat, status, desc in d["requests"]:
+        lines.append(_("Request #{id} {category}: {status} – “{description}”", id=rid, category=category(cat),
+                       status=_(STATUS_LABELS.get(status, status)), description=desc))
+    lines.append(_("Delete it all with /delete."))
+    ctx.clear()
+    ctx.say("\n".join(lines), menu_options(ctx), about=ctx.person.id)
+
+
+def ask_delete(ctx: Context) -> None:
+    ctx.goto("delete.confirm")
+    ctx.say(_("Do you want us to delete everything we keep about you? Your name, address and messages are erased, and open requests are cancelled. This cannot be undone."),
+            [Option(_("Yes, delete everything"), "yes"), Option(_("No, keep it"), "no")])
+
+
+@step("delete.confirm")
+def on_delete(ctx: Context, answer: Answer) -> None:
+    if not answer.is_("yes"):
+        show_menu(ctx, _("Nothing was deleted."))
+        return
+    person = ctx.person
+    for req in requests_of(ctx.session, person.id, ("claimed",)):
+        if req.claimed_by is not None:
+            ctx.tell(req.claimed_by, lambda: (_("Request #{id} was cancelled. No need to go any more, thank you!", id=req.id), []))
+    erase(ctx.session, person)
+    ctx.person = None
+    ctx.say_final(_("Everything we kept about you is deleted. Thank you for being part of the neighbourhood. Type /start if you ever want to come back."))

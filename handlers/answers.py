@@ -1,0 +1,48 @@
+"""Typed answers: every choice also works as "1", "ja", "oui", "yes" or the option's label.
+
+An 82-year-old on an old phone can answer with one digit; nobody has to find a button.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from handlers.core import Answer, Inbound
+
+YES = {"ja", "jaa", "jep", "yes", "yep", "y", "ok", "oké", "oke", "okay", "oui", "ouais", "d'accord", "daccord", "goed", "graag", "akkoord", "si", "evet", "نعم", "tak"}
+NO = {"nee", "neen", "nein", "no", "non", "nope", "n", "liever niet", "hayır", "لا", "nie"}
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def fold(text: str) -> str:
+    """Lowercase, no accents, no emoji or punctuation at the ends: "  Oui ! " -> "oui"."""
+    text = unicodedata.normalize("NFKD", text.translate(DIGITS).lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^\w' ]+", " ", text)
+    return " ".join(text.split())
+
+
+def numbers_in(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d{1,2}", text.translate(DIGITS))]
+
+
+def resolve(inbound: Inbound, options: list[dict]) -> Answer:
+    text = inbound.text or ""
+    if inbound.payload:
+        return Answer(text, inbound.payload[:64])
+    folded = fold(text)
+    if not options or not folded:
+        return Answer(text, None)
+    if folded.isdigit():
+        n = int(folded)
+        return Answer(text, options[n - 1]["payload"] if 1 <= n <= len(options) else None)
+    for opt in options:
+        if fold(opt["label"]) == folded:
+            return Answer(text, opt["payload"])
+    payloads = [o["payload"] for o in options]
+    for words, wanted in ((YES, "yes"), (NO, "no")):
+        if folded in words or folded.split(" ")[0] in words and len(folded) < 12:
+            hits = [p for p in payloads if p == wanted or p.endswith(":" + wanted)]
+            if len(hits) == 1:
+                return Answer(text, hits[0])
+    return Answer(text, None)

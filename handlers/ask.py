@@ -1,0 +1,160 @@
+"""Asking for help: category, a few words, when, where, confirm -- then the matching
+volunteers are told (first name and street only) and can claim it."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from handlers.core import Answer, Context, Option, clean_text
+from handlers.i18n import _, format_day, today
+from handlers.labels import WHEN_LABELS, category, request_line
+from handlers.menu import show_menu
+from handlers.signals import refer
+from handlers.steps import step
+from handlers.keywords import signals
+from models.people import CATEGORIES
+from models.tasks import create_request, matching_volunteers, street_of
+from models import HelpRequest
+
+
+def start_ask(ctx: Context) -> None:
+    ctx.goto("ask.category")
+    ctx.say(_("What kind of help do you need?"), [Option(category(c), f"cat:{c}") for c in CATEGORIES])
+
+
+@step("ask.category")
+def on_category(ctx: Context, answer: Answer) -> None:
+    code = answer.arg("cat")
+    if code not in CATEGORIES:
+        start_ask(ctx)
+        return
+    ctx.goto("ask.describe", category=code)
+    ctx.say(_("In a few words: what would you like help with?"))
+
+
+@step("ask.describe")
+def on_describe(ctx: Context, answer: Answer) -> None:
+    text = clean_text(answer.text, 500)
+    if len(text) < 2 or answer.payload:
+        ctx.say(_("Please describe in a few words what you need, for example: “a pack of water from the supermarket”."))
+        return
+    if "professional" in signals(text):
+        req = create_request(ctx.session, ctx.person, ctx.data("category"), text, "week", None, None, status="referred")
+        refer(ctx, req)
+        return
+    ctx.goto("ask.when", description=text)
+    ask_when(ctx)
+
+
+def ask_when(ctx: Context) -> None:
+    ctx.say(_("When?"), [Option(_(label), f"when:{k}") for k, label in WHEN_LABELS.items()])
+
+
+def parse_date(text: str, base: date) -> date | None:
+    """"26/11", "26-11-2026", "26.11" -> a date, in the coming year if no year is given."""
+    m = re.search(r"\b(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?\b", text)
+    if not m:
+        return None
+    day, month, year = int(m.group(1)), int(m.group(2)), m.group(3)
+    y = int(year) + (2000 if year and len(year) == 2 else 0) if year else base.year
+    try:
+        d = date(y, month, day)
+    except ValueError:
+        return None
+    if not year and d < base:
+        d = date(y + 1, month, day)
+    return d if base <= d <= base + timedelta(days=366) else None
+
+
+@step("ask.when")
+def on_when(ctx: Context, answer: Answer) -> None:
+    kind = answer.arg("when")
+    base = today()
+    typed = parse_date(answer.text, base) if not answer.payload else None
+    if typed:
+        kind = "date"
+    if kind not in WHEN_LABELS:
+        ask_when(ctx)
+        return
+    if kind == "date" and typed is None:
+        ctx.goto("ask.date")
+        ctx.say(_("Which date? Type it like {example}.", example=(base + timedelta(days=3)).strftime("%d/%m")))
+        return
+    due = {"today": base, "tomorrow": base + timedelta(days=1), "week": None}.get(kind, typed)
+    ctx.goto("ask.where", when=kind, due=due.isoformat() if due else None)
+    ask_where(ctx)
+
+
+@step("ask.date")
+def on_date(ctx: Context, answer: Answer) -> None:
+    d = parse_date(answer.text, today())
+    if d is None:
+        ctx.say(_("I could not read that date. Type it like {example}.", example=(today() + timedelta(days=3)).strftime("%d/%m")))
+        return
+    ctx.goto("ask.where", when="date", due=d.isoformat())
+    ask_where(ctx)
+
+
+def ask_where(ctx: Context) -> None:
+    if ctx.person.address_full:
+        ctx.goto("ask.confirm")
+        confirm(ctx)
+        return
+    ctx.say(_("Where should the volunteer come? Type your street and house number. Volunteers only see the street until one of them takes your request."))
+
+
+@step("ask.where")
+def on_where(ctx: Context, answer: Answer) -> None:
+    text = clean_text(answer.text, 200)
+    if len(text) < 3 or not any(ch.isalpha() for ch in text) or answer.payload:
+        ask_where(ctx)
+        return
+    ctx.person.address_full = text
+    ctx.person.street = street_of(text)
+    ctx.goto("ask.confirm")
+    confirm(ctx)
+
+
+def confirm(ctx: Context) -> None:
+    due = ctx.data("due")
+    when = format_day(date.fromisoformat(due)) if due else _(WHEN_LABELS["week"])
+    ctx.say(_("Shall I pass this on to the volunteers of your neighbourhood?\n{category}: “{description}”\nWhen: {when}\nThey will see your first name and street: {street}.",
+              category=category(ctx.data("category")), description=ctx.data("description"), when=when,
+              street=ctx.person.street or "-"),
+            [Option(_("Yes, send it"), "yes"), Option(_("No, cancel"), "no")])
+
+
+@step("ask.confirm")
+def on_confirm(ctx: Context, answer: Answer) -> None:
+    if answer.is_("no"):
+        show_menu(ctx, _("All right, nothing was sent."))
+        return
+    if not answer.is_("yes") or ctx.data("category") not in CATEGORIES:
+        confirm(ctx) if ctx.data("category") in CATEGORIES else start_ask(ctx)
+        return
+    due = ctx.data("due")
+    req = create_request(ctx.session, ctx.person, ctx.data("category"), ctx.data("description", ""),
+                         ctx.data("when", "week"), date.fromisoformat(due) if due else None,
+                         ctx.person.address_full)
+    told = notify_volunteers(ctx, req)
+    ctx.person.is_resident = True
+    if told:
+        show_menu(ctx, _("Thank you! Your request #{id} went to the volunteers of your neighbourhood. I will tell you as soon as someone takes it.", id=req.id))
+    else:
+        show_menu(ctx, _("Thank you! Your request #{id} is saved. There is no volunteer free right now, so the coordinator will look for someone.", id=req.id))
+
+
+def notify_volunteers(ctx: Context, req: HelpRequest, exclude: set[int] = frozenset()) -> int:
+    """Tell every matching volunteer, shared language first. Returns how many were told."""
+    count = 0
+    for v in matching_volunteers(ctx.session, req, exclude=set(exclude)):
+        if ctx.tell(v, lambda: (_("A neighbour asks for help:\n{line}\nCan you do it?", line=request_line(req)),
+                                [Option(_("I'll do it"), f"claim:{req.id}"), Option(_("Not now"), "menu")]),
+                    about=req.requester_id):
+            count += 1
+    if count == 0:
+        from handlers.signals import alert_coordinators
+
+        alert_coordinators(ctx, lambda: _("Request #{id} found no free volunteer:\n{line}", id=req.id, line=request_line(req)),
+                           about=req.requester_id)
+    return count

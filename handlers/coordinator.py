@@ -1,0 +1,87 @@
+"""Coordinators keep the network: approve, decline or pause volunteers, see what nobody has
+taken yet, and invite others. Every action checks the neighbourhood."""
+from __future__ import annotations
+
+from handlers.core import Context, Option
+from handlers.i18n import _
+from handlers.labels import category, request_line
+from handlers.menu import show_menu
+from handlers.tasks import refuse
+from models import Person
+from models.network import (NetworkError, create_invite, may_coordinate, pending_volunteers,
+                            set_volunteer_status)
+from models.tasks import open_requests
+
+
+def coordinator_menu(ctx: Context) -> None:
+    p = ctx.person
+    if not p.is_coordinator:
+        refuse(ctx, _("Sorry, only coordinators can do that."))
+        return
+    n = len(pending_volunteers(ctx.session, p.neighbourhood_id))
+    ctx.clear()
+    ctx.say(_("Coordinator of {neighbourhood}. What would you like to do?", neighbourhood=p.neighbourhood.name), [
+        Option(_("Volunteers to approve ({n})", n=n), "coord:pending"),
+        Option(_("Unclaimed requests"), "coord:open"),
+        Option(_("Invite a volunteer"), "coord:invite:volunteer"),
+        Option(_("Invite a coordinator"), "coord:invite:coordinator"),
+        Option(_("Menu"), "menu"),
+    ])
+
+
+def on_coordinator(ctx: Context, action: str) -> None:
+    p = ctx.person
+    if not p.is_coordinator or p.neighbourhood_id is None:
+        refuse(ctx, _("Sorry, only coordinators can do that."))
+        return
+    if action == "pending":
+        people = pending_volunteers(ctx.session, p.neighbourhood_id)
+        if not people:
+            show_menu(ctx, _("No volunteers are waiting for approval."))
+            return
+        lines = "\n".join(f"• {v.first_name}: {', '.join(category(c) for c in v.categories)}; {', '.join(v.languages_spoken or [])}; max {v.max_tasks_per_week}" + (" · duo" if v.duo_only else "") for v in people[:5])
+        ctx.clear()
+        ctx.say(_("Volunteers waiting for approval:") + "\n" + lines,
+                [o for v in people[:5] for o in (Option(_("Approve {name}", name=v.first_name), f"vol:ok:{v.id}"),
+                                                  Option(_("Decline {name}", name=v.first_name), f"vol:no:{v.id}"))]
+                + [Option(_("Menu"), "menu")], about=None)
+    elif action == "open":
+        reqs = open_requests(ctx.session, p.neighbourhood_id)
+        if not reqs:
+            show_menu(ctx, _("Every request has a volunteer. 🌻"))
+            return
+        show_menu(ctx, _("Requests nobody has taken yet:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs))
+    elif action in ("invite:volunteer", "invite:coordinator"):
+        role = action.split(":")[1]
+        invite = create_invite(ctx.session, p.neighbourhood, role, created_by=p)
+        link = ctx.invite_link(invite.code)
+        text = _("Invite code for a new {role}: {code}\nThey type: /start {code}", role=_("volunteer") if role == "volunteer" else _("coordinator"), code=invite.code)
+        if link:
+            text += "\n" + link
+        show_menu(ctx, text)
+    else:
+        refuse(ctx)
+
+
+def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
+    p = ctx.person
+    volunteer = ctx.session.get(Person, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    status = {"ok": "approved", "no": "declined", "pause": "paused"}.get(decision)
+    if status is None or not may_coordinate(p, volunteer):
+        refuse(ctx, _("Sorry, only coordinators of this neighbourhood can do that."))
+        return
+    try:
+        set_volunteer_status(ctx.session, p, volunteer, status)
+    except NetworkError:
+        refuse(ctx)
+        return
+    show_menu(ctx, {"approved": _("{name} is now an approved volunteer."),
+                    "declined": _("{name} was declined."),
+                    "paused": _("{name} is paused.")}[status].format(name=volunteer.first_name))
+    messages = {
+        "approved": lambda: (_("Good news, {name}: you are now a volunteer of {neighbourhood}! You will get requests that fit you. You can always say no.", name=volunteer.first_name, neighbourhood=volunteer.neighbourhood.name),
+                             [Option(_("Open requests"), "open"), Option(_("Menu"), "menu")]),
+        "declined": lambda: (_("Thank you for offering help, {name}. For now the coordinator has not added you as a volunteer; they will tell you why. You can still ask for help at any time.", name=volunteer.first_name), []),
+        "paused": lambda: (_("Your volunteering is paused for now, {name}. Thank you for all you did!", name=volunteer.first_name), []),
+    }
+    ctx.tell(volunteer, messages[status])

@@ -1,0 +1,153 @@
+"""The shapes every channel shares: an Inbound message, Options, and the Context a flow step
+works with. A step reads the Context, changes the domain and says Replies; the dispatcher
+writes those Replies to the outbox in the same transaction."""
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.i18n import current_language, speaking
+from models import ChannelIdentity, ConversationState, Outbox, Person
+from models.base import utcnow
+
+MAX_TEXT = 4000  # a reply never exceeds what every channel can carry in one message
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a person, normalised by a channel adapter."""
+
+    channel: str
+    address: str
+    text: str = ""
+    payload: str | None = None
+    locale_hint: str | None = None
+    platform_message_id: str | None = None
+    media: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    payload: str
+
+    def as_json(self) -> dict:
+        return {"label": self.label, "payload": self.payload}
+
+
+@dataclass
+class Answer:
+    """What the person said, after typed answers were matched to the options on screen."""
+
+    text: str
+    payload: str | None
+
+    def is_(self, payload: str) -> bool:
+        return self.payload == payload
+
+    def arg(self, prefix: str) -> str | None:
+        if self.payload and self.payload.startswith(prefix + ":"):
+            return self.payload[len(prefix) + 1:]
+        return None
+
+
+def clean_text(text: str, limit: int = 2000) -> str:
+    """Drop control characters and trim; what a person typed is kept, not judged."""
+    text = unicodedata.normalize("NFC", text or "")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return text.strip()[:limit]
+
+
+@dataclass
+class Context:
+    session: Session
+    inbound: Inbound
+    identity: ChannelIdentity
+    state: ConversationState
+    person: Person | None
+    invite_link: Callable[[str], str | None] = lambda code: None
+    now: datetime = field(default_factory=utcnow)
+    erased: bool = False
+    _count: int = 0
+
+    # ---- the sender's conversation -------------------------------------------------------
+    def goto(self, step: str, **data) -> None:
+        self.state.step = step
+        self.state.data = {**(self.state.data or {}), **data} if step else {}
+
+    def clear(self) -> None:
+        self.state.step, self.state.data = "", {}
+
+    def data(self, key: str, default=None):
+        return (self.state.data or {}).get(key, default)
+
+    def say(self, text: str, options: Iterable[Option] = (), *, about: int | None = None,
+            purpose: str = "reply", purge_after_send: bool = False) -> None:
+        options = list(options)
+        self.state.options = [o.as_json() for o in options]
+        self._write(self.identity.channel, self.identity.address, self.identity.id, text, options,
+                    about, purpose, purge_after_send, current_language())
+
+    def say_final(self, text: str) -> None:
+        """Last words to someone whose data was just erased: there is no identity row any more,
+        and the sender deletes this message once it is delivered."""
+        self.erased = True
+        self._write(self.inbound.channel, self.inbound.address, None, text, [], None, "farewell", True,
+                    current_language())
+
+    # ---- other people ----------------------------------------------------------------------
+    def tell(self, person: Person, render: Callable[[], tuple[str, list[Option]]], *,
+             about: int | None = None, purpose: str = "notify", even_if_paused: bool = False) -> bool:
+        """Message another person in their own language, on the channel they last used."""
+        if person.do_not_contact or (person.paused and not even_if_paused):
+            return False
+        identity = reachable_identity(self.session, person)
+        if identity is None:
+            return False
+        with speaking(person.language):
+            text, options = render()
+        if options:
+            state = load_state(self.session, identity)
+            state.options = [o.as_json() for o in options]
+        self._write(identity.channel, identity.address, identity.id, text, options, about, purpose, False,
+                    person.language)
+        return True
+
+    def _write(self, channel, address, identity_id, text, options, about, purpose, purge, language) -> None:
+        self._count += 1
+        pmid = self.inbound.platform_message_id or uuid.uuid4().hex
+        self.session.add(Outbox(
+            idempotency_key=f"{self.inbound.channel}:{pmid}:{self._count}"[:120],
+            channel=channel,
+            address=address,
+            identity_id=identity_id,
+            about_person_id=about,
+            language=language,
+            purpose=purpose,
+            text=text[:MAX_TEXT],
+            options=[o.as_json() for o in options],
+            purge_after_send=purge,
+        ))
+
+
+def reachable_identity(session: Session, person: Person) -> ChannelIdentity | None:
+    return session.scalar(
+        select(ChannelIdentity)
+        .where(ChannelIdentity.person_id == person.id, ChannelIdentity.active.is_(True))
+        .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id.desc())
+        .limit(1)
+    )
+
+
+def load_state(session: Session, identity: ChannelIdentity) -> ConversationState:
+    state = session.get(ConversationState, identity.id)
+    if state is None:
+        state = ConversationState(identity_id=identity.id, step="", data={}, options=[])
+        session.add(state)
+    return state

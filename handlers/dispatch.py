@@ -1,0 +1,185 @@
+"""The one entry point for every channel: an Inbound in, outbox rows out, in ONE transaction.
+
+Dedupe on the platform message id, load the person and their conversation state, run one
+step, write the replies. If anything fails, everything of that message is rolled back and
+the person gets a polite "please try again" instead of silence or a traceback.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers import account, ask, coordinator, offer, onboarding, signals, tasks  # noqa: F401  (registers steps)
+from handlers.answers import fold, resolve
+from handlers.core import Context, Inbound, clean_text, load_state
+from handlers.i18n import _, normalise_language, speaking
+from handlers.keywords import signals as find_signals
+from handlers.menu import not_understood, show_menu
+from handlers.ratelimit import DROP, WARN, RateLimiter
+from handlers.steps import STEPS
+from models import ChannelIdentity, InboundLog
+from models.base import utcnow
+from models.tasks import create_request
+
+log = logging.getLogger("buurtbot.dispatch")
+
+COMMANDS = {
+    "start": ("start",), "help": ("help", "hulp", "aide"), "menu": ("menu",),
+    "language": ("language", "taal", "langue"), "stop": ("stop", "stoppen", "arret"),
+    "mydata": ("mydata", "mijngegevens", "mesdonnees"), "delete": ("delete", "verwijder", "supprimer"),
+    "ask": ("ask", "vraag", "demande"), "offer": ("offer", "aanbod", "offre"),
+}
+ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
+
+
+class Duplicate(Exception):
+    pass
+
+
+class Dispatcher:
+    def __init__(self, sessions: sessionmaker[Session], *, rate_limit: int = 20, rate_window: float = 60.0,
+                 invite_link=None) -> None:
+        self.sessions = sessions
+        self.limiter = RateLimiter(rate_limit, rate_window)
+        self.invite_link = invite_link or (lambda code: None)
+
+    def handle(self, inbound: Inbound) -> str:
+        """Returns "ok", "duplicate", "throttled" or "error" (the person was told)."""
+        verdict = self.limiter.hit((inbound.channel, inbound.address))
+        if verdict == DROP:
+            return "throttled"
+        try:
+            with self.sessions() as session, session.begin():
+                if inbound.platform_message_id:
+                    _remember(session, inbound)
+                ctx = self._context(session, inbound)
+                with speaking(_language(ctx)):
+                    if verdict == WARN:
+                        ctx.say(_("You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."))
+                    else:
+                        route(ctx)
+            return "throttled" if verdict == WARN else "ok"
+        except Duplicate:
+            return "duplicate"
+        except Exception as exc:  # noqa: BLE001 - the person must get an answer, whatever broke
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error("dispatch failed on %s: %s at %s:%s", inbound.channel, type(exc).__name__,
+                      where.filename.rsplit("/", 1)[-1], where.lineno)
+            self._apologise(inbound)
+            return "error"
+
+    def _context(self, session: Session, inbound: Inbound) -> Context:
+        identity = session.scalar(select(ChannelIdentity).where(
+            ChannelIdentity.channel == inbound.channel, ChannelIdentity.address == inbound.address))
+        if identity is None:
+            identity = ChannelIdentity(channel=inbound.channel, address=inbound.address,
+                                       language=normalise_language(inbound.locale_hint))
+            session.add(identity)
+            session.flush()
+        identity.last_inbound_at = utcnow()
+        identity.active = True
+        return Context(session=session, inbound=inbound, identity=identity, state=load_state(session, identity),
+                       person=identity.person, invite_link=self.invite_link)
+
+    def _apologise(self, inbound: Inbound) -> None:
+        try:
+            with self.sessions() as session, session.begin():
+                ctx = self._context(session, inbound)
+                with speaking(_language(ctx)):
+                    ctx.say(_("Sorry, something went wrong on our side. Please try again, or type /menu."))
+        except Exception as exc:  # noqa: BLE001
+            log.error("apology failed on %s: %s", inbound.channel, type(exc).__name__)
+
+
+def _remember(session: Session, inbound: Inbound) -> None:
+    session.add(InboundLog(channel=inbound.channel, platform_message_id=str(inbound.platform_message_id)[:80]))
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Duplicate from exc
+
+
+def _language(ctx: Context) -> str | None:
+    if ctx.person is not None:
+        return ctx.person.language
+    return ctx.identity.language or normalise_language(ctx.inbound.locale_hint)
+
+
+def route(ctx: Context) -> None:
+    text = clean_text(ctx.inbound.text)
+    if text.startswith("/"):
+        command(ctx, text)
+        return
+    kinds = find_signals(text) if text and not ctx.inbound.payload else set()
+    if kinds & {"emergency", "suicide"}:
+        signals.emergency(ctx, kinds)
+        return
+    answer = resolve(Inbound(**{**ctx.inbound.__dict__, "text": text}), ctx.state.options or [])
+    if ctx.person is None:
+        if ctx.state.step.startswith("onboard.") and ctx.state.step in STEPS:
+            STEPS[ctx.state.step](ctx, answer)
+        else:
+            onboarding.start(ctx, None)
+        return
+    if answer.payload and global_action(ctx, answer.payload):
+        return
+    if ctx.state.step in STEPS:
+        STEPS[ctx.state.step](ctx, answer)
+    elif fold(text) in ALIASES:
+        command(ctx, "/" + fold(text))
+    elif "concern" in kinds:
+        signals.concern(ctx, text)
+    elif "professional" in kinds:
+        signals.refer(ctx, create_request(ctx.session, ctx.person, "other", text[:500], "week", None, None,
+                                          status="referred"))
+    else:
+        not_understood(ctx)
+
+
+def command(ctx: Context, text: str) -> None:
+    word, _sep, rest = text[1:].partition(" ")
+    name = ALIASES.get(fold(word.split("@")[0]))
+    if name == "start":
+        onboarding.start(ctx, rest.strip() or None)
+    elif name == "language":
+        onboarding.ask_language(ctx, "language")
+    elif ctx.person is None:
+        if name in ("mydata", "delete"):
+            ctx.say(_("We do not keep anything about you. Type /start to join."))
+        elif name == "stop":
+            ctx.clear()
+            ctx.say(_("All right. You will not hear from us. Type /start if you change your mind."))
+        else:
+            onboarding.start(ctx, None)
+    elif name is None:
+        not_understood(ctx)
+    else:
+        {"help": account.show_help, "menu": show_menu, "stop": account.stop, "mydata": account.show_my_data,
+         "delete": account.ask_delete, "ask": ask.start_ask, "offer": offer.start_offer}[name](ctx)
+
+
+def global_action(ctx: Context, payload: str) -> bool:
+    """Buttons that work from anywhere (a notification pressed hours later). Each checks
+    that this person may touch that record; forged or stale ones get a kind refusal."""
+    kind, _sep, arg = payload.partition(":")
+    simple = {"menu": show_menu, "help": account.show_help, "human": signals.talk_to_person,
+              "ask": ask.start_ask, "offer": offer.start_offer, "open": tasks.show_open, "mine": tasks.show_mine,
+              "tasks": tasks.show_tasks, "coord": coordinator.coordinator_menu}
+    by_id = {"claim": tasks.do_claim, "handback": tasks.do_hand_back, "done": tasks.do_done,
+             "cancel": tasks.do_cancel, "thanks": tasks.do_thanks, "msg": tasks.start_message}
+    if not arg and kind in simple:
+        simple[kind](ctx)
+    elif kind in by_id:
+        by_id[kind](ctx, arg)
+    elif kind == "coord" and arg:
+        coordinator.on_coordinator(ctx, arg)
+    elif kind == "vol":
+        decision, _sep, raw = arg.partition(":")
+        coordinator.on_volunteer_decision(ctx, decision, raw)
+    else:
+        return False
+    return True

@@ -1,0 +1,104 @@
+"""Translations: one gettext catalog per language, one formatting locale per language.
+
+The current language is a context variable, so a flow can speak to the sender in theirs and
+notify a volunteer in the volunteer's (``with speaking(volunteer.language): ...``). Catalogs are
+read from ``locales/<lang>/LC_MESSAGES/messages.mo``; when the compiled file is missing (a
+fresh clone) the ``.po`` is compiled in memory with Babel, so the bot runs from any directory
+without a build step.
+"""
+from __future__ import annotations
+
+import contextvars
+import io
+from contextlib import contextmanager
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel import dates as babel_dates
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+import locales
+from models.base import TZ
+
+LOCALES_DIR = Path(locales.__file__).parent
+DOMAIN = "messages"
+
+#: Languages the bot speaks, in the order it offers them, with their own name.
+LANGUAGES: dict[str, str] = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+#: Locale used for dates and numbers per language (Locale.negotiate would map nl to nl_NL).
+FORMAT_LOCALES: dict[str, str] = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
+DEFAULT_LANGUAGE = "nl"
+
+_current = contextvars.ContextVar("buurtbot_language", default=DEFAULT_LANGUAGE)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+@lru_cache(maxsize=None)
+def catalog(language: str) -> NullTranslations:
+    base = LOCALES_DIR / language / "LC_MESSAGES"
+    po, mo = base / f"{DOMAIN}.po", base / f"{DOMAIN}.mo"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as fp:
+            return Translations(fp, domain=DOMAIN)
+    if po.exists():
+        with po.open("rb") as fp:
+            cat = read_po(fp, locale=language)
+        buf = io.BytesIO()
+        write_mo(buf, cat)
+        buf.seek(0)
+        return Translations(buf, domain=DOMAIN)
+    return NullTranslations()
+
+
+def normalise_language(code: str | None) -> str | None:
+    if not code:
+        return None
+    code = code.strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else None
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+@contextmanager
+def speaking(language: str | None):
+    token = _current.set(normalise_language(language) or DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _(message: str, **params) -> str:
+    text = catalog(_current.get()).gettext(message)
+    return text.format(**params) if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params) -> str:
+    text = catalog(_current.get()).ngettext(singular, plural, n)
+    return text.format(n=n, **params)
+
+
+def pgettext(context: str, message: str, **params) -> str:
+    text = catalog(_current.get()).pgettext(context, message)
+    return text.format(**params) if params else text
+
+
+def format_day(value: date | datetime) -> str:
+    """A date as people say it in their language: "donderdag 26 november"."""
+    loc = FORMAT_LOCALES[_current.get()]
+    if isinstance(value, datetime):
+        return babel_dates.format_datetime(value, "EEEE d MMMM HH:mm", tzinfo=TZ, locale=loc)
+    return babel_dates.format_date(value, "EEEE d MMMM", locale=loc)
+
+
+def today() -> date:
+    return datetime.now(TZ).date()

@@ -1,0 +1,63 @@
+"""Names of things shown in many places: categories, times, request states."""
+from __future__ import annotations
+
+from handlers.i18n import N_, _, format_day
+from models import HelpRequest
+
+CATEGORY_LABELS = {
+    "shopping": N_("Shopping & errands"),
+    "lift": N_("A lift"),
+    "repair": N_("A small repair"),
+    "company": N_("Company & a visit"),
+    "pets": N_("Pets & plants"),
+    "paperwork": N_("Paperwork & digital help"),
+    "other": N_("Something else"),
+}
+CATEGORY_ICONS = {"shopping": "🛒", "lift": "🚗", "repair": "🔧", "company": "☕", "pets": "🐈",
+                  "paperwork": "📄", "other": "🤝"}
+
+WHEN_LABELS = {
+    "today": N_("Today"),
+    "tomorrow": N_("Tomorrow"),
+    "week": N_("This week"),
+    "date": N_("On a date"),
+}
+
+STATUS_LABELS = {
+    "open": N_("waiting for a volunteer"),
+    "claimed": N_("a volunteer is helping"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+    "referred": N_("passed on to the coordinator"),
+    "expired": N_("expired"),
+}
+
+#: Languages a volunteer may speak, each in its own name (not translated on purpose).
+SPOKEN = {"nl": "Nederlands", "fr": "Français", "en": "English", "ar": "العربية", "tr": "Türkçe",
+          "es": "Español", "pl": "Polski", "ro": "Română", "pt": "Português", "it": "Italiano"}
+
+
+def category(code: str) -> str:
+    return f"{CATEGORY_ICONS.get(code, '')} {_(CATEGORY_LABELS.get(code, CATEGORY_LABELS['other']))}".strip()
+
+
+def when(req: HelpRequest) -> str:
+    if req.when_kind == "date" and req.due_date:
+        return format_day(req.due_date)
+    if req.due_date and req.when_kind in ("today", "tomorrow"):
+        return format_day(req.due_date)
+    return _(WHEN_LABELS.get(req.when_kind, WHEN_LABELS["week"]))
+
+
+def request_line(req: HelpRequest, with_name: bool = True) -> str:
+    """One request as a volunteer may see it before claiming: first name and street only."""
+    who = req.requester.first_name if with_name and req.requester else ""
+    where = req.street or ""
+    head = " · ".join(x for x in (category(req.category), when(req)) if x)
+    tail = ", ".join(x for x in (who, where) if x)
+    text = f"#{req.id} {head}"
+    if tail:
+        text += f" ({tail})"
+    if req.description:
+        text += f"\n“{req.description[:300]}”"
+    return text

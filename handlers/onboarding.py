@@ -1,0 +1,201 @@
+"""Joining: language, neighbourhood (invite code or postcode), consent in plain words, first
+name, and whether one wants help, wants to help, or both.
+
+Consent comes before anything personal is stored: until "yes" there is only the channel
+address and the chosen language, which are needed to answer at all.
+"""
+from __future__ import annotations
+
+import re
+
+from handlers.answers import fold
+from handlers.core import Answer, Context, Option, clean_text
+from handlers.i18n import LANGUAGES, _, normalise_language, speaking
+from handlers.menu import show_menu
+from handlers.steps import step
+from models import Neighbourhood, Person
+from models.audit import audit
+from models.network import coordinators_of, find_invite, neighbourhoods_for_postcode, use_invite
+
+CONSENT_VERSION = "2026-11"
+
+
+def start(ctx: Context, code: str | None) -> None:
+    """/start or /start CODE, for a newcomer or someone coming back."""
+    if ctx.person is not None:
+        ctx.person.paused = False
+        if code:
+            invite = find_invite(ctx.session, code)
+            if invite is None:
+                ctx.say(_("This invite code is not valid (any more). Ask the person who gave it to you for a new one."))
+            else:
+                use_invite(ctx.session, invite, ctx.person)
+        show_menu(ctx, _("Welcome back, {name}!", name=ctx.person.first_name))
+        return
+    ctx.clear()
+    if code:
+        ctx.goto("", code=code.strip()[:32])
+    ask_language(ctx)
+
+
+def ask_language(ctx: Context, step_name: str = "onboard.language") -> None:
+    hint = normalise_language(ctx.inbound.locale_hint)
+    langs = sorted(LANGUAGES, key=lambda c: 0 if c == hint else 1)
+    ctx.goto(step_name)
+    ctx.say("Welkom bij buurtbot! · Bienvenue ! · Welcome!\n"
+            "Kies je taal · Choisissez votre langue · Choose your language:",
+            [Option(LANGUAGES[c], f"lang:{c}") for c in langs])
+
+
+def language_from(answer: Answer) -> str | None:
+    code = answer.arg("lang")
+    if code:
+        return normalise_language(code)
+    folded = fold(answer.text)
+    for c, name in LANGUAGES.items():
+        if folded in (c, fold(name)) or folded in {"nl": ("vlaams", "dutch", "neerlandais"), "fr": ("francais", "french", "frans"), "en": ("engels", "anglais")}[c]:
+            return c
+    return None
+
+
+@step("onboard.language")
+def on_language(ctx: Context, answer: Answer) -> None:
+    lang = language_from(answer)
+    if lang is None:
+        ask_language(ctx)
+        return
+    ctx.identity.language = lang
+    with speaking(lang):
+        code = ctx.data("code")
+        invite = find_invite(ctx.session, code) if code else None
+        if invite is not None:
+            ctx.goto("onboard.consent", neighbourhood_id=invite.neighbourhood_id, code=invite.code)
+            ask_consent(ctx, invite.neighbourhood)
+        else:
+            if code:
+                ctx.say(_("This invite code is not valid (any more). Ask the person who gave it to you for a new one."))
+            ask_area(ctx)
+
+
+def ask_area(ctx: Context, intro: str | None = None) -> None:
+    ctx.goto("onboard.area", code=None)
+    ctx.say((intro + "\n" if intro else "") + _("Which neighbourhood do you live in? Type your postcode (for example 1040), or the invite code you received."))
+
+
+@step("onboard.area")
+def on_area(ctx: Context, answer: Answer) -> None:
+    nb_id = answer.arg("nb")
+    if nb_id and nb_id.isdigit():
+        nb = ctx.session.get(Neighbourhood, int(nb_id))
+        if nb is not None and nb.id in ctx.data("choices", []):
+            ctx.goto("onboard.consent", neighbourhood_id=nb.id)
+            ask_consent(ctx, nb)
+            return
+    text = clean_text(answer.text, 40)
+    invite = find_invite(ctx.session, text) if text and re.fullmatch(r"[A-Za-z0-9]{6,12}", text) and not text.isdigit() else None
+    if invite is not None:
+        ctx.goto("onboard.consent", neighbourhood_id=invite.neighbourhood_id, code=invite.code)
+        ask_consent(ctx, invite.neighbourhood)
+        return
+    postcode = re.search(r"\b(\d{4})\b", text)
+    if postcode is None:
+        ask_area(ctx, _("That is not a postcode I know."))
+        return
+    found = neighbourhoods_for_postcode(ctx.session, postcode.group(1))
+    if not found:
+        ask_area(ctx, _("There is no caring neighbourhood on buurtbot for {postcode} yet. Try another postcode, or ask your neighbourhood house for an invite code.", postcode=postcode.group(1)))
+    elif len(found) == 1:
+        ctx.goto("onboard.consent", neighbourhood_id=found[0].id)
+        ask_consent(ctx, found[0])
+    else:
+        ctx.goto("onboard.area", choices=[nb.id for nb in found])
+        ctx.say(_("Which one is yours?"), [Option(nb.name, f"nb:{nb.id}") for nb in found])
+
+
+def ask_consent(ctx: Context, nb: Neighbourhood) -> None:
+    contact = nb.contact_name or _("the coordinator")
+    ctx.say(
+        _("Before we start, what we keep about you:\n"
+          "• your first name, language and neighbourhood ({neighbourhood});\n"
+          "• what you ask or offer, and later your address if you ask for a visit.\n"
+          "Who sees it: {contact}, the coordinator of your neighbourhood. A volunteer sees only your first name and street, and your address only once they help you.\n"
+          "You can see everything with /mydata and delete it all with /delete, at any time.\n"
+          "Is that all right?", neighbourhood=nb.name, contact=contact),
+        [Option(_("Yes, that's fine"), "yes"), Option(_("No"), "no")],
+    )
+
+
+@step("onboard.consent")
+def on_consent(ctx: Context, answer: Answer) -> None:
+    nb = ctx.session.get(Neighbourhood, ctx.data("neighbourhood_id") or 0)
+    if answer.is_("no"):
+        ctx.clear()
+        ctx.say(_("All right. We have not kept anything about you. Type /start if you change your mind."))
+        return
+    if not answer.is_("yes") or nb is None:
+        if nb is None:
+            ask_area(ctx)
+        else:
+            ask_consent(ctx, nb)
+        return
+    person = Person(neighbourhood_id=nb.id, language=ctx.identity.language or nb.default_language,
+                    languages_spoken=[ctx.identity.language or nb.default_language],
+                    consent_at=ctx.now, consent_version=CONSENT_VERSION)
+    ctx.session.add(person)
+    ctx.session.flush()
+    ctx.identity.person_id = person.id
+    ctx.identity.person = person
+    ctx.person = person
+    audit(ctx.session, person.id, "person.consent", "person", person.id)
+    ctx.goto("onboard.name")
+    ctx.say(_("Thank you! What is your first name?"))
+
+
+@step("onboard.name")
+def on_name(ctx: Context, answer: Answer) -> None:
+    name = clean_text(answer.text, 200)
+    name = " ".join(name.split()[:3])[:40]
+    if not name or name.startswith("/") or not any(ch.isalpha() for ch in name):
+        ctx.say(_("Please type just your first name."))
+        return
+    ctx.person.first_name = name
+    code = ctx.data("code")
+    invite = find_invite(ctx.session, code) if code else None
+    if invite is not None:
+        use_invite(ctx.session, invite, ctx.person)
+        if invite.role == "coordinator":
+            show_menu(ctx, _("Welcome, {name}! You are now a coordinator of {neighbourhood}.", name=name, neighbourhood=invite.neighbourhood.name))
+            return
+    ctx.goto("onboard.role")
+    ctx.say(_("Nice to meet you, {name}! What brings you here?", name=name), role_options())
+
+
+def role_options() -> list[Option]:
+    return [
+        Option(_("I would like help"), "role:help"),
+        Option(_("I would like to help"), "role:give"),
+        Option(_("Both"), "role:both"),
+    ]
+
+
+@step("onboard.role")
+def on_role(ctx: Context, answer: Answer) -> None:
+    from handlers.offer import start_offer  # the offer flow follows onboarding
+
+    role = answer.arg("role")
+    if role not in ("help", "give", "both"):
+        ctx.say(_("Please choose one of these:"), [
+            Option(_("I would like help"), "role:help"),
+            Option(_("I would like to help"), "role:give"),
+            Option(_("Both"), "role:both"),
+        ])
+        return
+    p = ctx.person
+    p.is_resident = role in ("help", "both")
+    if role in ("give", "both") and not p.is_approved_volunteer:
+        start_offer(ctx)
+        return
+    show_menu(ctx, _("Welcome to the neighbourhood! Whenever you need a hand, choose “Ask for help”."))
+    for c in coordinators_of(ctx.session, p.neighbourhood_id):
+        if c.id != p.id:
+            ctx.tell(c, lambda: (_("{name} joined the neighbourhood on buurtbot.", name=p.first_name), []), about=p.id)

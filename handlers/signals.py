@@ -1,0 +1,85 @@
+"""Where the bot hands over to people: emergencies (112 at once), worries about a neighbour
+(coordinator only), professional needs (a referral) and "talk to a person"."""
+from __future__ import annotations
+
+from typing import Callable
+
+from handlers.core import Answer, Context, Option, clean_text
+from handlers.i18n import _
+from handlers.labels import category
+from handlers.menu import menu_options, show_menu
+from handlers.steps import step
+from models import HelpRequest
+from models.audit import audit
+from models.network import coordinators_of
+
+
+def contact_name(ctx: Context) -> str:
+    nb = ctx.person.neighbourhood if ctx.person else None
+    return nb.contact_name if nb and nb.contact_name else _("the coordinator")
+
+
+def alert_coordinators(ctx: Context, render: Callable[[], str], about: int | None,
+                       options: Callable[[], list[Option]] = list) -> int:
+    """Tell every coordinator of the sender's neighbourhood, even if they paused messages."""
+    nb_id = ctx.person.neighbourhood_id if ctx.person else None
+    told = 0
+    for c in coordinators_of(ctx.session, nb_id):
+        if ctx.person is not None and c.id == ctx.person.id:
+            continue
+        told += ctx.tell(c, lambda: (render(), options()), about=about, purpose="alert", even_if_paused=True)
+    return told
+
+
+def who(ctx: Context) -> str:
+    return ctx.person.first_name if ctx.person and ctx.person.first_name else _("someone not yet registered")
+
+
+def emergency(ctx: Context, kinds: set[str]) -> None:
+    text = _("If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101.")
+    if "suicide" in kinds:
+        text += "\n" + _("If you are thinking about suicide: call 1813 (Zelfmoordlijn, day and night) or 0800 32 123 (Centre de Prévention du Suicide). You are not alone.")
+    text += "\n" + _("buurtbot is not an emergency service. I have also let {contact} know.", contact=contact_name(ctx))
+    ctx.say(text, [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
+    alert_coordinators(ctx, lambda: _("URGENT: {name} wrote a message that may be an emergency. They were told to call 112. Please contact them now.", name=who(ctx)),
+                       about=ctx.person.id if ctx.person else None)
+    audit(ctx.session, ctx.person.id if ctx.person else None, "signal.emergency", "identity", ctx.identity.id)
+
+
+def concern(ctx: Context, text: str) -> None:
+    """A worry about a third person goes to coordinators only, never to the volunteer board."""
+    ctx.say(_("Thank you for telling us. I passed this on to {contact} only; they will follow it up. If you think someone is in danger, call 112.", contact=contact_name(ctx)),
+            menu_options(ctx))
+    alert_coordinators(ctx, lambda: _("A worry about a neighbour, from {name}:\n“{text}”", name=who(ctx), text=text[:1000]),
+                       about=ctx.person.id if ctx.person else None)
+    audit(ctx.session, ctx.person.id if ctx.person else None, "signal.concern", "identity", ctx.identity.id)
+
+
+def refer(ctx: Context, req: HelpRequest) -> None:
+    ctx.clear()
+    ctx.say(_("This sounds like something professionals can help with better than a volunteer: the OCMW/CPAS, the CAW, your mutualiteit or the local service centre (lokaal dienstencentrum). {contact} can help you find the right place and will get in touch.", contact=contact_name(ctx)),
+            [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
+    alert_coordinators(ctx, lambda: _("Request #{id} ({category}) from {name} may need a professional: “{text}”. Please follow it up.",
+                                      id=req.id, category=category(req.category), name=who(ctx), text=req.description[:500]),
+                       about=ctx.person.id if ctx.person else None)
+
+
+def talk_to_person(ctx: Context) -> None:
+    ctx.goto("human.message")
+    ctx.say(_("Of course. Write your message and {contact} will read it and get back to you. Or type /menu to go back.", contact=contact_name(ctx)))
+
+
+@step("human.message")
+def on_human_message(ctx: Context, answer: Answer) -> None:
+    text = clean_text(answer.text, 1500)
+    if not text:
+        talk_to_person(ctx)
+        return
+    told = alert_coordinators(ctx, lambda: _("{name} would like to talk to a person (on {channel}):\n“{text}”",
+                                             name=who(ctx), channel=ctx.identity.channel, text=text[:1500]),
+                              about=ctx.person.id if ctx.person else None)
+    audit(ctx.session, ctx.person.id if ctx.person else None, "human.request", "identity", ctx.identity.id)
+    if told:
+        show_menu(ctx, _("Thank you. {contact} has your message and will get back to you.", contact=contact_name(ctx)))
+    else:
+        show_menu(ctx, _("Sorry, your neighbourhood has no coordinator on buurtbot yet. Please contact your neighbourhood house directly."))

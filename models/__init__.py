@@ -1,0 +1,14 @@
+"""Storage: SQLAlchemy 2.0 models, the database engine and the domain operations.
+
+Nothing in here knows about Telegram, Twilio or the web: it is the shared spine of every
+channel.
+"""
+from models.base import Base
+from models.people import ChannelIdentity, Invite, Neighbourhood, Person
+from models.help import HelpRequest, Offer, RequestAddress
+from models.messaging import AuditLog, ConversationState, InboundLog, Outbox
+
+__all__ = [
+    "AuditLog", "Base", "ChannelIdentity", "ConversationState", "HelpRequest", "InboundLog",
+    "Invite", "Neighbourhood", "Offer", "Outbox", "Person", "RequestAddress",
+]

@@ -1,0 +1,108 @@
+"""Neighbourhoods, invites and the coordinator's decisions about volunteers."""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.audit import audit
+from models.base import utcnow
+from models.people import Invite, Neighbourhood, Person
+
+# No 0/O, 1/I/L: codes get read aloud and typed on old phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+INVITE_ROLES = ("volunteer", "coordinator")
+
+
+class NetworkError(ValueError):
+    pass
+
+
+def add_neighbourhood(session: Session, name: str, slug: str, postcodes: list[str],
+                      default_language: str = "nl", contact_name: str | None = None) -> Neighbourhood:
+    if session.scalar(select(Neighbourhood).where(Neighbourhood.slug == slug)):
+        raise NetworkError(f"a neighbourhood with slug {slug!r} exists already")
+    bad = [p for p in postcodes if not (p.isdigit() and len(p) == 4)]
+    if bad:
+        raise NetworkError(f"not a Belgian postcode: {', '.join(bad)}")
+    nb = Neighbourhood(name=name, slug=slug, postcodes=postcodes,
+                       default_language=default_language, contact_name=contact_name)
+    session.add(nb)
+    session.flush()
+    audit(session, None, "neighbourhood.add", "neighbourhood", nb.id)
+    return nb
+
+
+def neighbourhood_by_slug(session: Session, slug: str) -> Neighbourhood | None:
+    return session.scalar(select(Neighbourhood).where(Neighbourhood.slug == slug))
+
+
+def neighbourhoods_for_postcode(session: Session, postcode: str) -> list[Neighbourhood]:
+    # Postcodes are a short JSON list per neighbourhood; filtering in Python stays portable.
+    return [nb for nb in session.scalars(select(Neighbourhood).order_by(Neighbourhood.id))
+            if postcode in (nb.postcodes or [])]
+
+
+def create_invite(session: Session, neighbourhood: Neighbourhood, role: str,
+                  created_by: Person | None = None) -> Invite:
+    if role not in INVITE_ROLES:
+        raise NetworkError(f"role must be one of {', '.join(INVITE_ROLES)}")
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    invite = Invite(code=code, role=role, neighbourhood_id=neighbourhood.id,
+                    created_by_id=created_by.id if created_by else None)
+    session.add(invite)
+    session.flush()
+    audit(session, created_by.id if created_by else None, "invite.create", "invite", invite.id)
+    return invite
+
+
+def find_invite(session: Session, code: str) -> Invite | None:
+    code = code.strip().upper()
+    if not code or len(code) > 32:
+        return None
+    return session.scalar(select(Invite).where(Invite.code == code, Invite.used_at.is_(None)))
+
+
+def use_invite(session: Session, invite: Invite, person: Person) -> None:
+    """Join the neighbourhood with the invite's role; the inviter vouches, so no approval."""
+    invite.used_at, invite.used_by_id = utcnow(), person.id
+    person.neighbourhood_id = invite.neighbourhood_id
+    if invite.role == "coordinator":
+        person.is_coordinator = True
+    else:
+        person.is_volunteer, person.volunteer_status = True, "approved"
+    audit(session, person.id, f"invite.use.{invite.role}", "invite", invite.id)
+
+
+def coordinators_of(session: Session, neighbourhood_id: int | None) -> list[Person]:
+    if neighbourhood_id is None:
+        return []
+    return list(session.scalars(select(Person).where(
+        Person.neighbourhood_id == neighbourhood_id, Person.is_coordinator.is_(True)
+    ).order_by(Person.id)))
+
+
+def pending_volunteers(session: Session, neighbourhood_id: int) -> list[Person]:
+    return list(session.scalars(select(Person).where(
+        Person.neighbourhood_id == neighbourhood_id,
+        Person.is_volunteer.is_(True),
+        Person.volunteer_status == "pending",
+    ).order_by(Person.id)))
+
+
+def may_coordinate(coordinator: Person | None, person: Person | None) -> bool:
+    return bool(coordinator and person and coordinator.is_coordinator
+                and coordinator.neighbourhood_id is not None
+                and coordinator.neighbourhood_id == person.neighbourhood_id)
+
+
+def set_volunteer_status(session: Session, coordinator: Person, volunteer: Person, status: str) -> None:
+    if not may_coordinate(coordinator, volunteer) or not volunteer.is_volunteer:
+        raise NetworkError("not allowed")
+    volunteer.volunteer_status = status
+    audit(session, coordinator.id, f"volunteer.{status}", "person", volunteer.id)
+
+
+def list_neighbourhoods(session: Session) -> list[Neighbourhood]:
+    return list(session.scalars(select(Neighbourhood).order_by(Neighbourhood.slug)))

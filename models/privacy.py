@@ -1,0 +1,87 @@
+"""What we store about a person, and erasing it.
+
+Erasure deletes the person, their channel identities and conversation state, anonymises
+their requests (kept as counts for the neighbourhood, without text or address) and redacts
+every outbox message that carried their data. Audit rows keep only ids.
+"""
+from __future__ import annotations
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from models.audit import audit
+from models.help import HelpRequest, Offer, RequestAddress
+from models.messaging import ConversationState, Outbox
+from models.people import ChannelIdentity, Invite, Person
+
+REDACTED = "[erased]"
+
+
+def export(session: Session, person: Person) -> dict:
+    """Everything stored about a person, for /mydata."""
+    requests = session.scalars(select(HelpRequest).where(HelpRequest.requester_id == person.id)).all()
+    tasks = session.scalars(select(HelpRequest).where(HelpRequest.claimed_by_id == person.id)).all()
+    return {
+        "first_name": person.first_name,
+        "language": person.language,
+        "languages_spoken": list(person.languages_spoken or []),
+        "neighbourhood": person.neighbourhood.name if person.neighbourhood else None,
+        "roles": [r for r in ("resident", "volunteer", "coordinator", "partner") if getattr(person, f"is_{r}")],
+        "volunteer_status": person.volunteer_status,
+        "categories": list(person.categories or []),
+        "max_tasks_per_week": person.max_tasks_per_week if person.is_volunteer else None,
+        "duo_only": person.duo_only,
+        "address": person.address_full,
+        "phone": person.phone,
+        "consent_at": person.consent_at,
+        "consent_version": person.consent_version,
+        "paused": person.paused,
+        "channels": [(i.channel, i.address) for i in person.identities],
+        "requests": [(r.id, r.category, r.status, r.description) for r in requests],
+        "tasks": [(r.id, r.category, r.status) for r in tasks],
+    }
+
+
+def erase(session: Session, person: Person) -> None:
+    pid = person.id
+    identity_ids = [i.id for i in person.identities]
+    own_requests = select(HelpRequest.id).where(HelpRequest.requester_id == pid)
+    session.execute(delete(RequestAddress).where(RequestAddress.request_id.in_(own_requests)))
+    session.execute(
+        update(HelpRequest).where(HelpRequest.requester_id == pid)
+        .values(requester_id=None, description="", street=None, on_behalf_of=None,
+                status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(HelpRequest).where(HelpRequest.claimed_by_id == pid, HelpRequest.status == "claimed")
+        .values(status="open", claimed_by_id=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(HelpRequest).where(HelpRequest.claimed_by_id == pid)
+        .values(claimed_by_id=None).execution_options(synchronize_session=False)
+    )
+    session.execute(delete(Offer).where(Offer.person_id == pid))
+    # Messages that carried this person's data are redacted (and not sent if still pending);
+    # messages that went to them lose the address too.
+    about = Outbox.about_person_id == pid
+    to_them = Outbox.identity_id.in_(identity_ids) if identity_ids else None
+    for cond in filter(lambda c: c is not None, (about, to_them)):
+        session.execute(update(Outbox).where(cond, Outbox.status == "pending")
+                        .values(status="cancelled").execution_options(synchronize_session=False))
+    session.execute(update(Outbox).where(about)
+                    .values(text=REDACTED, options=[], about_person_id=None)
+                    .execution_options(synchronize_session=False))
+    if to_them is not None:
+        session.execute(update(Outbox).where(to_them)
+                        .values(text=REDACTED, options=[], address=REDACTED, identity_id=None)
+                        .execution_options(synchronize_session=False))
+    session.execute(update(Invite).where(Invite.used_by_id == pid).values(used_by_id=None))
+    session.execute(update(Invite).where(Invite.created_by_id == pid).values(created_by_id=None))
+    if identity_ids:
+        session.execute(delete(ConversationState).where(ConversationState.identity_id.in_(identity_ids)))
+        session.execute(delete(ChannelIdentity).where(ChannelIdentity.id.in_(identity_ids)))
+    session.expunge(person)
+    session.execute(delete(Person).where(Person.id == pid))
+    audit(session, None, "person.erase", "person", pid)

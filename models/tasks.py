@@ -1,0 +1,152 @@
+"""Help requests from ask to done: create, match, claim (atomic), hand back, finish, cancel."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from models.audit import audit
+from models.base import TZ, utcnow
+from models.help import HelpRequest, RequestAddress
+from models.people import Person
+
+ACTIVE = ("open", "claimed")
+
+
+def street_of(address: str) -> str:
+    """The street without the house number, box or postcode: what a volunteer may see
+    before the claim. "Kerkstraat 12 bus 3, 1040 Etterbeek" -> "Kerkstraat"."""
+    first = address.split(",")[0]
+    words = [w for w in first.split() if not re.search(r"\d", w) and w.lower() not in {"bus", "boîte", "bte", "box", "nr", "n°", "no"}]
+    return " ".join(words).strip() or first.strip()
+
+
+def create_request(
+    session: Session,
+    requester: Person,
+    category: str,
+    description: str,
+    when_kind: str,
+    due_date: date | None,
+    address_full: str | None,
+    status: str = "open",
+) -> HelpRequest:
+    req = HelpRequest(
+        neighbourhood_id=requester.neighbourhood_id,
+        requester_id=requester.id,
+        category=category,
+        description=description,
+        when_kind=when_kind,
+        due_date=due_date,
+        street=street_of(address_full) if address_full else None,
+        status=status,
+    )
+    if address_full:
+        req.address = RequestAddress(address_full=address_full)
+    session.add(req)
+    session.flush()
+    audit(session, requester.id, "request.create", "help_request", req.id)
+    return req
+
+
+def week_start(now: datetime) -> datetime:
+    local = now.astimezone(TZ)
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday
+
+
+def claims_this_week(session: Session, volunteer_id: int, now: datetime | None = None) -> int:
+    since = week_start(now or utcnow())
+    return session.scalar(
+        select(func.count()).select_from(HelpRequest).where(
+            HelpRequest.claimed_by_id == volunteer_id,
+            HelpRequest.claimed_at >= since,
+            HelpRequest.status.in_(("claimed", "done")),
+        )
+    ) or 0
+
+
+def matching_volunteers(session: Session, req: HelpRequest, exclude: set[int] = frozenset()) -> list[Person]:
+    """Approved volunteers of the neighbourhood who accept the category and are under their
+    weekly cap; those who share the requester's language first."""
+    candidates = session.scalars(
+        select(Person).where(
+            Person.neighbourhood_id == req.neighbourhood_id,
+            Person.is_volunteer.is_(True),
+            Person.volunteer_status == "approved",
+            Person.paused.is_(False),
+            Person.do_not_contact.is_(False),
+        ).order_by(Person.id)
+    ).all()
+    requester = req.requester
+    lang = requester.language if requester else None
+    out = []
+    for v in candidates:
+        if v.id in exclude or v.id == req.requester_id:
+            continue
+        if v.categories and req.category not in v.categories:
+            continue
+        if claims_this_week(session, v.id) >= v.max_tasks_per_week:
+            continue
+        out.append(v)
+    out.sort(key=lambda v: 0 if lang and (v.language == lang or lang in (v.languages_spoken or [])) else 1)
+    return out
+
+
+def claim(session: Session, request_id: int, volunteer_id: int) -> bool:
+    """Atomic: exactly one volunteer wins, whatever the number of simultaneous presses."""
+    result = session.execute(
+        update(HelpRequest)
+        .where(HelpRequest.id == request_id, HelpRequest.status == "open", HelpRequest.claimed_by_id.is_(None))
+        .values(status="claimed", claimed_by_id=volunteer_id, claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    won = result.rowcount == 1
+    if won:
+        audit(session, volunteer_id, "request.claim", "help_request", request_id)
+        req = session.get(HelpRequest, request_id)
+        if req is not None:
+            session.refresh(req)
+    return won
+
+
+def hand_back(session: Session, req: HelpRequest, volunteer_id: int) -> None:
+    req.status, req.claimed_by_id, req.claimed_at = "open", None, None
+    audit(session, volunteer_id, "request.hand_back", "help_request", req.id)
+
+
+def mark_done(session: Session, req: HelpRequest, actor_id: int) -> None:
+    req.status, req.done_at = "done", utcnow()
+    audit(session, actor_id, "request.done", "help_request", req.id)
+
+
+def cancel(session: Session, req: HelpRequest, actor_id: int) -> None:
+    req.status = "cancelled"
+    audit(session, actor_id, "request.cancel", "help_request", req.id)
+
+
+def open_requests(session: Session, neighbourhood_id: int, limit: int = 10) -> list[HelpRequest]:
+    return list(session.scalars(
+        select(HelpRequest)
+        .where(HelpRequest.neighbourhood_id == neighbourhood_id, HelpRequest.status == "open")
+        .order_by(HelpRequest.created_at, HelpRequest.id)
+        .limit(limit)
+    ))
+
+
+def requests_of(session: Session, person_id: int, statuses=ACTIVE) -> list[HelpRequest]:
+    return list(session.scalars(
+        select(HelpRequest)
+        .where(HelpRequest.requester_id == person_id, HelpRequest.status.in_(statuses))
+        .order_by(HelpRequest.id)
+    ))
+
+
+def tasks_of(session: Session, volunteer_id: int) -> list[HelpRequest]:
+    return list(session.scalars(
+        select(HelpRequest)
+        .where(HelpRequest.claimed_by_id == volunteer_id, HelpRequest.status == "claimed")
+        .order_by(HelpRequest.id)
+    ))

@@ -1,0 +1,1 @@
+"""Periodic ticks run by one APScheduler per process. Schedules are rows, not jobs."""

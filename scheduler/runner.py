@@ -1,0 +1,41 @@
+"""One AsyncIOScheduler per process with a few ticks. Misfire and coalescing are explicit:
+APScheduler's default grace of one second would silently skip a late tick."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.base import TZ, utcnow
+from scheduler.ticks import expire_requests
+
+log = logging.getLogger("buurtbot.scheduler")
+
+
+class Ticks:
+    def __init__(self, sessions: sessionmaker[Session], tick_seconds: int = 30, expiry_days: int = 14) -> None:
+        self.sessions, self.expiry_days = sessions, expiry_days
+        self.last_tick: datetime | None = None
+        self.scheduler = AsyncIOScheduler(timezone=TZ, job_defaults={
+            "misfire_grace_time": tick_seconds * 4, "coalesce": True, "max_instances": 1})
+        self.scheduler.add_job(self.tick, "interval", seconds=tick_seconds, id="sweep", next_run_time=utcnow())
+
+    def tick(self) -> None:
+        with self.sessions() as session, session.begin():
+            expired = expire_requests(session, utcnow(), self.expiry_days)
+        if expired:
+            log.info("expired %d requests", expired)
+        self.last_tick = utcnow()
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def health(self) -> dict:
+        return {"running": self.scheduler.running,
+                "last_tick": self.last_tick.isoformat() if self.last_tick else None}
