@@ -14,7 +14,6 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
-    default_language: str = "nl"
 
     rate_limit_per_minute: int = Field(20, ge=1)
 

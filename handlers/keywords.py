@@ -38,7 +38,7 @@ LEXICON: dict[str, dict[str, list[str]]] = {
     "professional": {
         "nl": ["verpleging", "verpleegkundige", "thuisverpleging", "wassen en aankleden", "medicatie geven",
                "dementie", "schulden", "geldproblemen", "huur betalen", "huisvesting", "woning aanpassen",
-               "advocaat", "juridisch", "rechtbank", "depressie", "mantelzorger", "ik kan niet meer",
+               "advocaat", "juridisch", "rechtbank", "depressie", "mantelzorger", "kan het niet meer aan", "overbelast",
                "badkuip", "in bad stappen", "belastingen", "belastingaangifte"],
         "fr": ["soins infirmiers", "soins a domicile", "infirmier", "infirmiere", "faire ma toilette", "medicaments", "demence", "alzheimer", "dettes",
                "problemes d'argent", "loyer", "logement", "adapter mon logement", "avocat", "juridique", "tribunal",

@@ -9,9 +9,11 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import uuid
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 
 from bot.demo import inbox, seed
 from handlers.core import Inbound
@@ -34,15 +36,21 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def pg_migrated():
+    """A database of its own for this test run (several runs may share one server), migrated
+    once; tests empty it with TRUNCATE."""
     if not PG_URL:
         pytest.fail("BUURTBOT_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts PostgreSQL")
-    engine = make_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"buurtbot_t{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(admin.url).set(database=name).render_as_string(hide_password=False))
     upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_pg(engine) -> None:
