@@ -17,8 +17,14 @@ from models.tasks import create_request, matching_volunteers, street_of
 from models import HelpRequest
 
 
-def start_ask(ctx: Context) -> None:
-    ctx.goto("ask.category")
+def start_ask(ctx: Context, on_behalf_of: str | None = None) -> None:
+    """Ask for oneself, or (a coordinator) for a neighbour who has no phone."""
+    ctx.clear()
+    ctx.goto("ask.category", on_behalf_of=on_behalf_of)
+    prompt_category(ctx)
+
+
+def prompt_category(ctx: Context) -> None:
     ctx.say(_("What kind of help do you need?"), [Option(category(c), f"cat:{c}") for c in CATEGORIES])
 
 
@@ -26,7 +32,7 @@ def start_ask(ctx: Context) -> None:
 def on_category(ctx: Context, answer: Answer) -> None:
     code = answer.arg("cat")
     if code not in CATEGORIES:
-        start_ask(ctx)
+        prompt_category(ctx)
         return
     ctx.goto("ask.describe", category=code)
     ctx.say(_("In a few words: what would you like help with?"))
@@ -96,7 +102,7 @@ def on_date(ctx: Context, answer: Answer) -> None:
 
 
 def ask_where(ctx: Context) -> None:
-    if ctx.person.address_full:
+    if ctx.person.address_full and not ctx.data("on_behalf_of"):
         ctx.goto("ask.confirm")
         confirm(ctx)
         return
@@ -109,6 +115,10 @@ def on_where(ctx: Context, answer: Answer) -> None:
     if len(text) < 3 or not any(ch.isalpha() for ch in text) or answer.payload:
         ask_where(ctx)
         return
+    if ctx.data("on_behalf_of"):
+        ctx.goto("ask.confirm", address=text)
+        confirm(ctx)
+        return
     ctx.person.address_full = text
     ctx.person.street = street_of(text)
     ctx.goto("ask.confirm")
@@ -118,9 +128,10 @@ def on_where(ctx: Context, answer: Answer) -> None:
 def confirm(ctx: Context) -> None:
     due = ctx.data("due")
     when = format_day(date.fromisoformat(due)) if due else _(WHEN_LABELS["week"])
-    ctx.say(_("Shall I pass this on to the volunteers of your neighbourhood?\n{category}: “{description}”\nWhen: {when}\nThey will see your first name and street: {street}.",
+    ctx.say(_("Shall I pass this on to the volunteers of your neighbourhood?\n{category}: “{description}”\nWhen: {when}\nThey will see the first name {name} and the street: {street}.",
               category=category(ctx.data("category")), description=ctx.data("description"), when=when,
-              street=ctx.person.street or "-"),
+              name=ctx.data("on_behalf_of") or ctx.person.first_name,
+              street=street_of(ctx.data("address")) if ctx.data("address") else ctx.person.street or "-"),
             [Option(_("Yes, send it"), "yes"), Option(_("No, cancel"), "no")])
 
 
@@ -135,9 +146,9 @@ def on_confirm(ctx: Context, answer: Answer) -> None:
     due = ctx.data("due")
     req = create_request(ctx.session, ctx.person, ctx.data("category"), ctx.data("description", ""),
                          ctx.data("when", "week"), date.fromisoformat(due) if due else None,
-                         ctx.person.address_full)
+                         ctx.data("address") or ctx.person.address_full, on_behalf_of=ctx.data("on_behalf_of"))
     told = notify_volunteers(ctx, req)
-    ctx.person.is_resident = True
+    ctx.person.is_resident = ctx.person.is_resident or not req.on_behalf_of
     if told:
         show_menu(ctx, _("Thank you! Your request #{id} went to the volunteers of your neighbourhood. I will tell you as soon as someone takes it.", id=req.id))
     else:

@@ -2,13 +2,15 @@
 taken yet, and invite others. Every action checks the neighbourhood."""
 from __future__ import annotations
 
-from handlers.core import Context, Option
+from handlers.ask import start_ask
+from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _
 from handlers.labels import category, request_line
 from handlers.menu import show_menu
+from handlers.steps import step
 from handlers.tasks import refuse
 from models import Person
-from models.network import (NetworkError, create_invite, may_coordinate, pending_volunteers,
+from models.network import (NetworkError, active_volunteers, create_invite, may_coordinate, pending_volunteers,
                             set_volunteer_status)
 from models.tasks import open_requests
 
@@ -23,6 +25,8 @@ def coordinator_menu(ctx: Context) -> None:
     ctx.say(_("Coordinator of {neighbourhood}. What would you like to do?", neighbourhood=p.neighbourhood.name), [
         Option(_("Volunteers to approve ({n})", n=n), "coord:pending"),
         Option(_("Unclaimed requests"), "coord:open"),
+        Option(_("Volunteers"), "coord:volunteers"),
+        Option(_("Ask for someone without a phone"), "coord:proxy"),
         Option(_("Invite a volunteer"), "coord:invite:volunteer"),
         Option(_("Invite a coordinator"), "coord:invite:coordinator"),
         Option(_("Menu"), "menu"),
@@ -45,6 +49,20 @@ def on_coordinator(ctx: Context, action: str) -> None:
                 [o for v in people[:5] for o in (Option(_("Approve {name}", name=v.first_name), f"vol:ok:{v.id}"),
                                                   Option(_("Decline {name}", name=v.first_name), f"vol:no:{v.id}"))]
                 + [Option(_("Menu"), "menu")], about=None)
+    elif action == "volunteers":
+        people = active_volunteers(ctx.session, p.neighbourhood_id)
+        if not people:
+            show_menu(ctx, _("There are no approved or paused volunteers yet."))
+            return
+        lines = "\n".join(f"• {v.first_name} ({_('paused') if v.volunteer_status == 'paused' else _('active')})" for v in people)
+        ctx.clear()
+        ctx.say(_("Volunteers of your neighbourhood:") + "\n" + lines,
+                [Option(_("Resume {name}", name=v.first_name), f"vol:ok:{v.id}") if v.volunteer_status == "paused"
+                 else Option(_("Pause {name}", name=v.first_name), f"vol:pause:{v.id}") for v in people[:8]]
+                + [Option(_("Menu"), "menu")])
+    elif action == "proxy":
+        ctx.goto("proxy.name")
+        ctx.say(_("For whom do you ask? Type their first name. Volunteers will see this name and the street; you stay the contact."))
     elif action == "open":
         reqs = open_requests(ctx.session, p.neighbourhood_id)
         if not reqs:
@@ -85,3 +103,12 @@ def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
         "paused": lambda: (_("Your volunteering is paused for now, {name}. Thank you for all you did!", name=volunteer.first_name), []),
     }
     ctx.tell(volunteer, messages[status])
+
+
+@step("proxy.name")
+def on_proxy_name(ctx: Context, answer: Answer) -> None:
+    name = " ".join(clean_text(answer.text, 200).split()[:3])[:40]
+    if not name or not any(ch.isalpha() for ch in name) or answer.payload or not ctx.person.is_coordinator:
+        on_coordinator(ctx, "proxy")
+        return
+    start_ask(ctx, on_behalf_of=name)

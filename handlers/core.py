@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers.i18n import current_language, speaking
@@ -148,6 +149,24 @@ def reachable_identity(session: Session, person: Person) -> ChannelIdentity | No
 def load_state(session: Session, identity: ChannelIdentity) -> ConversationState:
     state = session.get(ConversationState, identity.id)
     if state is None:
-        state = ConversationState(identity_id=identity.id, step="", data={}, options=[])
-        session.add(state)
+        state = add_or_get(session, ConversationState(identity_id=identity.id, step="", data={}, options=[]),
+                           lambda: session.get(ConversationState, identity.id))
     return state
+
+
+def add_or_get(session: Session, row, existing: Callable[[], object]):
+    """Insert a row that another message may be inserting at the same moment (the first
+    notification to someone without a conversation state yet, two first messages from one new
+    address). On PostgreSQL the second INSERT waits for the first transaction and then hits the
+    unique key: only that INSERT is undone (a SAVEPOINT) and the row the other one wrote is
+    used, instead of failing the whole message."""
+    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found
+    return row

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import account, ask, coordinator, offer, onboarding, signals, tasks  # noqa: F401  (registers steps)
 from handlers.answers import fold, resolve
-from handlers.core import Context, Inbound, clean_text, load_state
+from handlers.core import Context, Inbound, add_or_get, clean_text, load_state
 from handlers.i18n import _, normalise_language, speaking
 from handlers.keywords import signals as find_signals
 from handlers.menu import not_understood, show_menu
@@ -76,10 +76,11 @@ class Dispatcher:
         identity = session.scalar(select(ChannelIdentity).where(
             ChannelIdentity.channel == inbound.channel, ChannelIdentity.address == inbound.address))
         if identity is None:
-            identity = ChannelIdentity(channel=inbound.channel, address=inbound.address,
-                                       language=normalise_language(inbound.locale_hint))
-            session.add(identity)
-            session.flush()
+            identity = add_or_get(session, ChannelIdentity(channel=inbound.channel, address=inbound.address,
+                                                           language=normalise_language(inbound.locale_hint)),
+                                  lambda: session.scalar(select(ChannelIdentity).where(
+                                      ChannelIdentity.channel == inbound.channel,
+                                      ChannelIdentity.address == inbound.address)))
         identity.last_inbound_at = utcnow()
         identity.active = True
         return Context(session=session, inbound=inbound, identity=identity, state=load_state(session, identity),

@@ -49,9 +49,14 @@ def when(req: HelpRequest) -> str:
     return _(WHEN_LABELS.get(req.when_kind, WHEN_LABELS["week"]))
 
 
+def requester_name(req: HelpRequest) -> str:
+    """Whom the help is for: the neighbour a coordinator asked for, or the requester."""
+    return req.on_behalf_of or (req.requester.first_name if req.requester else "")
+
+
 def request_line(req: HelpRequest, with_name: bool = True) -> str:
     """One request as a volunteer may see it before claiming: first name and street only."""
-    who = req.requester.first_name if with_name and req.requester else ""
+    who = requester_name(req) if with_name else ""
     where = req.street or ""
     head = " · ".join(x for x in (category(req.category), when(req)) if x)
     tail = ", ".join(x for x in (who, where) if x)

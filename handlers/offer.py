@@ -8,6 +8,7 @@ from handlers.i18n import _
 from handlers.labels import SPOKEN, category
 from handlers.menu import show_menu
 from handlers.steps import step
+from models import Offer
 from models.audit import audit
 from models.network import coordinators_of
 from models.people import CATEGORIES
@@ -110,6 +111,7 @@ def on_duo(ctx: Context, answer: Answer) -> None:
     p.is_volunteer = True
     if not already:
         p.volunteer_status = "pending"
+    ctx.session.add(Offer(person_id=p.id, neighbourhood_id=p.neighbourhood_id, categories=",".join(p.categories)))
     audit(ctx.session, p.id, "volunteer.offer", "person", p.id)
     if already:
         show_menu(ctx, _("Thank you, your choices are saved."))

@@ -12,6 +12,7 @@ from handlers.steps import step
 from models import HelpRequest
 from models.audit import audit
 from models.network import coordinators_of
+from models.tasks import requests_of
 
 
 def contact_name(ctx: Context) -> str:
@@ -75,8 +76,10 @@ def on_human_message(ctx: Context, answer: Answer) -> None:
     if not text:
         talk_to_person(ctx)
         return
-    told = alert_coordinators(ctx, lambda: _("{name} would like to talk to a person (on {channel}):\n“{text}”",
-                                             name=who(ctx), channel=ctx.identity.channel, text=text[:1500]),
+    open_items = requests_of(ctx.session, ctx.person.id) if ctx.person else []
+    told = alert_coordinators(ctx, lambda: _("{name} would like to talk to a person (on {channel}; open requests: {requests}):\n“{text}”",
+                                             name=who(ctx), channel=ctx.identity.channel, text=text[:1500],
+                                             requests=", ".join(f"#{r.id} {category(r.category)}" for r in open_items) or "-"),
                               about=ctx.person.id if ctx.person else None)
     audit(ctx.session, ctx.person.id if ctx.person else None, "human.request", "identity", ctx.identity.id)
     if told:

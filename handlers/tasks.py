@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.ask import notify_volunteers
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _
-from handlers.labels import STATUS_LABELS, category, request_line
+from handlers.labels import STATUS_LABELS, category, request_line, requester_name
 from handlers.menu import menu_options, show_menu
 from handlers.steps import step
 from models import HelpRequest
@@ -71,7 +71,7 @@ def show_claimed(ctx: Context, req: HelpRequest) -> None:
     ctx.clear()
     ctx.say(_("Thank you! Request #{id} is yours.\n{category}: “{description}”\nWho: {name}\nAddress: {address}\n{reach}",
               id=req.id, category=category(req.category), description=req.description,
-              name=requester.first_name if requester else "-", address=address or "-", reach=reach),
+              name=requester_name(req) or "-", address=address or "-", reach=reach),
             task_options(req), about=req.requester_id)
 
 

@@ -91,6 +91,14 @@ def pending_volunteers(session: Session, neighbourhood_id: int) -> list[Person]:
     ).order_by(Person.id)))
 
 
+def active_volunteers(session: Session, neighbourhood_id: int) -> list[Person]:
+    return list(session.scalars(select(Person).where(
+        Person.neighbourhood_id == neighbourhood_id,
+        Person.is_volunteer.is_(True),
+        Person.volunteer_status.in_(("approved", "paused")),
+    ).order_by(Person.first_name, Person.id)))
+
+
 def may_coordinate(coordinator: Person | None, person: Person | None) -> bool:
     return bool(coordinator and person and coordinator.is_coordinator
                 and coordinator.neighbourhood_id is not None

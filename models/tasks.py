@@ -32,10 +32,12 @@ def create_request(
     due_date: date | None,
     address_full: str | None,
     status: str = "open",
+    on_behalf_of: str | None = None,
 ) -> HelpRequest:
     req = HelpRequest(
         neighbourhood_id=requester.neighbourhood_id,
         requester_id=requester.id,
+        on_behalf_of=on_behalf_of,
         category=category,
         description=description,
         when_kind=when_kind,

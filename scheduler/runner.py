@@ -18,9 +18,10 @@ class Ticks:
     def __init__(self, sessions: sessionmaker[Session], tick_seconds: int = 30, expiry_days: int = 14) -> None:
         self.sessions, self.expiry_days = sessions, expiry_days
         self.last_tick: datetime | None = None
-        self.scheduler = AsyncIOScheduler(timezone=TZ, job_defaults={
-            "misfire_grace_time": tick_seconds * 4, "coalesce": True, "max_instances": 1})
-        self.scheduler.add_job(self.tick, "interval", seconds=tick_seconds, id="sweep", next_run_time=utcnow())
+        defaults = {"misfire_grace_time": tick_seconds * 4, "coalesce": True, "max_instances": 1}
+        self.scheduler = AsyncIOScheduler(timezone=TZ, job_defaults=defaults)
+        self.scheduler.add_job(self.tick, "interval", seconds=tick_seconds, id="sweep", next_run_time=utcnow(),
+                               **defaults)
 
     def tick(self) -> None:
         with self.sessions() as session, session.begin():
