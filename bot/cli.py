@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from contextlib import contextmanager
 
 from bot.settings import Settings
 
@@ -77,13 +78,21 @@ def cmd_db(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_neighbourhood(args, settings: Settings) -> int:
+@contextmanager
+def _transaction(settings: Settings):
+    """One session in one transaction on an up-to-date schema."""
     from models.db import make_sessionmaker
-    from models.network import NetworkError, add_neighbourhood, list_neighbourhoods
 
     engine = _engine(settings)
     _require_schema(engine)
     with make_sessionmaker(engine)() as session, session.begin():
+        yield session
+
+
+def cmd_neighbourhood(args, settings: Settings) -> int:
+    from models.network import NetworkError, add_neighbourhood, list_neighbourhoods
+
+    with _transaction(settings) as session:
         if args.nb_command == "list":
             for nb in list_neighbourhoods(session):
                 print(f"{nb.slug}\t{nb.name}\t{','.join(nb.postcodes)}\t{nb.default_language}")
@@ -98,12 +107,9 @@ def cmd_neighbourhood(args, settings: Settings) -> int:
 
 
 def cmd_invite(args, settings: Settings) -> int:
-    from models.db import make_sessionmaker
     from models.network import create_invite, neighbourhood_by_slug
 
-    engine = _engine(settings)
-    _require_schema(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
+    with _transaction(settings) as session:
         nb = neighbourhood_by_slug(session, args.neighbourhood)
         if nb is None:
             raise UserError(f"no neighbourhood with slug {args.neighbourhood!r}; see `buurtbot neighbourhood list`")

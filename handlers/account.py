@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from handlers.core import Answer, Context, Option
 from handlers.i18n import LANGUAGES, _, format_day, speaking
-from handlers.labels import STATUS_LABELS, category
+from handlers.labels import ROLE_LABELS, SPOKEN, STATUS_LABELS, VOLUNTEER_STATUS_LABELS, category, label
 from handlers.menu import menu_options, show_menu
 from handlers.onboarding import ask_language, language_from
 from handlers.steps import step
@@ -49,9 +49,9 @@ def show_my_data(ctx: Context) -> None:
         _("This is everything we keep about you:"),
         _("First name: {value}", value=d["first_name"]),
         _("Language: {value}", value=LANGUAGES.get(d["language"], d["language"])),
-        _("Languages you speak: {value}", value=", ".join(d["languages_spoken"]) or "-"),
+        _("Languages you speak: {value}", value=", ".join(SPOKEN.get(c, c) for c in d["languages_spoken"]) or "-"),
         _("Neighbourhood: {value}", value=d["neighbourhood"] or "-"),
-        _("Roles: {value}", value=", ".join(d["roles"]) or "-"),
+        _("Roles: {value}", value=", ".join(_(ROLE_LABELS[r]) for r in d["roles"]) or "-"),
         _("Address: {value}", value=d["address"] or "-"),
         _("Phone: {value}", value=d["phone"] or "-"),
         _("Consent given on: {value}", value=format_day(d["consent_at"]) if d["consent_at"] else "-"),
@@ -60,11 +60,11 @@ def show_my_data(ctx: Context) -> None:
     ]
     if d["volunteer_status"]:
         lines.append(_("Volunteer: {status}; tasks: {tasks}; max {cap} a week; duo visits only: {duo}",
-                       status=d["volunteer_status"], tasks=", ".join(category(c) for c in d["categories"]) or "-",
+                       status=label(VOLUNTEER_STATUS_LABELS, d["volunteer_status"], fallback="pending"), tasks=", ".join(category(c) for c in d["categories"]) or "-",
                        cap=d["max_tasks_per_week"], duo=yes_no(d["duo_only"])))
     for rid, cat, status, desc in d["requests"]:
         lines.append(_("Request #{id} {category}: {status} – “{description}”", id=rid, category=category(cat),
-                       status=_(STATUS_LABELS.get(status, status)), description=desc))
+                       status=label(STATUS_LABELS, status, fallback="open"), description=desc))
     lines.append(_("Delete it all with /delete."))
     ctx.clear()
     ctx.say("\n".join(lines), menu_options(ctx), about=ctx.person.id)
@@ -87,4 +87,4 @@ def on_delete(ctx: Context, answer: Answer) -> None:
             ctx.tell(req.claimed_by, lambda: (_("Request #{id} was cancelled. No need to go any more, thank you!", id=req.id), []))
     erase(ctx.session, person)
     ctx.person = None
-    ctx.say_final(_("Everything we kept about you is deleted. Thank you for being part of the neighbourhood. Type /start if you ever want to come back."))
+    ctx.say_final(_("Everything we kept about you is deleted. Thank you for taking part in the neighbourhood. Type /start if you ever want to come back."))

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, format_day, today
-from handlers.labels import WHEN_LABELS, category, request_line
+from handlers.labels import THIS_WEEK, WHEN_LABELS, category, label, request_line
 from handlers.menu import show_menu
 from handlers.signals import refer
 from handlers.steps import step
@@ -127,7 +127,7 @@ def on_where(ctx: Context, answer: Answer) -> None:
 
 def confirm(ctx: Context) -> None:
     due = ctx.data("due")
-    when = format_day(date.fromisoformat(due)) if due else _(WHEN_LABELS["week"])
+    when = format_day(date.fromisoformat(due)) if due else label(WHEN_LABELS, THIS_WEEK, fallback=THIS_WEEK)
     ctx.say(_("Shall I pass this on to the volunteers of your neighbourhood?\n{category}: “{description}”\nWhen: {when}\nThey will see the first name {name} and the street: {street}.",
               category=category(ctx.data("category")), description=ctx.data("description"), when=when,
               name=ctx.data("on_behalf_of") or ctx.person.first_name,

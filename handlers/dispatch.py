@@ -147,7 +147,7 @@ def command(ctx: Context, text: str) -> None:
     if name == "start":
         onboarding.start(ctx, rest.strip() or None)
     elif name == "language":
-        onboarding.ask_language(ctx, "language")
+        onboarding.ask_language(ctx, "language" if ctx.person else "onboard.language")
     elif ctx.person is None:
         if name in ("mydata", "delete"):
             ctx.say(_("We do not keep anything about you. Type /start to join."))

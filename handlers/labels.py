@@ -6,13 +6,14 @@ from models import HelpRequest
 
 CATEGORY_LABELS = {
     "shopping": N_("Shopping & errands"),
-    "lift": N_("A lift"),
+    "lift": N_("A ride (lift)"),
     "repair": N_("A small repair"),
     "company": N_("Company & a visit"),
     "pets": N_("Pets & plants"),
     "paperwork": N_("Paperwork & digital help"),
     "other": N_("Something else"),
 }
+OTHER, THIS_WEEK = "other", "week"
 CATEGORY_ICONS = {"shopping": "🛒", "lift": "🚗", "repair": "🔧", "company": "☕", "pets": "🐈",
                   "paperwork": "📄", "other": "🤝"}
 
@@ -37,8 +38,28 @@ SPOKEN = {"nl": "Nederlands", "fr": "Français", "en": "English", "ar": "الع�
           "es": "Español", "pl": "Polski", "ro": "Română", "pt": "Português", "it": "Italiano"}
 
 
+ROLE_LABELS = {
+    "resident": N_("resident"),
+    "volunteer": N_("volunteer"),
+    "coordinator": N_("coordinator"),
+    "partner": N_("partner"),
+}
+
+VOLUNTEER_STATUS_LABELS = {
+    "pending": N_("waiting for approval"),
+    "approved": N_("approved"),
+    "paused": N_("paused"),
+    "declined": N_("not added"),
+}
+
+
+def label(table: dict[str, str], code: str | None, fallback: str) -> str:
+    """The translated label of a code; never a KeyError on an unexpected value."""
+    return _(table.get(code or "", table[fallback]))
+
+
 def category(code: str) -> str:
-    return f"{CATEGORY_ICONS.get(code, '')} {_(CATEGORY_LABELS.get(code, CATEGORY_LABELS['other']))}".strip()
+    return f"{CATEGORY_ICONS.get(code, '')} {label(CATEGORY_LABELS, code, fallback=OTHER)}".strip()
 
 
 def when(req: HelpRequest) -> str:
@@ -46,7 +67,7 @@ def when(req: HelpRequest) -> str:
         return format_day(req.due_date)
     if req.due_date and req.when_kind in ("today", "tomorrow"):
         return format_day(req.due_date)
-    return _(WHEN_LABELS.get(req.when_kind, WHEN_LABELS["week"]))
+    return label(WHEN_LABELS, req.when_kind, fallback=THIS_WEEK)
 
 
 def requester_name(req: HelpRequest) -> str:

@@ -117,7 +117,7 @@ def on_duo(ctx: Context, answer: Answer) -> None:
         show_menu(ctx, _("Thank you, your choices are saved."))
         return
     contact = p.neighbourhood.contact_name if p.neighbourhood and p.neighbourhood.contact_name else _("the coordinator")
-    show_menu(ctx, _("Thank you, {name}! {contact} will get in touch to get to know you. Once you are approved you will see requests from neighbours.", name=p.first_name, contact=contact))
+    show_menu(ctx, _("Thank you, {name}! You will hear from {contact}, who would like to get to know you. Once you are approved you will see requests from neighbours.", name=p.first_name, contact=contact))
     for c in coordinators_of(ctx.session, p.neighbourhood_id):
         if c.id != p.id:
             ctx.tell(c, lambda: (

@@ -58,7 +58,7 @@ def concern(ctx: Context, text: str) -> None:
 
 def refer(ctx: Context, req: HelpRequest) -> None:
     ctx.clear()
-    ctx.say(_("This sounds like something professionals can help with better than a volunteer: the OCMW/CPAS, the CAW, your mutualiteit or the local service centre (lokaal dienstencentrum). {contact} can help you find the right place and will get in touch.", contact=contact_name(ctx)),
+    ctx.say(_("This sounds like something professionals can help with better than a volunteer: the OCMW/CPAS, the CAW, your mutualiteit or the local service centre (lokaal dienstencentrum). You will hear from {contact}, who can help you find the right place.", contact=contact_name(ctx)),
             [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
     alert_coordinators(ctx, lambda: _("Request #{id} ({category}) from {name} may need a professional: “{text}”. Please follow it up.",
                                       id=req.id, category=category(req.category), name=who(ctx), text=req.description[:500]),
@@ -83,6 +83,6 @@ def on_human_message(ctx: Context, answer: Answer) -> None:
                               about=ctx.person.id if ctx.person else None)
     audit(ctx.session, ctx.person.id if ctx.person else None, "human.request", "identity", ctx.identity.id)
     if told:
-        show_menu(ctx, _("Thank you. {contact} has your message and will get back to you.", contact=contact_name(ctx)))
+        show_menu(ctx, _("Thank you. Your message is with {contact}, who will get back to you.", contact=contact_name(ctx)))
     else:
         show_menu(ctx, _("Sorry, your neighbourhood has no coordinator on buurtbot yet. Please contact your neighbourhood house directly."))
