@@ -2,12 +2,13 @@
 dispatcher, database and outbox as the real channels; "delivery" is the page reading its inbox."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import ChannelIdentity, Neighbourhood, Outbox, Person
 from models.base import utcnow
 from models.network import add_neighbourhood
+from models.privacy import REDACTED
 
 CHANNEL = "demo"
 COORDINATOR = "coordinator"
@@ -41,7 +42,12 @@ def inbox(session: Session, persona: str, after: int = 0, limit: int = 200) -> l
     out = [{"id": r.id, "text": r.text, "options": list(r.options or [])} for r in rows]
     purge = [r.id for r in rows if r.purge_after_send]
     if purge:
-        session.execute(delete(Outbox).where(Outbox.id.in_(purge)).execution_options(synchronize_session=False))
+        # Emptied rather than deleted: SQLite hands a deleted newest row's id out again, and the
+        # reader's "after" cursor would then skip the next message to this persona.
+        session.execute(update(Outbox).where(Outbox.id.in_(purge))
+                        .values(status="purged", sent_at=utcnow(), text=REDACTED, options=[], address=REDACTED,
+                                identity_id=None, about_person_id=None)
+                        .execution_options(synchronize_session=False))
     pending = [r.id for r in rows if r.status == "pending" and not r.purge_after_send]
     if pending:
         session.execute(update(Outbox).where(Outbox.id.in_(pending))

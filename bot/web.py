@@ -50,17 +50,21 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         return FileResponse(STATIC / "demo.html", media_type="text/html; charset=utf-8")
 
     async def post_message(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "message too large"}, status_code=413)
+        body = b""
+        async for chunk in request.stream():  # stop reading at the limit, never hold more
+            body += chunk
+            if len(body) > MAX_BODY:
+                return JSONResponse({"error": "message too large"}, status_code=413)
         try:
             data = json.loads(body or b"{}")
         except ValueError:
             return JSONResponse({"error": "body must be JSON"}, status_code=400)
         persona = data.get("from") if isinstance(data, dict) else None
         text_, payload = (data.get("text"), data.get("payload")) if isinstance(data, dict) else (None, None)
-        if not isinstance(persona, str) or not persona.strip() or len(persona) > 64:
-            return JSONResponse({"error": "'from' must be a persona name of 1-64 characters"}, status_code=400)
+        if not isinstance(persona, str) or not persona.strip() or len(persona) > 64 or "/" in persona:
+            # No "/": the name is a path segment of the persona's inbox URL.
+            return JSONResponse({"error": "'from' must be a persona name of 1-64 characters, without '/'"},
+                                status_code=400)
         if (text_ is None) == (payload is None) or not isinstance(text_ or payload, str):
             return JSONResponse({"error": "send either 'text' or 'payload' as a string"}, status_code=400)
         inbound = Inbound(channel=demo.CHANNEL, address=persona.strip(), text=text_ or "", payload=payload,

@@ -33,7 +33,7 @@ def resolve(inbound: Inbound, options: list[dict]) -> Answer:
     folded = fold(text)
     if not options or not folded:
         return Answer(text, None)
-    if folded.isdigit():
+    if folded.isdecimal():  # isdigit() is also true for "²" or "፩", which int() refuses
         n = int(folded)
         return Answer(text, options[n - 1]["payload"] if 1 <= n <= len(options) else None)
     for opt in options:

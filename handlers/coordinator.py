@@ -48,7 +48,7 @@ def on_coordinator(ctx: Context, action: str) -> None:
         ctx.say(_("Volunteers waiting for approval:") + "\n" + lines,
                 [o for v in people[:5] for o in (Option(_("Approve {name}", name=v.first_name), f"vol:ok:{v.id}"),
                                                   Option(_("Decline {name}", name=v.first_name), f"vol:no:{v.id}"))]
-                + [Option(_("Menu"), "menu")], about=None)
+                + [Option(_("Menu"), "menu")], about=None, purge_after_send=True)  # names people: not kept
     elif action == "volunteers":
         people = active_volunteers(ctx.session, p.neighbourhood_id)
         if not people:
@@ -59,7 +59,7 @@ def on_coordinator(ctx: Context, action: str) -> None:
         ctx.say(_("Volunteers of your neighbourhood:") + "\n" + lines,
                 [Option(_("Resume {name}", name=v.first_name), f"vol:ok:{v.id}") if v.volunteer_status == "paused"
                  else Option(_("Pause {name}", name=v.first_name), f"vol:pause:{v.id}") for v in people[:8]]
-                + [Option(_("Menu"), "menu")])
+                + [Option(_("Menu"), "menu")], purge_after_send=True)  # names people: not kept after delivery
     elif action == "proxy":
         ctx.goto("proxy.name")
         ctx.say(_("For whom do you ask? Type their first name. Volunteers will see this name and the street; you stay the contact."))
@@ -68,7 +68,8 @@ def on_coordinator(ctx: Context, action: str) -> None:
         if not reqs:
             show_menu(ctx, _("Every request has a volunteer. 🌻"))
             return
-        show_menu(ctx, _("Requests nobody has taken yet:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs))
+        show_menu(ctx, _("Requests nobody has taken yet:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs),
+                  purge_after_send=True)  # names neighbours: not kept after delivery
     elif action in ("invite:volunteer", "invite:coordinator"):
         role = action.split(":")[1]
         invite = create_invite(ctx.session, p.neighbourhood, role, created_by=p)
@@ -83,7 +84,7 @@ def on_coordinator(ctx: Context, action: str) -> None:
 
 def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
     p = ctx.person
-    volunteer = ctx.session.get(Person, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+    volunteer = ctx.session.get(Person, int(raw_id)) if raw_id.isdecimal() and len(raw_id) < 12 else None
     status = {"ok": "approved", "no": "declined", "pause": "paused"}.get(decision)
     if status is None or not may_coordinate(p, volunteer):
         refuse(ctx, _("Sorry, only coordinators of this neighbourhood can do that."))
@@ -95,7 +96,7 @@ def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
         return
     show_menu(ctx, {"approved": _("{name} is now an approved volunteer."),
                     "declined": _("{name} was declined."),
-                    "paused": _("{name} is paused.")}[status].format(name=volunteer.first_name))
+                    "paused": _("{name} is paused.")}[status].format(name=volunteer.first_name), about=volunteer.id)
     messages = {
         "approved": lambda: (_("Good news, {name}: you are now a volunteer of {neighbourhood}! You will get requests that fit you. You can always say no.", name=volunteer.first_name, neighbourhood=volunteer.neighbourhood.name),
                              [Option(_("Open requests"), "open"), Option(_("Menu"), "menu")]),

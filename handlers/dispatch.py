@@ -7,11 +7,16 @@ the person gets a polite "please try again" instead of silence or a traceback.
 from __future__ import annotations
 
 import logging
+import random
+import time
 import traceback
+from dataclasses import replace
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from handlers import account, ask, coordinator, offer, onboarding, signals, tasks  # noqa: F401  (registers steps)
 from handlers.answers import fold, resolve
@@ -21,7 +26,7 @@ from handlers.keywords import signals as find_signals
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import STEPS
-from models import ChannelIdentity, InboundLog
+from models import ChannelIdentity, ConversationState, InboundLog
 from models.base import utcnow
 from models.tasks import create_request
 
@@ -40,6 +45,16 @@ class Duplicate(Exception):
     pass
 
 
+#: Attempts per message when the database rolls a transaction back to resolve a conflict.
+ATTEMPTS = 3
+#: deadlock_detected, serialization_failure (PostgreSQL SQLSTATEs).
+RETRY_SQLSTATES = {"40P01", "40001"}
+
+
+def retryable(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES
+
+
 class Dispatcher:
     def __init__(self, sessions: sessionmaker[Session], *, rate_limit: int = 20, rate_window: float = 60.0,
                  invite_link=None) -> None:
@@ -53,15 +68,17 @@ class Dispatcher:
         if verdict == DROP:
             return "throttled"
         try:
-            with self.sessions() as session, session.begin():
-                if inbound.platform_message_id:
-                    _remember(session, inbound)
-                ctx = self._context(session, inbound)
-                with speaking(_language(ctx)):
-                    if verdict == WARN:
-                        ctx.say(_("You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."))
-                    else:
-                        route(ctx)
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    self._once(inbound, verdict)
+                    break
+                except DBAPIError as exc:
+                    if attempt == ATTEMPTS or not retryable(exc):
+                        raise
+                    # PostgreSQL chose this transaction as a deadlock victim (or a serialization
+                    # failure): it was rolled back whole, so the message is simply run again.
+                    log.info("dispatch retry %d on %s: %s", attempt, inbound.channel, type(exc.orig).__name__)
+                    time.sleep(random.uniform(0, 0.01 * attempt))
             return "throttled" if verdict == WARN else "ok"
         except Duplicate:
             return "duplicate"
@@ -72,9 +89,27 @@ class Dispatcher:
             self._apologise(inbound)
             return "error"
 
+    def _once(self, inbound: Inbound, verdict: str) -> None:
+        """One attempt: the whole message in ONE transaction."""
+        with self.sessions() as session, session.begin():
+            if inbound.platform_message_id:
+                _remember(session, inbound)
+            ctx = self._context(session, inbound)
+            with speaking(_language(ctx)):
+                if verdict == WARN:
+                    ctx.say(_("You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."))
+                else:
+                    route(ctx)
+
     def _context(self, session: Session, inbound: Inbound) -> Context:
-        identity = session.scalar(select(ChannelIdentity).where(
-            ChannelIdentity.channel == inbound.channel, ChannelIdentity.address == inbound.address))
+        # The identity, its person and its conversation state in one query.
+        row = session.execute(
+            select(ChannelIdentity, ConversationState)
+            .outerjoin(ConversationState, ConversationState.identity_id == ChannelIdentity.id)
+            .options(joinedload(ChannelIdentity.person))
+            .where(ChannelIdentity.channel == inbound.channel, ChannelIdentity.address == inbound.address)
+        ).first()
+        identity, state = row if row else (None, None)
         if identity is None:
             identity = add_or_get(session, ChannelIdentity(channel=inbound.channel, address=inbound.address,
                                                            language=normalise_language(inbound.locale_hint)),
@@ -83,25 +118,47 @@ class Dispatcher:
                                       ChannelIdentity.address == inbound.address)))
         identity.last_inbound_at = utcnow()
         identity.active = True
-        return Context(session=session, inbound=inbound, identity=identity, state=load_state(session, identity),
-                       person=identity.person, invite_link=self.invite_link)
+        return Context(session=session, inbound=inbound, identity=identity,
+                       state=state or load_state(session, identity), person=identity.person,
+                       invite_link=self.invite_link)
 
     def _apologise(self, inbound: Inbound) -> None:
         try:
             with self.sessions() as session, session.begin():
-                ctx = self._context(session, inbound)
+                # Outbox keys of its own: the failed message's id is not recorded, so its retry
+                # must be able to write "<id>:1" without hitting the apology's key.
+                ctx = self._context(session, replace(inbound, platform_message_id=None))
                 with speaking(_language(ctx)):
+                    options = list(ctx.state.options or [])  # "try again": the typed "1", "2"... still work
                     ctx.say(_("Sorry, something went wrong on our side. Please try again, or type /menu."))
+                    ctx.state.options = options
         except Exception as exc:  # noqa: BLE001
             log.error("apology failed on %s: %s", inbound.channel, type(exc).__name__)
 
 
 def _remember(session: Session, inbound: Inbound) -> None:
-    session.add(InboundLog(channel=inbound.channel, platform_message_id=str(inbound.platform_message_id)[:80]))
+    """Record the platform message id, or raise Duplicate if it was seen before. One plain
+    INSERT ... ON CONFLICT DO NOTHING (no unit-of-work flush, no failed statement): on
+    PostgreSQL a concurrent delivery of the same id waits for the first and then inserts
+    nothing."""
+    values = {"channel": inbound.channel, "platform_message_id": str(inbound.platform_message_id)[:80],
+              "received_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    if dialect in _UPSERT:
+        inserted = session.connection().execute(
+            _UPSERT[dialect](InboundLog).values(**values).on_conflict_do_nothing()
+            .returning(InboundLog.id)).first()
+        if inserted is None:
+            raise Duplicate
+        return
+    session.add(InboundLog(**values))
     try:
         session.flush()
     except IntegrityError as exc:
         raise Duplicate from exc
+
+
+_UPSERT = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 
 
 def _language(ctx: Context) -> str | None:

@@ -20,9 +20,10 @@ def menu_options(ctx: Context) -> list[Option]:
     return opts
 
 
-def show_menu(ctx: Context, intro: str | None = None) -> None:
+def show_menu(ctx: Context, intro: str | None = None, **say) -> None:
+    """``say`` goes to Context.say: ``about=`` whose data the intro carries, ``purge_after_send=``."""
     ctx.clear()
-    ctx.say(intro or _("What would you like to do?"), menu_options(ctx))
+    ctx.say(intro or _("What would you like to do?"), menu_options(ctx), **say)
 
 
 def not_understood(ctx: Context) -> None:

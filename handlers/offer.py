@@ -90,7 +90,7 @@ def on_cap(ctx: Context, answer: Answer) -> None:
     if value is None and not answer.payload:
         nums = numbers_in(answer.text)
         value = str(nums[0]) if nums and 1 <= nums[0] <= 20 else None
-    if value is None or not value.isdigit() or not 1 <= int(value) <= 20:
+    if value is None or not value.isdecimal() or not 1 <= int(value) <= 20:
         ctx.say(_("How many tasks a week at most? You can change this later."),
                 [Option(str(n), f"cap:{n}") for n in CAPS])
         return

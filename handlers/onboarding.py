@@ -34,7 +34,7 @@ def start(ctx: Context, code: str | None) -> None:
         return
     ctx.clear()
     if code:
-        ctx.goto("", code=code.strip()[:32])
+        ctx.goto("onboard.language", code=code.strip()[:32])  # a step name: goto("") would drop the data
     ask_language(ctx)
 
 
@@ -85,7 +85,7 @@ def ask_area(ctx: Context, intro: str | None = None) -> None:
 @step("onboard.area")
 def on_area(ctx: Context, answer: Answer) -> None:
     nb_id = answer.arg("nb")
-    if nb_id and nb_id.isdigit():
+    if nb_id and nb_id.isdecimal() and len(nb_id) < 12:
         nb = ctx.session.get(Neighbourhood, int(nb_id))
         if nb is not None and nb.id in ctx.data("choices", []):
             ctx.goto("onboard.consent", neighbourhood_id=nb.id)

@@ -14,7 +14,7 @@ from models.tasks import cancel as cancel_request
 
 
 def _request(ctx: Context, raw: str | None) -> HelpRequest | None:
-    if not raw or not raw.isdigit() or len(raw) > 12:
+    if not raw or not raw.isdecimal() or len(raw) > 12:  # int() refuses "²", which isdigit() accepts
         return None
     return ctx.session.get(HelpRequest, int(raw))
 
@@ -35,7 +35,8 @@ def show_open(ctx: Context) -> None:
     lines = "\n\n".join(request_line(r) for r in reqs[:5])
     ctx.clear()
     ctx.say(_("Open requests in your neighbourhood:") + "\n\n" + lines,
-            [Option(_("Take #{id}", id=r.id), f"claim:{r.id}") for r in reqs[:5]] + [Option(_("Menu"), "menu")])
+            [Option(_("Take #{id}", id=r.id), f"claim:{r.id}") for r in reqs[:5]] + [Option(_("Menu"), "menu")],
+            purge_after_send=True)  # names neighbours: a view, not kept after delivery
 
 
 def do_claim(ctx: Context, raw: str | None) -> None:
@@ -141,7 +142,7 @@ def show_tasks(ctx: Context) -> None:
     ctx.clear()
     ctx.say(_("Your tasks:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs),
             [o for r in reqs[:3] for o in (Option(_("Done #{id}", id=r.id), f"done:{r.id}"), Option(_("Hand back #{id}", id=r.id), f"handback:{r.id}"))]
-            + [Option(_("Menu"), "menu")])
+            + [Option(_("Menu"), "menu")], purge_after_send=True)  # names neighbours: not kept after delivery
 
 
 def do_cancel(ctx: Context, raw: str | None) -> None:

@@ -1,6 +1,7 @@
 """Neighbourhoods, invites and the coordinator's decisions about volunteers."""
 from __future__ import annotations
 
+import re
 import secrets
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from models.people import Invite, Neighbourhood, Person
 # No 0/O, 1/I/L: codes get read aloud and typed on old phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_ROLES = ("volunteer", "coordinator")
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?")
 
 
 class NetworkError(ValueError):
@@ -21,9 +23,18 @@ class NetworkError(ValueError):
 
 def add_neighbourhood(session: Session, name: str, slug: str, postcodes: list[str],
                       default_language: str = "nl", contact_name: str | None = None) -> Neighbourhood:
+    name, contact_name = name.strip(), (contact_name or "").strip() or None
+    if not name or len(name) > 120:
+        raise NetworkError("the name must be 1 to 120 characters")
+    if not SLUG.fullmatch(slug):
+        raise NetworkError(f"the slug {slug!r} must be 1 to 60 lowercase letters, digits or hyphens, like 'etterbeek'")
+    if contact_name and len(contact_name) > 80:
+        raise NetworkError("the contact name must be at most 80 characters")
     if session.scalar(select(Neighbourhood).where(Neighbourhood.slug == slug)):
         raise NetworkError(f"a neighbourhood with slug {slug!r} exists already")
-    bad = [p for p in postcodes if not (p.isdigit() and len(p) == 4)]
+    if not postcodes:
+        raise NetworkError("give at least one postcode, like 1040")
+    bad = [p for p in postcodes if not (p.isascii() and p.isdigit() and len(p) == 4)]
     if bad:
         raise NetworkError(f"not a Belgian postcode: {', '.join(bad)}")
     nb = Neighbourhood(name=name, slug=slug, postcodes=postcodes,

@@ -6,7 +6,9 @@ every outbox message that carried their data. Audit rows keep only ids.
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, select, update
+import json
+
+from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.audit import audit
@@ -77,6 +79,14 @@ def erase(session: Session, person: Person) -> None:
         session.execute(update(Outbox).where(to_them)
                         .values(text=REDACTED, options=[], address=REDACTED, identity_id=None)
                         .execution_options(synchronize_session=False))
+    if person.first_name:
+        # Buttons still on someone else's screen may carry the name ("Approve Jan", "Send Jan a
+        # message"): those screens lose their typed-number shortcuts, not more.
+        shown = cast(ConversationState.options, Text)
+        session.execute(update(ConversationState)
+                        .where(or_(shown.contains(person.first_name, autoescape=True),
+                                   shown.contains(json.dumps(person.first_name)[1:-1], autoescape=True)))
+                        .values(options=[]).execution_options(synchronize_session=False))
     session.execute(update(Invite).where(Invite.used_by_id == pid).values(used_by_id=None))
     session.execute(update(Invite).where(Invite.created_by_id == pid).values(created_by_id=None))
     if identity_ids:
