@@ -2,13 +2,13 @@
 dispatcher, database and outbox as the real channels; "delivery" is the page reading its inbox."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ChannelIdentity, Neighbourhood, Outbox, Person
 from models.base import utcnow
+from models.outbox import mark_delivered
 from models.network import add_neighbourhood
-from models.privacy import REDACTED
 
 CHANNEL = "demo"
 COORDINATOR = "coordinator"
@@ -40,17 +40,5 @@ def inbox(session: Session, persona: str, after: int = 0, limit: int = 200) -> l
         .order_by(Outbox.id).limit(limit)
     ).all()
     out = [{"id": r.id, "text": r.text, "options": list(r.options or [])} for r in rows]
-    purge = [r.id for r in rows if r.purge_after_send]
-    if purge:
-        # Emptied rather than deleted: SQLite hands a deleted newest row's id out again, and the
-        # reader's "after" cursor would then skip the next message to this persona.
-        session.execute(update(Outbox).where(Outbox.id.in_(purge))
-                        .values(status="purged", sent_at=utcnow(), text=REDACTED, options=[], address=REDACTED,
-                                identity_id=None, about_person_id=None)
-                        .execution_options(synchronize_session=False))
-    pending = [r.id for r in rows if r.status == "pending" and not r.purge_after_send]
-    if pending:
-        session.execute(update(Outbox).where(Outbox.id.in_(pending))
-                        .values(status="sent", sent_at=utcnow(), attempts=Outbox.attempts + 1)
-                        .execution_options(synchronize_session=False))
+    mark_delivered(session, rows)
     return out

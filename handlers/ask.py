@@ -28,6 +28,17 @@ def prompt_category(ctx: Context) -> None:
     ctx.say(_("What kind of help do you need?"), [Option(category(c), f"cat:{c}") for c in CATEGORIES])
 
 
+def start_visit(ctx: Context) -> None:
+    """Straight to a "company & a visit" request."""
+    ctx.clear()
+    ctx.goto("ask.describe", category="company")
+    prompt_description(ctx)
+
+
+def prompt_description(ctx: Context) -> None:
+    ctx.say(_("In a few words: what would you like help with?"))
+
+
 @step("ask.category")
 def on_category(ctx: Context, answer: Answer) -> None:
     code = answer.arg("cat")
@@ -35,7 +46,7 @@ def on_category(ctx: Context, answer: Answer) -> None:
         prompt_category(ctx)
         return
     ctx.goto("ask.describe", category=code)
-    ctx.say(_("In a few words: what would you like help with?"))
+    prompt_description(ctx)
 
 
 @step("ask.describe")

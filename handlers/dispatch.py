@@ -191,6 +191,8 @@ def route(ctx: Context) -> None:
         command(ctx, "/" + fold(text))
     elif "concern" in kinds:
         signals.concern(ctx, text)
+    elif "company" in kinds and "professional" not in kinds:
+        signals.company(ctx, text)
     elif "professional" in kinds:
         signals.refer(ctx, create_request(ctx.session, ctx.person, "other", text[:500], "week", None, None,
                                           status="referred"))
@@ -226,7 +228,8 @@ def global_action(ctx: Context, payload: str) -> bool:
     kind, _sep, arg = payload.partition(":")
     simple = {"menu": show_menu, "help": account.show_help, "human": signals.talk_to_person,
               "ask": ask.start_ask, "offer": offer.start_offer, "open": tasks.show_open, "mine": tasks.show_mine,
-              "tasks": tasks.show_tasks, "coord": coordinator.coordinator_menu}
+              "tasks": tasks.show_tasks, "coord": coordinator.coordinator_menu, "callme": signals.call_me,
+              "visit": ask.start_visit}
     by_id = {"claim": tasks.do_claim, "handback": tasks.do_hand_back, "done": tasks.do_done,
              "cancel": tasks.do_cancel, "thanks": tasks.do_thanks, "msg": tasks.start_message}
     if not arg and kind in simple:

@@ -1,6 +1,7 @@
 """Signals in free text, checked in every language whatever the person's own: emergencies
-(112 at once), thoughts of suicide (1813 too), worries about a neighbour (coordinator only)
-and needs that belong with professionals (a referral, not a volunteer task).
+(112 at once), thoughts of suicide (1813 too), worries about a neighbour (coordinator only),
+a wish for more company (an offer of a call or a visit, noted for the coordinator only) and
+needs that belong with professionals (a referral, not a volunteer task).
 
 A simple list per language, on purpose: it is read and extended by buurtwerkers, not data
 scientists. False alarms cost a kind sentence; a missed emergency costs more.
@@ -34,6 +35,14 @@ LEXICON: dict[str, dict[str, list[str]]] = {
                "zorgen over mijn buur", "zorgen over mevrouw", "zorgen over meneer"],
         "fr": ["pas vu", "plus vu", "volets", "boite aux lettres pleine", "inquiet pour", "inquiete pour"],
         "en": ["haven't seen", "have not seen", "not seen", "shutters", "curtains closed", "worried about"],
+    },
+    "company": {
+        "nl": ["eenzaam", "zie bijna niemand", "zie niemand meer", "met niemand gesproken", "niemand om mee te praten",
+               "woon ik alleen", "ik ben alleen", "babbeltje"],
+        "fr": ["je me sens seul", "je me sens seule", "je ne vois personne", "vois plus personne",
+               "personne a qui parler", "je suis seul", "je suis seule", "je vis seul", "je vis seule"],
+        "en": ["lonely", "i see nobody", "no one to talk to", "nobody to talk to", "haven't spoken to anyone",
+               "i live alone", "on my own since"],
     },
     "professional": {
         "nl": ["verpleging", "verpleegkundige", "thuisverpleging", "wassen en aankleden", "medicatie geven",

@@ -56,6 +56,24 @@ def concern(ctx: Context, text: str) -> None:
     audit(ctx.session, ctx.person.id if ctx.person else None, "signal.concern", "identity", ctx.identity.id)
 
 
+def company(ctx: Context, text: str) -> None:
+    """Offer, never impose: a call from the coordinator, or a neighbour who comes by. The
+    coordinator alone is told, in words that label nobody."""
+    ctx.clear()
+    ctx.say(_("Thank you for telling me. Would you like {contact} to call you for a chat, or a neighbour to come by now and then? It is up to you.", contact=contact_name(ctx)),
+            [Option(_("Yes, a call"), "callme"), Option(_("Yes, a visit"), "visit"), Option(_("No, thank you"), "menu")])
+    alert_coordinators(ctx, lambda: _("{name} may appreciate more contact. They wrote: “{text}”", name=who(ctx), text=text[:1000]),
+                       about=ctx.person.id if ctx.person else None)
+    audit(ctx.session, ctx.person.id if ctx.person else None, "signal.company", "identity", ctx.identity.id)
+
+
+def call_me(ctx: Context) -> None:
+    alert_coordinators(ctx, lambda: _("{name} would like a phone call.", name=who(ctx)),
+                       about=ctx.person.id if ctx.person else None)
+    audit(ctx.session, ctx.person.id if ctx.person else None, "human.call", "identity", ctx.identity.id)
+    show_menu(ctx, _("I have asked {contact} to call you.", contact=contact_name(ctx)))
+
+
 def refer(ctx: Context, req: HelpRequest) -> None:
     ctx.clear()
     ctx.say(_("This sounds like something professionals can help with better than a volunteer: the OCMW/CPAS, the CAW, your mutualiteit or the local service centre (lokaal dienstencentrum). You will hear from {contact}, who can help you find the right place.", contact=contact_name(ctx)),

@@ -3,17 +3,17 @@ text column of any table, after a full story (asked, listed, claimed, messages r
 a person talked to, data looked at), on SQLite and PostgreSQL. And /mydata shows everything.
 
 The requester writes on the "sms" channel (the dispatcher is channel-neutral); her
-messages are read straight from the outbox, and the farewell is purged after delivery the
-way bot.demo.inbox does it (models has no generic "delivered, purge" function yet).
+messages are read straight from the outbox, and the farewell is delivered with
+models.outbox.mark_delivered, as every channel sender does.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
+
+from models.outbox import mark_delivered
 
 from handlers.i18n import catalog
 from models import ChannelIdentity, HelpRequest, Outbox, Person, RequestAddress
-from models.base import utcnow
-from models.privacy import REDACTED
 from tests.conftest import text_columns
 from tests.flowkit import Row, T, dispatcher, has, play, resident, volunteer  # noqa: F401
 
@@ -101,15 +101,12 @@ def test_delete_leaves_no_trace(chat, engine):
     row = farewell[0]
     assert row.purpose == "farewell" and row.purge_after_send and row.status == "pending"
     assert row.text and NAME not in row.text and PHONE not in row.text and row.identity_id is None
-    # "deliver" it the way bot.demo.inbox does (there is no generic "delivered, now purge" in
-    # models yet): read the pending rows, then empty the purge_after_send ones
+    # deliver it as every channel sender does
     with chat.sessions() as s, s.begin():
         delivered = s.scalars(select(Outbox).where(Outbox.channel == "sms", Outbox.address == PHONE,
                                                    Outbox.status == "pending")).all()
         assert [r.id for r in delivered] == [row.id], "only the farewell is still to be sent to her"
-        s.execute(update(Outbox).where(Outbox.id == row.id, Outbox.purge_after_send.is_(True))
-                  .values(status="purged", sent_at=utcnow(), text=REDACTED, options=[], address=REDACTED,
-                          identity_id=None, about_person_id=None))
+        mark_delivered(s, delivered)
 
     # the claimer was told, in his language
     told = chat.new("jan")
