@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.ask import start_ask
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _
-from handlers.labels import category, request_line
+from handlers.labels import SPOKEN, VOLUNTEER_STATUS_LABELS, category, label, request_line
 from handlers.menu import show_menu
 from handlers.steps import step
 from handlers.tasks import refuse
@@ -33,6 +33,13 @@ def coordinator_menu(ctx: Context) -> None:
     ])
 
 
+def volunteer_line(v: Person) -> str:
+    line = _("• {name}: {tasks}; speaks {languages}; at most {cap} a week", name=v.first_name,
+             tasks=", ".join(category(c) for c in v.categories) or "-",
+             languages=", ".join(SPOKEN.get(c, c) for c in v.languages_spoken or []) or "-", cap=v.max_tasks_per_week)
+    return line + (" · " + _("duo visits only") if v.duo_only else "")
+
+
 def on_coordinator(ctx: Context, action: str) -> None:
     p = ctx.person
     if not p.is_coordinator or p.neighbourhood_id is None:
@@ -43,7 +50,7 @@ def on_coordinator(ctx: Context, action: str) -> None:
         if not people:
             show_menu(ctx, _("No volunteers are waiting for approval."))
             return
-        lines = "\n".join(f"• {v.first_name}: {', '.join(category(c) for c in v.categories)}; {', '.join(v.languages_spoken or [])}; max {v.max_tasks_per_week}" + (" · duo" if v.duo_only else "") for v in people[:5])
+        lines = "\n".join(volunteer_line(v) for v in people[:5])
         ctx.clear()
         ctx.say(_("Volunteers waiting for approval:") + "\n" + lines,
                 [o for v in people[:5] for o in (Option(_("Approve {name}", name=v.first_name), f"vol:ok:{v.id}"),
@@ -54,7 +61,8 @@ def on_coordinator(ctx: Context, action: str) -> None:
         if not people:
             show_menu(ctx, _("There are no approved or paused volunteers yet."))
             return
-        lines = "\n".join(f"• {v.first_name} ({_('paused') if v.volunteer_status == 'paused' else _('active')})" for v in people)
+        lines = "\n".join(f"• {v.first_name} ({label(VOLUNTEER_STATUS_LABELS, v.volunteer_status, fallback='approved')})"
+                          for v in people)
         ctx.clear()
         ctx.say(_("Volunteers of your neighbourhood:") + "\n" + lines,
                 [Option(_("Resume {name}", name=v.first_name), f"vol:ok:{v.id}") if v.volunteer_status == "paused"

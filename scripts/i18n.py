@@ -32,12 +32,13 @@ def fill_english() -> None:
     path = LOCALES / "en" / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fp:
         cat = read_po(fp, locale="en")
+    cat.fuzzy = False
     for msg in cat:
         if msg.id and (not msg.string or (isinstance(msg.string, tuple) and not all(msg.string))):
             msg.string = msg.id
         msg.flags.discard("fuzzy")
     with path.open("wb") as fp:
-        write_po(fp, cat, width=100, omit_header=False, sort_output=True, include_previous=False)
+        write_po(fp, cat, omit_header=False, sort_output=True, include_previous=False)
 
 
 def main(argv: list[str]) -> int:

@@ -24,6 +24,8 @@ def problems(locales_dir: Path = LOCALES) -> list[str]:
         lang = po.parts[-3]
         with po.open("rb") as fp:
             cat = read_po(fp, locale=lang)
+        if cat.fuzzy:
+            found.append(f"{lang}: the catalog header is marked fuzzy (pybabel compile would skip it)")
         have = {m.id: m for m in cat if m.id}
         for mid in sorted(wanted, key=str):
             msg = have.get(mid)
