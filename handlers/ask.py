@@ -51,15 +51,20 @@ def on_category(ctx: Context, answer: Answer) -> None:
 
 @step("ask.describe")
 def on_describe(ctx: Context, answer: Answer) -> None:
+    """A few words, or a photo / voice note (kept by reference and forwarded to the helper)."""
     text = clean_text(answer.text, 500)
+    media = [*ctx.data("media", []), *ctx.inbound.media][:5]
+    if media and len(text) < 2 and not answer.payload:
+        text = _("(see the photo or voice message)")
     if len(text) < 2 or answer.payload:
         ctx.say(_("Please describe in a few words what you need, for example: “a pack of water from the supermarket”."))
         return
     if "professional" in signals(text):
-        req = create_request(ctx.session, ctx.person, ctx.data("category"), text, "week", None, None, status="referred")
+        req = create_request(ctx.session, ctx.person, ctx.data("category"), text, "week", None, None, status="referred",
+                             media=media)
         refer(ctx, req)
         return
-    ctx.goto("ask.when", description=text)
+    ctx.goto("ask.when", description=text, media=media)
     ask_when(ctx)
 
 
@@ -157,7 +162,8 @@ def on_confirm(ctx: Context, answer: Answer) -> None:
     due = ctx.data("due")
     req = create_request(ctx.session, ctx.person, ctx.data("category"), ctx.data("description", ""),
                          ctx.data("when", "week"), date.fromisoformat(due) if due else None,
-                         ctx.data("address") or ctx.person.address_full, on_behalf_of=ctx.data("on_behalf_of"))
+                         ctx.data("address") or ctx.person.address_full, on_behalf_of=ctx.data("on_behalf_of"),
+                         media=ctx.data("media", []))
     told = notify_volunteers(ctx, req)
     ctx.person.is_resident = ctx.person.is_resident or not req.on_behalf_of
     if told:
@@ -168,12 +174,10 @@ def on_confirm(ctx: Context, answer: Answer) -> None:
 
 def notify_volunteers(ctx: Context, req: HelpRequest, exclude: set[int] = frozenset()) -> int:
     """Tell every matching volunteer, shared language first. Returns how many were told."""
-    count = 0
-    for v in matching_volunteers(ctx.session, req, exclude=set(exclude)):
-        if ctx.tell(v, lambda: (_("A neighbour asks for help:\n{line}\nCan you do it?", line=request_line(req)),
-                                [Option(_("I'll do it"), f"claim:{req.id}"), Option(_("Not now"), "menu")]),
-                    about=req.requester_id):
-            count += 1
+    count = ctx.tell_all(matching_volunteers(ctx.session, req, exclude=set(exclude)),
+                         lambda: (_("A neighbour asks for help:\n{line}\nCan you do it?", line=request_line(req)),
+                                  [Option(_("I'll do it"), f"claim:{req.id}"), Option(_("Not now"), "menu")]),
+                         about=req.requester_id)
     if count == 0:
         from handlers.signals import alert_coordinators
 

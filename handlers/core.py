@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,6 +75,7 @@ class Context:
     invite_link: Callable[[str], str | None] = lambda code: None
     now: datetime = field(default_factory=utcnow)
     erased: bool = False
+    outgoing: list[dict] = field(default_factory=list)
     _count: int = 0
 
     # ---- the sender's conversation -------------------------------------------------------
@@ -89,41 +90,57 @@ class Context:
         return (self.state.data or {}).get(key, default)
 
     def say(self, text: str, options: Iterable[Option] = (), *, about: int | None = None,
-            purpose: str = "reply", purge_after_send: bool = False) -> None:
+            purpose: str = "reply", purge_after_send: bool = False, media: Iterable[str] = ()) -> None:
         options = list(options)
         self.state.options = [o.as_json() for o in options]
         self._write(self.identity.channel, self.identity.address, self.identity.id, text, options,
-                    about, purpose, purge_after_send, current_language())
+                    about=about, purpose=purpose, purge=purge_after_send, language=current_language(), media=media)
 
     def say_final(self, text: str) -> None:
         """Last words to someone whose data was just erased: there is no identity row any more,
         and the sender deletes this message once it is delivered."""
         self.erased = True
-        self._write(self.inbound.channel, self.inbound.address, None, text, [], None, "farewell", True,
-                    current_language())
+        self._write(self.inbound.channel, self.inbound.address, None, text, [], about=None, purpose="farewell",
+                    purge=True, language=current_language())
 
     # ---- other people ----------------------------------------------------------------------
     def tell(self, person: Person, render: Callable[[], tuple[str, list[Option]]], *,
-             about: int | None = None, purpose: str = "notify", even_if_paused: bool = False) -> bool:
+             about: int | None = None, purpose: str = "notify", even_if_paused: bool = False,
+             media: Iterable[str] = (), reach=None, rendered: dict | None = None) -> bool:
         """Message another person in their own language, on the channel they last used."""
         if person.do_not_contact or (person.paused and not even_if_paused):
             return False
-        identity, state = reachable_identity_and_state(self.session, person)
+        identity, state = reach if reach is not None else reachable_identity_and_state(self.session, person)
         if identity is None:
             return False
-        with speaking(person.language):
-            text, options = render()
+        if rendered is not None and person.language in rendered:
+            text, options = rendered[person.language]
+        else:
+            with speaking(person.language):
+                text, options = render()
+            if rendered is not None:
+                rendered[person.language] = (text, options)
         if options:
             state = state or load_state(self.session, identity)
             state.options = [o.as_json() for o in options]
-        self._write(identity.channel, identity.address, identity.id, text, options, about, purpose, False,
-                    person.language)
+        self._write(identity.channel, identity.address, identity.id, text, options, about=about, purpose=purpose,
+                    purge=False, language=person.language, media=media)
         return True
 
-    def _write(self, channel, address, identity_id, text, options, about, purpose, purge, language) -> None:
+    def tell_all(self, people: Iterable[Person], render: Callable[[], tuple[str, list[Option]]], **kwargs) -> int:
+        """The same message to many (a request to the matching volunteers): their channels in
+        one query, the text rendered once per language. Returns how many were told."""
+        people = list(people)
+        reach = reachable_identities_and_states(self.session, people)
+        rendered: dict = {}
+        return sum(self.tell(p, render, reach=reach.get(p.id, (None, None)), rendered=rendered, **kwargs)
+                   for p in people)
+
+    def _write(self, channel, address, identity_id, text, options, *, about, purpose, purge, language,
+               media: Iterable[str] = ()) -> None:
         self._count += 1
         pmid = self.inbound.platform_message_id or uuid.uuid4().hex
-        self.session.add(Outbox(
+        self.outgoing.append(dict(
             idempotency_key=f"{self.inbound.channel}:{pmid}:{self._count}"[:120],
             channel=channel,
             address=address,
@@ -133,8 +150,23 @@ class Context:
             purpose=purpose,
             text=text[:MAX_TEXT],
             options=[o.as_json() for o in options],
+            media=list(media),
             purge_after_send=purge,
+            status="pending",
+            attempts=0,
+            next_attempt_at=self.now,
+            created_at=self.now,
         ))
+
+    def write_outbox(self) -> None:
+        """All replies of this message in one INSERT, in the order they were said (the unit of
+        work would add a round of bookkeeping per row on the hottest path)."""
+        if self.outgoing:
+            self.session.connection().execute(_OUTBOX_INSERT, self.outgoing)
+            self.outgoing = []
+
+
+_OUTBOX_INSERT = insert(Outbox.__table__)
 
 
 def reachable_identity(session: Session, person: Person) -> ChannelIdentity | None:
@@ -161,6 +193,26 @@ def reachable_identity_and_state(session: Session, person: Person) -> tuple[Chan
             .limit(1)
         ).first()
     return (row[0], row[1]) if row else (None, None)
+
+
+def reachable_identities_and_states(session: Session, people: list[Person]) -> dict[int, tuple]:
+    """reachable_identity_and_state for many people in one query: {person_id: (identity, state)}."""
+    if not people:
+        return {}
+    if any(_identities_changed(session, p) for p in people):
+        session.flush()
+    with session.no_autoflush:
+        rows = session.execute(
+            select(ChannelIdentity, ConversationState)
+            .outerjoin(ConversationState, ConversationState.identity_id == ChannelIdentity.id)
+            .where(ChannelIdentity.person_id.in_([p.id for p in people]), ChannelIdentity.active.is_(True))
+            .order_by(ChannelIdentity.person_id, ChannelIdentity.last_inbound_at.desc().nulls_last(),
+                      ChannelIdentity.id.desc())
+        ).all()
+    found: dict[int, tuple] = {}
+    for identity, state in rows:
+        found.setdefault(identity.person_id, (identity, state))
+    return found
 
 
 def _identities_changed(session: Session, person: Person) -> bool:

@@ -12,7 +12,7 @@ import time
 import traceback
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -100,15 +100,11 @@ class Dispatcher:
                     ctx.say(_("You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."))
                 else:
                     route(ctx)
+            ctx.write_outbox()
 
     def _context(self, session: Session, inbound: Inbound) -> Context:
         # The identity, its person and its conversation state in one query.
-        row = session.execute(
-            select(ChannelIdentity, ConversationState)
-            .outerjoin(ConversationState, ConversationState.identity_id == ChannelIdentity.id)
-            .options(joinedload(ChannelIdentity.person))
-            .where(ChannelIdentity.channel == inbound.channel, ChannelIdentity.address == inbound.address)
-        ).first()
+        row = session.execute(_IDENTITY_AND_STATE, {"channel": inbound.channel, "address": inbound.address}).first()
         identity, state = row if row else (None, None)
         if identity is None:
             identity = add_or_get(session, ChannelIdentity(channel=inbound.channel, address=inbound.address,
@@ -132,6 +128,7 @@ class Dispatcher:
                     options = list(ctx.state.options or [])  # "try again": the typed "1", "2"... still work
                     ctx.say(_("Sorry, something went wrong on our side. Please try again, or type /menu."))
                     ctx.state.options = options
+                ctx.write_outbox()
         except Exception as exc:  # noqa: BLE001
             log.error("apology failed on %s: %s", inbound.channel, type(exc).__name__)
 
@@ -145,10 +142,7 @@ def _remember(session: Session, inbound: Inbound) -> None:
               "received_at": utcnow()}
     dialect = session.get_bind().dialect.name
     if dialect in _UPSERT:
-        inserted = session.connection().execute(
-            _UPSERT[dialect](InboundLog).values(**values).on_conflict_do_nothing()
-            .returning(InboundLog.id)).first()
-        if inserted is None:
+        if session.connection().execute(_UPSERT[dialect], values).first() is None:
             raise Duplicate
         return
     session.add(InboundLog(**values))
@@ -158,7 +152,15 @@ def _remember(session: Session, inbound: Inbound) -> None:
         raise Duplicate from exc
 
 
-_UPSERT = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+# Built once: the hot path reuses compiled statements instead of constructing them per message.
+_UPSERT = {name: insert(InboundLog.__table__).on_conflict_do_nothing().returning(InboundLog.__table__.c.id)
+           for name, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))}
+_IDENTITY_AND_STATE = (
+    select(ChannelIdentity, ConversationState)
+    .outerjoin(ConversationState, ConversationState.identity_id == ChannelIdentity.id)
+    .options(joinedload(ChannelIdentity.person))
+    .where(ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.address == bindparam("address"))
+)
 
 
 def _language(ctx: Context) -> str | None:
@@ -191,6 +193,8 @@ def route(ctx: Context) -> None:
         command(ctx, "/" + fold(text))
     elif "concern" in kinds:
         signals.concern(ctx, text)
+    elif ctx.inbound.media and not text:
+        signals.media_only(ctx)
     elif "company" in kinds and "professional" not in kinds:
         signals.company(ctx, text)
     elif "professional" in kinds:

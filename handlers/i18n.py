@@ -102,3 +102,8 @@ def format_day(value: date | datetime) -> str:
 
 def today() -> date:
     return datetime.now(TZ).date()
+
+
+def is_rtl(language: str | None) -> bool:
+    """Right-to-left languages get reversed button rows and isolated Latin fragments."""
+    return (language or "").split("-")[0] in {"ar", "he", "fa", "ur"}

@@ -21,15 +21,12 @@ def contact_name(ctx: Context) -> str:
 
 
 def alert_coordinators(ctx: Context, render: Callable[[], str], about: int | None,
-                       options: Callable[[], list[Option]] = list) -> int:
+                       options: Callable[[], list[Option]] = list, media: list[str] = ()) -> int:
     """Tell every coordinator of the sender's neighbourhood, even if they paused messages."""
     nb_id = ctx.person.neighbourhood_id if ctx.person else None
-    told = 0
-    for c in coordinators_of(ctx.session, nb_id):
-        if ctx.person is not None and c.id == ctx.person.id:
-            continue
-        told += ctx.tell(c, lambda: (render(), options()), about=about, purpose="alert", even_if_paused=True)
-    return told
+    others = [c for c in coordinators_of(ctx.session, nb_id) if ctx.person is None or c.id != ctx.person.id]
+    return ctx.tell_all(others, lambda: (render(), options()), about=about, purpose="alert", even_if_paused=True,
+                        media=media)
 
 
 def who(ctx: Context) -> str:
@@ -80,7 +77,12 @@ def refer(ctx: Context, req: HelpRequest) -> None:
             [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
     alert_coordinators(ctx, lambda: _("Request #{id} ({category}) from {name} may need a professional: “{text}”. Please follow it up.",
                                       id=req.id, category=category(req.category), name=who(ctx), text=req.description[:500]),
-                       about=ctx.person.id if ctx.person else None)
+                       about=ctx.person.id if ctx.person else None, media=req.media or [])
+
+
+def media_only(ctx: Context) -> None:
+    """A photo, voice note or location outside a request: thanked, never dropped in silence."""
+    show_menu(ctx, _("Thank you! I cannot look at photos or listen to voice messages here, but when you ask for help you can add one for the volunteer. Or choose “Talk to a person”."))
 
 
 def talk_to_person(ctx: Context) -> None:

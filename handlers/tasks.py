@@ -70,6 +70,9 @@ def show_claimed(ctx: Context, req: HelpRequest) -> None:
     address = req.address.address_full if req.address else (requester.address_full if requester else None)
     reach = _("Phone: {phone}", phone=requester.phone) if requester and requester.phone else _("You can send a message through buurtbot.")
     ctx.clear()
+    if req.media:
+        ctx.say(_("{name} sent this with the request:", name=requester_name(req) or "-"), media=req.media,
+                about=req.requester_id)
     ctx.say(_("Thank you! Request #{id} is yours.\n{category}: “{description}”\nWho: {name}\nAddress: {address}\n{reach}",
               id=req.id, category=category(req.category), description=req.description,
               name=requester_name(req) or "-", address=address or "-", reach=reach),

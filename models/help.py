@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
@@ -24,6 +24,9 @@ class HelpRequest(Base):
     when_kind: Mapped[str] = mapped_column(String(12), default="week")
     due_date: Mapped[date | None] = mapped_column(Date)
     street: Mapped[str | None] = mapped_column(String(120))
+    #: Photos and voice notes sent while describing it, as channel file references
+    #: ("telegram:photo:<file_id>"): forwarded to whoever claims it, never downloaded.
+    media: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(12), default="open", index=True)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,11 +1,14 @@
 """Delivery bookkeeping every channel sender shares."""
 from __future__ import annotations
 
-from sqlalchemy import update
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.messaging import Outbox
+from models.people import ChannelIdentity
 from models.privacy import REDACTED
 
 
@@ -20,7 +23,7 @@ def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int,
                         .values(status="purged", sent_at=utcnow(), text=REDACTED, options=[], address=REDACTED,
                                 identity_id=None, about_person_id=None)
                         .execution_options(synchronize_session=False))
-    sent = [r.id for r in rows if r.status == "pending" and not r.purge_after_send]
+    sent = [r.id for r in rows if r.status in ("pending", "sending") and not r.purge_after_send]
     if sent and not platform_ids:
         session.execute(update(Outbox).where(Outbox.id.in_(sent))
                         .values(status="sent", sent_at=utcnow(), attempts=Outbox.attempts + 1)
@@ -31,3 +34,55 @@ def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int,
                         .values(status="sent", sent_at=utcnow(), attempts=Outbox.attempts + 1,
                                 platform_message_id=platform_ids.get(row_id))
                         .execution_options(synchronize_session=False))
+
+
+def due(session: Session, channel: str, now: datetime, limit: int = 200) -> list[Outbox]:
+    """Rows ready to go, oldest first: pending ones whose time has come, and "sending" ones
+    whose lease ran out (a sender that died mid-way). Locked rows are skipped on PostgreSQL,
+    so several senders never take the same row."""
+    query = (select(Outbox)
+             .where(Outbox.channel == channel, Outbox.status.in_(("pending", "sending")),
+                    Outbox.next_attempt_at <= now)
+             .order_by(Outbox.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def lease(session: Session, rows: list[Outbox], now: datetime, seconds: int = 120) -> None:
+    """Take rows for sending; if the sender dies, they come back after ``seconds``."""
+    if rows:
+        session.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
+                        .values(status="sending", next_attempt_at=now + timedelta(seconds=seconds))
+                        .execution_options(synchronize_session=False))
+
+
+def retry_at(session: Session, row_ids: list[int], when: datetime, count_attempt: bool, error: str | None = None) -> None:
+    """Back to the queue. A platform's "retry after" is not the message's fault: no attempt
+    is counted for it."""
+    if row_ids:
+        values = {"status": "pending", "next_attempt_at": when}
+        if count_attempt:
+            values["attempts"] = Outbox.attempts + 1
+        if error:
+            values["error"] = error[:200]
+        session.execute(update(Outbox).where(Outbox.id.in_(row_ids)).values(**values)
+                        .execution_options(synchronize_session=False))
+
+
+def fail(session: Session, row_ids: list[int], error: str) -> None:
+    if row_ids:
+        session.execute(update(Outbox).where(Outbox.id.in_(row_ids))
+                        .values(status="failed", error=error[:200], attempts=Outbox.attempts + 1)
+                        .execution_options(synchronize_session=False))
+
+
+def unreachable(session: Session, channel: str, address: str, error: str) -> None:
+    """The person blocked the bot or left the platform: stop using that identity and fail
+    whatever was still queued for it (the coordinator can see it in the outbox)."""
+    session.execute(update(ChannelIdentity).where(ChannelIdentity.channel == channel,
+                                                  ChannelIdentity.address == address)
+                    .values(active=False).execution_options(synchronize_session=False))
+    session.execute(update(Outbox).where(Outbox.channel == channel, Outbox.address == address,
+                                         or_(Outbox.status == "pending", Outbox.status == "sending"))
+                    .values(status="failed", error=error[:200]).execution_options(synchronize_session=False))

@@ -51,7 +51,7 @@ def erase(session: Session, person: Person) -> None:
     session.execute(delete(RequestAddress).where(RequestAddress.request_id.in_(own_requests)))
     session.execute(
         update(HelpRequest).where(HelpRequest.requester_id == pid)
-        .values(requester_id=None, description="", street=None, on_behalf_of=None,
+        .values(requester_id=None, description="", street=None, on_behalf_of=None, media=[],
                 status="cancelled")
         .execution_options(synchronize_session=False)
     )
@@ -73,11 +73,11 @@ def erase(session: Session, person: Person) -> None:
         session.execute(update(Outbox).where(cond, Outbox.status == "pending")
                         .values(status="cancelled").execution_options(synchronize_session=False))
     session.execute(update(Outbox).where(about)
-                    .values(text=REDACTED, options=[], about_person_id=None)
+                    .values(text=REDACTED, options=[], media=[], about_person_id=None)
                     .execution_options(synchronize_session=False))
     if to_them is not None:
         session.execute(update(Outbox).where(to_them)
-                        .values(text=REDACTED, options=[], address=REDACTED, identity_id=None)
+                        .values(text=REDACTED, options=[], media=[], address=REDACTED, identity_id=None)
                         .execution_options(synchronize_session=False))
     if person.first_name:
         # Buttons still on someone else's screen may carry the name ("Approve Jan", "Send Jan a

@@ -33,11 +33,13 @@ def create_request(
     address_full: str | None,
     status: str = "open",
     on_behalf_of: str | None = None,
+    media: list[str] | None = None,
 ) -> HelpRequest:
     req = HelpRequest(
         neighbourhood_id=requester.neighbourhood_id,
         requester_id=requester.id,
         on_behalf_of=on_behalf_of,
+        media=list(media or []),
         category=category,
         description=description,
         when_kind=when_kind,

@@ -37,3 +37,22 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_upgrade_keeps_existing_rows(engine):
+    """0001 -> head on a database that already holds a request and a message."""
+    downgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO neighbourhoods (name, slug, postcodes, default_language, created_at) "
+                          "VALUES ('N', 'n', '[\"1040\"]', 'nl', CURRENT_TIMESTAMP)"))
+        nb = conn.execute(text("SELECT id FROM neighbourhoods")).scalar()
+        conn.execute(text("INSERT INTO help_requests (neighbourhood_id, category, description, when_kind, status, created_at) "
+                          "VALUES (:nb, 'shopping', 'water', 'week', 'open', CURRENT_TIMESTAMP)"), {"nb": nb})
+        conn.execute(text("INSERT INTO outbox (idempotency_key, channel, address, language, purpose, text, options, status, "
+                          "attempts, next_attempt_at, purge_after_send, created_at) VALUES ('k', 'demo', 'a', 'nl', 'reply', "
+                          "'hi', '[]', 'pending', 0, CURRENT_TIMESTAMP, false, CURRENT_TIMESTAMP)"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT description FROM help_requests")).scalar() == "water"
+        media = conn.execute(text("SELECT media FROM outbox")).scalar()
+        assert media in ([], "[]")
