@@ -11,6 +11,7 @@ import random
 import time
 import traceback
 from dataclasses import replace
+from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -45,6 +46,7 @@ class Duplicate(Exception):
     pass
 
 
+INBOUND_TOUCH = timedelta(seconds=60)
 #: Attempts per message when the database rolls a transaction back to resolve a conflict.
 ATTEMPTS = 3
 #: deadlock_detected, serialization_failure (PostgreSQL SQLSTATEs).
@@ -112,8 +114,13 @@ class Dispatcher:
                                   lambda: session.scalar(select(ChannelIdentity).where(
                                       ChannelIdentity.channel == inbound.channel,
                                       ChannelIdentity.address == inbound.address)))
-        identity.last_inbound_at = utcnow()
-        identity.active = True
+        now = utcnow()
+        # Minute precision is all the 24-hour windows need; skipping the UPDATE for someone in
+        # a conversation saves a statement on most messages.
+        if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_TOUCH:
+            identity.last_inbound_at = now
+        if not identity.active:
+            identity.active = True
         return Context(session=session, inbound=inbound, identity=identity,
                        state=state or load_state(session, identity), person=identity.person,
                        invite_link=self.invite_link)

@@ -39,7 +39,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def _sqlite_begin_immediate(conn) -> None:
     """One writer at a time, decided at BEGIN: a read-then-write transaction can never fail
     half-way with "database is locked", it waits its turn instead."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # straight to the driver: hot path
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
