@@ -115,10 +115,31 @@ def cmd_invite(args, settings: Settings) -> int:
             raise UserError(f"no neighbourhood with slug {args.neighbourhood!r}; see `buurtbot neighbourhood list`")
         code = create_invite(session, nb, args.role).code
     print(code)
+    if settings.telegram_bot_token and not settings.telegram_bot_username:
+        settings.telegram_bot_username = _telegram_username(settings)
     link = settings.invite_link(code)
     if link:
         print(link)
     return 0
+
+
+def _telegram_username(settings: Settings) -> str | None:
+    """Ask Telegram for the bot's username (getMe) when it is not configured."""
+    import asyncio
+
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    async def ask() -> str | None:
+        async with Bot(settings.telegram_bot_token, base_url=settings.telegram_base_url) as bot:
+            return bot.username
+
+    try:
+        return asyncio.run(asyncio.wait_for(ask(), timeout=15))
+    except (TelegramError, asyncio.TimeoutError, OSError) as exc:
+        print(f"buurtbot: could not ask Telegram for the bot's name ({type(exc).__name__}); "
+              "set TELEGRAM_BOT_USERNAME to print the t.me link", file=sys.stderr)
+        return None
 
 
 def cmd_run(args, settings: Settings, demo: bool = False) -> int:

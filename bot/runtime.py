@@ -20,6 +20,7 @@ class Runtime:
     dispatcher: Dispatcher
     ticks: Ticks
     demo: bool = False
+    telegram: object | None = None  # bot.channels.telegram.app.TelegramChannel when configured
 
     @classmethod
     def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
@@ -27,4 +28,9 @@ class Runtime:
         sessions = make_sessionmaker(engine)
         dispatcher = Dispatcher(sessions, rate_limit=settings.rate_limit_per_minute, invite_link=settings.invite_link)
         ticks = Ticks(sessions, settings.scheduler_tick_seconds, settings.request_expiry_days)
-        return cls(settings, engine, sessions, dispatcher, ticks, demo)
+        telegram = None
+        if settings.telegram_bot_token:
+            from bot.channels.telegram.app import TelegramChannel
+
+            telegram = TelegramChannel(settings, dispatcher)
+        return cls(settings, engine, sessions, dispatcher, ticks, demo, telegram)

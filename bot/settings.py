@@ -17,8 +17,15 @@ class Settings(BaseSettings):
 
     rate_limit_per_minute: int = Field(20, ge=1)
 
+    public_base_url: str | None = None
+
     telegram_bot_token: str | None = None
     telegram_bot_username: str | None = None
+    telegram_mode: str | None = Field(None, pattern="^(polling|webhook)$")
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: str | None = None
+    telegram_rate_overall: float = Field(30.0, gt=0)
+    telegram_rate_per_chat: float = Field(1.0, gt=0)
 
     scheduler_tick_seconds: int = Field(30, ge=5)
     request_expiry_days: int = Field(14, ge=1)
@@ -28,8 +35,23 @@ class Settings(BaseSettings):
         """The real channels whose credentials are present."""
         return ["telegram"] if self.telegram_bot_token else []
 
+    @property
+    def telegram_webhook_mode(self) -> bool:
+        """Webhook when asked for, or when a public URL exists and no mode is set; else polling."""
+        return self.telegram_mode == "webhook" or (self.telegram_mode is None and bool(self.public_base_url))
+
+    @property
+    def telegram_secret(self) -> str:
+        """The webhook secret: configured, or derived from the token so restarts agree."""
+        if self.telegram_webhook_secret:
+            return self.telegram_webhook_secret
+        import hashlib
+
+        return hashlib.sha256(f"buurtbot-webhook:{self.telegram_bot_token}".encode()).hexdigest()[:48]
+
     def invite_link(self, code: str) -> str | None:
-        """The Telegram deep link for an invite code, when a bot is configured."""
+        """The Telegram deep link for an invite code, when a bot is configured and its username
+        is known (TELEGRAM_BOT_USERNAME, or asked from Telegram by `buurtbot invite`)."""
         if self.telegram_bot_token and self.telegram_bot_username:
             return f"https://t.me/{self.telegram_bot_username.lstrip('@')}?start={code}"
         return None

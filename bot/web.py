@@ -25,9 +25,13 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
     async def lifespan(app):
         if start_scheduler:
             rt.ticks.start()
+        if rt.telegram is not None:
+            await rt.telegram.start()
         try:
             yield
         finally:
+            if rt.telegram is not None:
+                await rt.telegram.stop()
             rt.ticks.shutdown()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -43,7 +47,8 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         sched = rt.ticks.health()
         ok = db_ok and (sched["running"] or not start_scheduler)
         return JSONResponse({"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down",
-                             "scheduler": sched, "channels": rt.settings.channels + (["demo"] if rt.demo else [])},
+                             "scheduler": sched, "channels": rt.settings.channels + (["demo"] if rt.demo else []),
+                             **({"telegram": rt.telegram.health()} if rt.telegram is not None else {})},
                             status_code=200 if ok else 503)
 
     async def page(request: Request) -> FileResponse:
@@ -89,4 +94,8 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
     if rt.demo:
         routes += [Route("/", page), Route("/api/demo/messages", post_message, methods=["POST"]),
                    Route("/api/demo/inbox/{persona}", get_inbox)]
+    if rt.telegram is not None and rt.telegram.webhook:
+        from bot.channels.telegram.app import WEBHOOK_PATH
+
+        routes.append(Route(WEBHOOK_PATH, rt.telegram.webhook_route, methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)

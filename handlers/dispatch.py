@@ -27,7 +27,7 @@ from handlers.keywords import signals as find_signals
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import STEPS
-from models import ChannelIdentity, ConversationState, InboundLog
+from models import ChannelIdentity, ConversationState, InboundLog, Outbox
 from models.base import utcnow
 from models.tasks import create_request
 
@@ -103,6 +103,21 @@ class Dispatcher:
                 else:
                     route(ctx)
             ctx.write_outbox()
+
+    def group_notice(self, channel: str, group_address: str, locale_hint: str | None) -> bool:
+        """In a group chat the bot says once, politely, to write to it privately -- and reads
+        nothing there: what neighbours share stays between them and the bot. The outbox key
+        makes it once per group, whatever the number of messages or processes."""
+        language = normalise_language(locale_hint)
+        with speaking(language):
+            text = _("Hello! I only talk in private chats, so that what neighbours share stays private. Please write to me directly.")
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(Outbox(idempotency_key=f"group-notice:{channel}:{group_address}"[:120], channel=channel,
+                                   address=group_address, language=language or "nl", purpose="group", text=text))
+        except IntegrityError:
+            return False
+        return True
 
     def _context(self, session: Session, inbound: Inbound) -> Context:
         # The identity, its person and its conversation state in one query.

@@ -1,0 +1,1 @@
+"""Telegram through python-telegram-bot: intake (polling or webhook), rendering and the sender."""

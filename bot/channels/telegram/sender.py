@@ -1,0 +1,141 @@
+"""Drains the Telegram outbox within Telegram's limits.
+
+- Pacing: at most ``overall`` messages a second in all and ``per_chat`` a second to one chat
+  (Telegram: ~30/s, ~1/s per chat). A chat that is not ready yet waits without holding up the
+  others, and its messages keep their order.
+- RetryAfter (429): Telegram's flood wait covers the whole bot, so every send pauses exactly as
+  long as it says; the message goes back to the queue, no attempt counted, nothing lost.
+- Forbidden (403, blocked or deactivated): the identity is marked inactive and nothing more is
+  sent to it. BadRequest (400): that message fails with the reason. Network errors and time-outs
+  retry with exponential backoff.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.telegram.inbound import CHANNEL
+from bot.channels.telegram.render import MAX_CAPTION, message_args
+from models import Outbox
+from models import outbox as queue
+from models.base import utcnow
+
+log = logging.getLogger("buurtbot.telegram.sender")
+MAX_ATTEMPTS = 8
+
+
+class TelegramSender:
+    def __init__(self, bot: Bot, sessions: sessionmaker[Session], overall: float = 30.0, per_chat: float = 1.0,
+                 clock=time.monotonic) -> None:
+        self.bot, self.sessions, self.clock = bot, sessions, clock
+        self.overall_gap, self.chat_gap = 1.0 / overall, 1.0 / per_chat
+        self.next_slot = 0.0
+        self.paused_until = 0.0
+        self.chat_ready: dict[str, float] = {}
+        self.sent = self.retry_afters = 0
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a dispatch wrote replies: send now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self, idle: float = 0.5) -> None:
+        while True:
+            try:
+                worked = await self.drain_once()
+            except Exception as exc:  # noqa: BLE001 - the sender must outlive one bad round
+                log.error("telegram sender round failed: %s", type(exc).__name__)
+                worked = False
+            if not worked:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=idle)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def drain_once(self) -> bool:
+        """Send what is due now, within the limits. Returns whether anything was sent."""
+        batch = await asyncio.to_thread(self._take)
+        for i, row in enumerate(batch):
+            if not await self._send(row):
+                await asyncio.to_thread(self._release, [r.id for r in batch[i + 1:]])
+                break
+        return bool(batch)
+
+    def _take(self) -> list[Outbox]:
+        now, mono = utcnow(), self.clock()
+        with self.sessions() as session, session.begin():
+            chosen, seen = [], set()
+            for row in queue.due(session, CHANNEL, now):
+                if row.address in seen:
+                    continue  # a later message to the same chat waits for the earlier one
+                seen.add(row.address)
+                if self.chat_ready.get(row.address, 0.0) <= mono:
+                    chosen.append(row)
+            queue.lease(session, chosen, now)
+        return chosen
+
+    def _release(self, ids: list[int], delay: float = 0.0) -> None:
+        with self.sessions() as session, session.begin():
+            queue.retry_at(session, ids, utcnow() + timedelta(seconds=delay), count_attempt=False)
+
+    async def _pace(self, address: str) -> None:
+        now = self.clock()
+        wait = max(self.next_slot, self.paused_until, self.chat_ready.get(address, 0.0)) - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+            now = self.clock()
+        self.next_slot = now + self.overall_gap
+        self.chat_ready[address] = now + self.chat_gap
+
+    async def _send(self, row: Outbox) -> bool:
+        """Deliver one row and record the outcome. False means: stop this round (flood wait)."""
+        await self._pace(row.address)
+        try:
+            message_id = await self._deliver(row)
+        except RetryAfter as exc:
+            delay = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else float(exc.retry_after)
+            self.retry_afters += 1
+            self.paused_until = self.clock() + delay
+            await asyncio.to_thread(self._release, [row.id], delay)
+            return False
+        except Forbidden as exc:
+            reason = f"forbidden: {exc.message}"
+            await asyncio.to_thread(self._record, lambda s: queue.unreachable(s, CHANNEL, row.address, reason))
+        except BadRequest as exc:
+            reason = f"bad request: {exc.message}"
+            await asyncio.to_thread(self._record, lambda s: queue.fail(s, [row.id], reason))
+        except (TimedOut, NetworkError) as exc:
+            reason, attempts = type(exc).__name__, row.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                await asyncio.to_thread(self._record, lambda s: queue.fail(s, [row.id], f"network: {reason}"))
+            else:
+                when = utcnow() + timedelta(seconds=min(300, 2 ** attempts))
+                await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, [row.id], when, True, reason))
+        else:
+            self.sent += 1
+            await asyncio.to_thread(self._record, lambda s: queue.mark_delivered(s, [row], {row.id: str(message_id)}))
+        return True
+
+    def _record(self, change) -> None:
+        with self.sessions() as session, session.begin():
+            change(session)
+
+    async def _deliver(self, row: Outbox) -> int:
+        chat_id = int(row.address)
+        args = message_args(row.text, row.options or [], row.language)
+        media = [m.split(":", 2)[1:] for m in row.media or [] if m.startswith(f"{CHANNEL}:")]
+        for i, (kind, file_id) in enumerate(media):
+            caption = message_args(row.text, [], row.language, MAX_CAPTION)["text"] if i == 0 else None
+            send = {"photo": self.bot.send_photo, "voice": self.bot.send_voice, "audio": self.bot.send_audio}[kind]
+            await send(chat_id, file_id, caption=caption, parse_mode="HTML" if caption else None)
+        if media and not row.options:
+            return 0
+        sent = await self.bot.send_message(chat_id, **args)
+        return sent.message_id

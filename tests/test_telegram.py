@@ -1,0 +1,263 @@
+"""buurtbot on Telegram: the real python-telegram-bot Application doing real HTTP against the
+fake Bot API server (tests/telegram_fake.py), which checks every request against the official
+method list. Full scenarios in Dutch and French, polling and webhook, and the sender's
+behaviour under Telegram's errors."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.telegram.sender import TelegramSender
+from handlers.i18n import catalog
+from models import ChannelIdentity, HelpRequest, Outbox, Person
+from models.network import create_invite, neighbourhood_by_slug
+from tests.telegram_fake import TgUser, group_chat, telegram_fake  # noqa: F401  (fixture)
+from tests.tgkit import TelegramPeople, build_runtime, free_port, serving
+
+WORDS = {"nl": {"yes": "ja", "no": "nee", "lang": "lang:nl"}, "fr": {"yes": "oui", "no": "non", "lang": "lang:fr"}}
+
+
+def T(lang: str, msgid: str, **params) -> str:
+    text = catalog(lang).gettext(msgid)
+    return text.format(**params) if params else text
+
+
+@pytest.fixture
+def db_url(tmp_path, sqlite_template):
+    import shutil
+
+    path = tmp_path / "tg.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def invite(rt, role: str) -> str:
+    with rt.sessions() as s, s.begin():
+        return create_invite(s, neighbourhood_by_slug(s, "demo"), role).code
+
+
+async def full_story(people: TelegramPeople, rt, lang: str) -> None:
+    w = WORDS[lang]
+    # a coordinator joins with a deep link code
+    await people.say("Fatima", f"/start {invite(rt, 'coordinator')}", lang)
+    await people.press("Fatima", w["lang"])
+    await people.say("Fatima", w["yes"], lang)
+    await people.say("Fatima", "Fatima", lang)
+    # two volunteers offer help, the coordinator approves both by button
+    for name in ("Jan", "Piet"):
+        await people.say(name, "/start", lang)
+        await people.press(name, w["lang"])
+        await people.say(name, "1040", lang)
+        await people.press(name, "yes")
+        await people.say(name, name, lang)
+        await people.press(name, "role:give")
+        await people.say(name, "1 3", lang)
+        await people.say(name, lang, lang)
+        await people.press(name, "cap:2")
+        await people.say(name, w["no"], lang)
+        await people.press("Fatima", "vol:ok:")
+    # a resident asks
+    await people.say("Maria", "/start", lang)
+    await people.press("Maria", w["lang"])
+    await people.say("Maria", "1040", lang)
+    await people.say("Maria", w["yes"], lang)
+    await people.say("Maria", "Maria <b>&", lang)
+    await people.press("Maria", "role:help")
+    await people.press("Maria", "ask")
+    await people.press("Maria", "cat:shopping")
+    await people.say("Maria", "Een pak water <script> & brood", lang)
+    await people.press("Maria", "when:tomorrow")
+    await people.say("Maria", "Kerkstraat 12, 1040 Etterbeek", lang)
+    await people.press("Maria", "yes")
+    # Jan claims by button; the street only until then, the full address after
+    await people.await_button("Jan", "claim:")
+    notice = people.last("Jan")["text"]
+    assert "Kerkstraat" in notice and "Kerkstraat 12" not in notice and "<script>" in notice
+    got = await people.press("Jan", "claim:")
+    assert "Kerkstraat 12, 1040 Etterbeek" in got[-1]["text"]
+    assert any(T(lang, "Done") == b["text"] for row in got[-1]["reply_markup"]["inline_keyboard"] for b in row)
+    # Piet's press comes too late: a kind refusal, no address
+    got = await people.press("Piet", "claim:")
+    assert got[-1]["text"].startswith(T(lang, "Thank you! Someone else is already helping with this one. 💛")[:20])
+    assert "Kerkstraat 12" not in got[-1]["text"]
+    # Maria was told who helps; Jan marks it done; Maria can thank him
+    await people.await_button("Maria", "msg:")
+    assert "Jan" in people.last("Maria")["text"]
+    await people.press("Jan", "done:")
+    assert await people.await_button("Maria", "thanks:")
+    # /mydata shows her data, /delete erases it
+    got = await people.say("Maria", "/mydata", lang)
+    assert "Kerkstraat 12" in got[-1]["text"] and "Maria <b>&" in got[-1]["text"]
+    await people.say("Maria", "/delete", lang)
+    got = await people.say("Maria", w["yes"], lang)
+    assert got[-1]["text"] == T(lang, "Everything we kept about you is deleted. Thank you for taking part in the neighbourhood. Type /start if you ever want to come back.")
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Person).where(Person.first_name.like("Maria%"))) == 0
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+async def test_full_story_by_polling(telegram_fake, db_url, lang):
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    await rt.telegram.start()
+    try:
+        await full_story(people, rt, lang)
+        # every press was answered and its message lost its buttons, showing the choice
+        assert telegram_fake.unanswered_callback_queries() == []
+        pressed = telegram_fake.calls_of("editMessageText")
+        assert pressed and all("✓" in c.params["text"] for c in pressed)
+        # commands and descriptions per language
+        for code in ("nl", "fr", "en"):
+            names = [c["command"] for c in telegram_fake.commands_for(code)]
+            assert names == ["start", "menu", "help", "language", "mydata", "stop", "delete"]
+        assert telegram_fake.commands_for("fr")[0]["description"] == T("fr", "Start or come back")
+    finally:
+        await rt.telegram.stop()
+
+
+async def test_webhook_mode_secret_and_replay(telegram_fake, db_url):
+    port = free_port()
+    rt = build_runtime(telegram_fake, db_url, telegram_mode="webhook", public_base_url=f"http://127.0.0.1:{port}",
+                       telegram_webhook_secret="s3cret-token")
+    people = TelegramPeople(telegram_fake, rt)
+    async with serving(rt, port):
+        hook = telegram_fake.last_call("setWebhook")
+        assert hook.params["url"] == f"http://127.0.0.1:{port}/telegram/webhook"
+        assert hook.params["secret_token"] == "s3cret-token"
+        # a forged request changes nothing
+        forged = telegram_fake.build_command("start", user=people.user("Mallory"))
+        assert await telegram_fake.apost_webhook(forged, secret="wrong") == 403
+        assert await telegram_fake.apost_webhook(forged, secret=None) == 403
+        with rt.sessions() as s:
+            assert s.scalar(select(func.count()).select_from(ChannelIdentity)) == 1  # the seeded coordinator
+        # the real thing, and a replay of the same update_id
+        await full_story(people, rt, "nl")
+        update = telegram_fake.build_text("/menu", user=people.user("Jan"))
+        before = len(telegram_fake.calls_of("sendMessage", chat_id=people.user("Jan").id))
+        assert await telegram_fake.apost_webhook(update) == 200
+        assert await telegram_fake.apost_webhook(update) == 200
+        await telegram_fake.await_calls("sendMessage", before + 1, chat_id=people.user("Jan").id)
+        await asyncio.sleep(0.3)
+        assert len(telegram_fake.calls_of("sendMessage", chat_id=people.user("Jan").id)) == before + 1
+
+
+async def test_group_chat_gets_one_polite_notice(telegram_fake, db_url):
+    rt = build_runtime(telegram_fake, db_url)
+    await rt.telegram.start()
+    try:
+        chat = group_chat()
+        for text in ("hallo", "/start", "wie kan helpen?"):
+            telegram_fake.inject_text(text, user=TgUser(7001, "Kim"), chat=chat)
+        await telegram_fake.await_calls("sendMessage", 1, chat_id=chat["id"])
+        await telegram_fake.await_until(lambda: telegram_fake.pending_update_count() == 0)
+        await asyncio.sleep(0.3)
+        sent = telegram_fake.calls_of("sendMessage", chat_id=chat["id"])
+        assert len(sent) == 1
+        assert sent[0].params["text"] == T("nl", "Hello! I only talk in private chats, so that what neighbours share stays private. Please write to me directly.")
+        with rt.sessions() as s:
+            assert s.scalar(select(func.count()).select_from(ChannelIdentity).where(ChannelIdentity.channel == "telegram")) == 0
+    finally:
+        await rt.telegram.stop()
+
+
+async def test_photo_while_describing_reaches_the_claimer(telegram_fake, db_url):
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    await rt.telegram.start()
+    try:
+        await people.say("Jan", "/start")
+        await people.press("Jan", "lang:nl")
+        await people.say("Jan", f"{invite(rt, 'volunteer')}")
+        await people.say("Jan", "ja")
+        await people.say("Jan", "Jan")
+        await people.say("Maria", "/start")
+        await people.press("Maria", "lang:nl")
+        await people.say("Maria", "1040")
+        await people.say("Maria", "ja")
+        await people.say("Maria", "Maria")
+        await people.press("Maria", "role:help")
+        await people.press("Maria", "ask")
+        await people.press("Maria", "cat:repair")
+        maria = people.user("Maria")
+        await people._after("Maria", lambda: telegram_fake.inject_photo(caption="Deze lamp", user=maria))
+        await people.press("Maria", "when:week")
+        await people.say("Maria", "Kerkstraat 12")
+        await people.press("Maria", "yes")
+        with rt.sessions() as s:
+            req = s.scalar(select(HelpRequest))
+            assert req.description == "Deze lamp" and req.media and req.media[0].startswith("telegram:photo:")
+        await people.press("Jan", "claim:")
+        photo = await telegram_fake.await_calls("sendPhoto", 1, chat_id=people.user("Jan").id)
+        assert photo[0].params["photo"] == req.media[0].split(":", 2)[2]
+    finally:
+        await rt.telegram.stop()
+
+
+def queue_messages(rt, n: int, first_chat: int = 9000) -> None:
+    with rt.sessions() as s, s.begin():
+        for i in range(n):
+            s.add(Outbox(idempotency_key=f"bulk:{i}", channel="telegram", address=str(first_chat + i),
+                         language="nl", purpose="test", text=f"Bericht {i} <ok> & klaar", options=[]))
+
+
+async def drain(sender: TelegramSender, rt, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await sender.drain_once()
+        with rt.sessions() as s:
+            if not s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox did not drain")
+
+
+async def test_a_429_storm_loses_nothing_and_honours_the_wait(telegram_fake, db_url):
+    rt = build_runtime(telegram_fake, db_url)
+    bot = telegram_fake.make_bot()
+    await bot.initialize()
+    sender = TelegramSender(bot, rt.sessions, overall=1000, per_chat=1000)
+    queue_messages(rt, 200)
+    telegram_fake.script_error("429", "sendMessage", times=3, retry_after=1)
+    started = time.monotonic()
+    await drain(sender, rt)
+    took = time.monotonic() - started
+    await bot.shutdown()
+    sent = telegram_fake.calls_of("sendMessage")
+    assert sorted(int(c.params["chat_id"]) for c in sent) == list(range(9000, 9200))  # each once
+    assert sender.retry_afters == 3
+    assert took >= 3.0  # three waits of one second, each honoured in full
+    with rt.sessions() as s:
+        rows = s.scalars(select(Outbox)).all()
+        assert all(r.status == "sent" and r.platform_message_id for r in rows)
+        assert all(r.attempts == 1 for r in rows)  # a flood wait is not the message's fault
+
+
+async def test_blocked_user_bad_request_and_network_errors(telegram_fake, db_url):
+    rt = build_runtime(telegram_fake, db_url)
+    with rt.sessions() as s, s.begin():
+        s.add(ChannelIdentity(channel="telegram", address="9000"))
+    queue_messages(rt, 3)
+    with rt.sessions() as s, s.begin():  # a second message to the chat that blocked the bot
+        s.add(Outbox(idempotency_key="bulk:again", channel="telegram", address="9000", language="nl",
+                     purpose="test", text="nog eens", options=[]))
+    telegram_fake.script_error("403", "sendMessage", chat_id=9000)
+    telegram_fake.script_error("400", "sendMessage", chat_id=9001)
+    telegram_fake.script_error("drop", "sendMessage", chat_id=9002)
+    bot = telegram_fake.make_bot()
+    await bot.initialize()
+    sender = TelegramSender(bot, rt.sessions, overall=1000, per_chat=1000)
+    await sender.drain_once()
+    await bot.shutdown()
+    with rt.sessions() as s:
+        by_address = {}
+        for r in s.scalars(select(Outbox).order_by(Outbox.id)):
+            by_address.setdefault(r.address, []).append(r)
+        assert [r.status for r in by_address["9000"]] == ["failed", "failed"]
+        assert by_address["9000"][0].error.startswith("forbidden")
+        assert s.scalar(select(ChannelIdentity.active).where(ChannelIdentity.address == "9000")) is False
+        assert by_address["9001"][0].status == "failed" and by_address["9001"][0].error.startswith("bad request")
+        retry = by_address["9002"][0]
+        assert retry.status == "pending" and retry.attempts == 1 and retry.next_attempt_at is not None
