@@ -127,7 +127,9 @@ def ask_where(ctx: Context) -> None:
 
 @step("ask.where")
 def on_where(ctx: Context, answer: Answer) -> None:
-    text = clean_text(answer.text, 200)
+    """Street and number typed, or a shared location (a map link; the street is then asked
+    of nobody: volunteers see "location on the map" until they claim)."""
+    text = clean_text(answer.text, 200) or location_address(ctx.inbound.media)
     if len(text) < 3 or not any(ch.isalpha() for ch in text) or answer.payload:
         ask_where(ctx)
         return
@@ -139,6 +141,14 @@ def on_where(ctx: Context, answer: Answer) -> None:
     ctx.person.street = street_of(text)
     ctx.goto("ask.confirm")
     confirm(ctx)
+
+
+def location_address(media) -> str:
+    for ref in media:
+        if ref.startswith("location:"):
+            lat, _sep, lon = ref.split(":", 1)[1].partition(",")
+            return f"📍 https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+    return ""
 
 
 def confirm(ctx: Context) -> None:

@@ -42,3 +42,21 @@ def test_a_photo_outside_a_request_gets_a_kind_answer(chat):
     assert result == "ok"
     reply = chat.last("piet")
     assert reply["options"] and reply["options"][0]["payload"] == "ask"
+
+
+def test_a_shared_location_becomes_the_address_shown_only_after_the_claim(chat):
+    _approved_volunteer(chat)
+    chat.join("maria", "Maria", "nl", "role:help")
+    chat.send("maria", payload="ask")
+    chat.send("maria", "1")
+    chat.send("maria", "Boodschappen voor donderdag")
+    chat.send("maria", payload="when:week")
+    chat.dispatcher.handle(Inbound("demo", "maria", "", None, platform_message_id="loc-1",
+                                   media=("location:50.836000,4.389000",)))
+    chat.send("maria", "ja")
+    notice = chat.last("jan")["text"]
+    assert "openstreetmap" not in notice and "📍" in notice
+    with chat.sessions() as s:
+        req = s.scalar(select(HelpRequest))
+    got = chat.send("jan", payload=f"claim:{req.id}")
+    assert "mlat=50.836000&mlon=4.389000" in got[-1]["text"]

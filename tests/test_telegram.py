@@ -261,3 +261,72 @@ async def test_blocked_user_bad_request_and_network_errors(telegram_fake, db_url
         assert by_address["9001"][0].status == "failed" and by_address["9001"][0].error.startswith("bad request")
         retry = by_address["9002"][0]
         assert retry.status == "pending" and retry.attempts == 1 and retry.next_attempt_at is not None
+
+
+def test_buurtbot_run_serves_telegram_like_an_operator_starts_it(telegram_fake, tmp_path):
+    """`buurtbot db upgrade`, `neighbourhood add`, `invite`, then `buurtbot run` with a token and
+    TELEGRAM_BASE_URL pointing at the fake: a real conversation in a subprocess."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL", "PUBLIC_BASE_URL"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", TELEGRAM_BOT_TOKEN=telegram_fake.token,
+               TELEGRAM_BASE_URL=telegram_fake.base_url, PORT=str(port), LOG_LEVEL="WARNING")
+    cli = [sys.executable, "-m", "bot.cli"]
+    run = lambda *args: subprocess.run([*cli, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)  # noqa: E731
+    assert run("db", "upgrade").returncode == 0
+    assert run("neighbourhood", "add", "--name", "Oost", "--slug", "oost", "--postcodes", "1040").returncode == 0
+    invited = run("invite", "--role", "volunteer", "--neighbourhood", "oost")
+    code = invited.stdout.split()[0]
+    assert invited.stdout.split()[1] == f"https://t.me/{telegram_fake.username}?start={code}"  # asked via getMe
+    proc = subprocess.Popen([*cli, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health.json()["telegram"]["mode"] == "polling"
+        anna = TgUser(4242, "Anna", language_code="fr")
+        telegram_fake.inject_start(code, user=anna)
+        (first,) = telegram_fake.wait_for_calls("sendMessage", 1, timeout=20, chat_id=4242)
+        assert [b["callback_data"] for row in first.params["reply_markup"]["inline_keyboard"] for b in row][0] == "lang:fr"
+        telegram_fake.inject_callback_query("lang:fr", user=anna)
+        calls = telegram_fake.wait_for_calls("sendMessage", 2, timeout=20, chat_id=4242)
+        assert "Oost" in calls[1].params["text"]  # the invite put her straight in "Oost": consent comes next
+        telegram_fake.wait_until(lambda: not telegram_fake.unanswered_callback_queries(), timeout=10)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert "Traceback" not in out, out
+
+
+async def test_forged_and_stale_buttons_get_a_polite_refusal(telegram_fake, db_url):
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    await rt.telegram.start()
+    try:
+        await people.say("Kim", "/start")
+        await people.press("Kim", "lang:nl")
+        await people.say("Kim", "1040")
+        await people.say("Kim", "ja")
+        await people.say("Kim", "Kim")
+        await people.press("Kim", "role:help")
+        kim = people.user("Kim")
+        for data in ("claim:999999", "vol:ok:1", "done:abc", "cat:../../etc", "x" * 64):
+            got = await people._after("Kim", lambda: telegram_fake.inject_callback_query(data, user=kim))
+            reply = got[-1]
+            assert reply["text"] and "Traceback" not in reply["text"]
+            assert reply.get("reply_markup"), "a refusal always offers the way forward"
+        with rt.sessions() as s:
+            assert s.scalar(select(func.count()).select_from(HelpRequest)) == 0
+        assert telegram_fake.unanswered_callback_queries() == []
+    finally:
+        await rt.telegram.stop()
