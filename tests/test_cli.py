@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from models.db import make_engine
+from tests.processes import stop
 from models.schema import current_revision, head_revision
 
 PG_URL = os.environ.get("BUURTBOT_TEST_POSTGRES_URL")
@@ -280,13 +280,7 @@ def test_run_without_credentials_starts_the_demo(workdir, sqlite_url):
         # The demo migrated and seeded its own database.
         assert revision_of(sqlite_url)[0] == revision_of(sqlite_url)[1]
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop(proc)
     output = log.read_text(errors="replace")
     assert "demo" in output
     assert "Traceback" not in output, output

@@ -17,6 +17,8 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
+from tests.processes import stop
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -59,15 +61,6 @@ def wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout: float = 6
         time.sleep(0.2)  # polling for start-up, not an assertion
     pytest.fail(f"buurtbot demo not healthy after {timeout}s ({last}):\n{log.read_text(errors='replace')}")
 
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

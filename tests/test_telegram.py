@@ -15,7 +15,7 @@ from handlers.i18n import catalog
 from models import ChannelIdentity, HelpRequest, Outbox, Person
 from models.network import create_invite, neighbourhood_by_slug
 from tests.telegram_fake import TgUser, group_chat, telegram_fake  # noqa: F401  (fixture)
-from tests.tgkit import TelegramPeople, build_runtime, free_port, serving
+from tests.tgkit import TelegramPeople, build_runtime, free_port, join, running, serving
 
 WORDS = {"nl": {"yes": "ja", "no": "nee", "lang": "lang:nl"}, "fr": {"yes": "oui", "no": "non", "lang": "lang:fr"}}
 
@@ -48,12 +48,7 @@ async def full_story(people: TelegramPeople, rt, lang: str) -> None:
     await people.say("Fatima", "Fatima", lang)
     # two volunteers offer help, the coordinator approves both by button
     for name in ("Jan", "Piet"):
-        await people.say(name, "/start", lang)
-        await people.press(name, w["lang"])
-        await people.say(name, "1040", lang)
-        await people.press(name, "yes")
-        await people.say(name, name, lang)
-        await people.press(name, "role:give")
+        await join(people, name, lang, "role:give")
         await people.say(name, "1 3", lang)
         await people.say(name, lang, lang)
         await people.press(name, "cap:2")
@@ -102,8 +97,7 @@ async def full_story(people: TelegramPeople, rt, lang: str) -> None:
 async def test_full_story_by_polling(telegram_fake, db_url, lang):
     rt = build_runtime(telegram_fake, db_url)
     people = TelegramPeople(telegram_fake, rt)
-    await rt.telegram.start()
-    try:
+    async with running(rt):
         await full_story(people, rt, lang)
         # every press was answered and its message lost its buttons, showing the choice
         assert telegram_fake.unanswered_callback_queries() == []
@@ -114,8 +108,6 @@ async def test_full_story_by_polling(telegram_fake, db_url, lang):
             names = [c["command"] for c in telegram_fake.commands_for(code)]
             assert names == ["start", "menu", "help", "language", "mydata", "stop", "delete"]
         assert telegram_fake.commands_for("fr")[0]["description"] == T("fr", "Start or come back")
-    finally:
-        await rt.telegram.stop()
 
 
 async def test_webhook_mode_secret_and_replay(telegram_fake, db_url):
@@ -146,8 +138,7 @@ async def test_webhook_mode_secret_and_replay(telegram_fake, db_url):
 
 async def test_group_chat_gets_one_polite_notice(telegram_fake, db_url):
     rt = build_runtime(telegram_fake, db_url)
-    await rt.telegram.start()
-    try:
+    async with running(rt):
         chat = group_chat()
         for text in ("hallo", "/start", "wie kan helpen?"):
             telegram_fake.inject_text(text, user=TgUser(7001, "Kim"), chat=chat)
@@ -159,26 +150,18 @@ async def test_group_chat_gets_one_polite_notice(telegram_fake, db_url):
         assert sent[0].params["text"] == T("nl", "Hello! I only talk in private chats, so that what neighbours share stays private. Please write to me directly.")
         with rt.sessions() as s:
             assert s.scalar(select(func.count()).select_from(ChannelIdentity).where(ChannelIdentity.channel == "telegram")) == 0
-    finally:
-        await rt.telegram.stop()
 
 
 async def test_photo_while_describing_reaches_the_claimer(telegram_fake, db_url):
     rt = build_runtime(telegram_fake, db_url)
     people = TelegramPeople(telegram_fake, rt)
-    await rt.telegram.start()
-    try:
+    async with running(rt):
         await people.say("Jan", "/start")
         await people.press("Jan", "lang:nl")
         await people.say("Jan", f"{invite(rt, 'volunteer')}")
         await people.say("Jan", "ja")
         await people.say("Jan", "Jan")
-        await people.say("Maria", "/start")
-        await people.press("Maria", "lang:nl")
-        await people.say("Maria", "1040")
-        await people.say("Maria", "ja")
-        await people.say("Maria", "Maria")
-        await people.press("Maria", "role:help")
+        await join(people, "Maria")
         await people.press("Maria", "ask")
         await people.press("Maria", "cat:repair")
         maria = people.user("Maria")
@@ -192,8 +175,6 @@ async def test_photo_while_describing_reaches_the_claimer(telegram_fake, db_url)
         await people.press("Jan", "claim:")
         photo = await telegram_fake.await_calls("sendPhoto", 1, chat_id=people.user("Jan").id)
         assert photo[0].params["photo"] == req.media[0].split(":", 2)[2]
-    finally:
-        await rt.telegram.stop()
 
 
 def queue_messages(rt, n: int, first_chat: int = 9000) -> None:
@@ -311,14 +292,8 @@ def test_buurtbot_run_serves_telegram_like_an_operator_starts_it(telegram_fake, 
 async def test_forged_and_stale_buttons_get_a_polite_refusal(telegram_fake, db_url):
     rt = build_runtime(telegram_fake, db_url)
     people = TelegramPeople(telegram_fake, rt)
-    await rt.telegram.start()
-    try:
-        await people.say("Kim", "/start")
-        await people.press("Kim", "lang:nl")
-        await people.say("Kim", "1040")
-        await people.say("Kim", "ja")
-        await people.say("Kim", "Kim")
-        await people.press("Kim", "role:help")
+    async with running(rt):
+        await join(people, "Kim")
         kim = people.user("Kim")
         for data in ("claim:999999", "vol:ok:1", "done:abc", "cat:../../etc", "x" * 64):
             got = await people._after("Kim", lambda: telegram_fake.inject_callback_query(data, user=kim))
@@ -328,5 +303,3 @@ async def test_forged_and_stale_buttons_get_a_polite_refusal(telegram_fake, db_u
         with rt.sessions() as s:
             assert s.scalar(select(func.count()).select_from(HelpRequest)) == 0
         assert telegram_fake.unanswered_callback_queries() == []
-    finally:
-        await rt.telegram.stop()

@@ -89,6 +89,27 @@ class TelegramPeople:
         return await self._after(name, lambda: self.fake.inject_callback_query(data, message_id=message_id, user=user))
 
 
+async def join(people: "TelegramPeople", name: str, lang: str = "nl", role: str | None = "role:help") -> None:
+    """/start, language, postcode 1040, consent, first name (and a role)."""
+    await people.say(name, "/start", lang)
+    await people.press(name, f"lang:{lang}")
+    await people.say(name, "1040", lang)
+    await people.press(name, "yes")
+    await people.say(name, name, lang)
+    if role:
+        await people.press(name, role)
+
+
+@contextlib.asynccontextmanager
+async def running(rt: Runtime):
+    """The Telegram channel started (polling) for the length of a test."""
+    await rt.telegram.start()
+    try:
+        yield
+    finally:
+        await rt.telegram.stop()
+
+
 def build_runtime(fake, engine_url: str, **overrides) -> Runtime:
     rt = Runtime.build(settings_for(fake, engine_url, **overrides))
     with rt.sessions() as session, session.begin():
