@@ -6,12 +6,14 @@ outbox on the demo channel, one transaction per message -- on SQLite and on Post
     .venv/bin/python bench/dispatch.py --postgres postgresql://buurtbot:buurtbot@127.0.0.1/buurtbot_test
     BUURTBOT_BENCH_POSTGRES_URL=... .venv/bin/python bench/dispatch.py --threads 4 --threads 8
 
-The mix is what a neighbourhood sends: new residents join (language, postcode, consent, name,
+Two mixes, each measured on its own. "cold" is a neighbourhood being set up: new residents join (language, postcode, consent, name,
 role), look at the menu, type something the bot does not understand, and ask for help (category,
 description, when, address, confirm -- every matching volunteer is notified); volunteers list
 the open requests and take one ("1"), sometimes just after someone else did. Messages of
 different people are interleaved; one person's messages stay in order, and with --threads K each
-person belongs to one thread. Rate limiting is off.
+person belongs to one thread. "everyday" is the same neighbourhood once 100 residents have
+joined and asked (untimed): menus, "my requests", help, thank-yous, volunteers looking at open
+requests and their tasks, and one resident in 25 turns asking for help. Rate limiting is off.
 
 SQLite runs on a fresh temporary file migrated with models.schema.upgrade. PostgreSQL runs in a
 scratch schema created in the given database and dropped afterwards (nothing else is touched).
@@ -69,6 +71,31 @@ def resident_script(i: int) -> list[tuple[str, str | None]]:
 
 VOLUNTEER_TURN = [("", "open"), ("1", None)]  # list the open requests, take the first one
 
+# Once everyone has joined, most traffic is short: the menu, "my requests", help, a thank-you,
+# volunteers looking at open requests and their tasks -- and now and then a new request.
+EVERYDAY_RESIDENT = [("/menu", None), ("", "mine"), ("/help", None), ("ok, thank you!", None), ("", "menu")]
+EVERYDAY_VOLUNTEER = [("", "open"), ("", "tasks"), ("/menu", None)]
+ASK_EVERY = 25  # one resident in 25 turns asks for help (6 messages, volunteers notified)
+
+
+def everyday_plan(thread: int, threads: int, residents: list[int], volunteers: list[str], n: int):
+    """n messages of settled traffic, round-robin over this thread's people."""
+    mine = [i for i in residents if i % threads == thread]
+    vols = volunteers[thread::threads] or volunteers[:1]
+    out, turn = [], 0
+    while len(out) < n:
+        i = mine[turn % len(mine)]
+        if turn % ASK_EVERY == ASK_EVERY - 1:
+            out.extend((f"r{i}", t, p) for t, p in resident_script(i)[8:])
+        else:
+            t, p = EVERYDAY_RESIDENT[turn % len(EVERYDAY_RESIDENT)]
+            out.append((f"r{i}", t, p))
+        v = vols[turn % len(vols)]
+        t, p = EVERYDAY_VOLUNTEER[turn % len(EVERYDAY_VOLUNTEER)]
+        out.append((v, t, p))
+        turn += 1
+    return out[:n]
+
 
 def thread_plan(thread: int, threads: int, n_residents: int, volunteers: list[str], window: int = 8):
     """The messages one thread sends, as (address, text, payload): this thread's residents
@@ -92,7 +119,7 @@ def thread_plan(thread: int, threads: int, n_residents: int, volunteers: list[st
 
 
 # ---- one measured run (in its own process) ---------------------------------------------------
-def run_one(url: str, n: int, threads: int, n_volunteers: int) -> dict:
+def run_one(url: str, n: int, threads: int, n_volunteers: int, mix: str = "cold") -> dict:
     from sqlalchemy import event, func, select, text
 
     from bot.demo import CHANNEL, seed
@@ -137,14 +164,20 @@ def run_one(url: str, n: int, threads: int, n_volunteers: int) -> dict:
                 session.add(ChannelIdentity(channel=CHANNEL, address=v, person_id=person.id,
                                             language=person.language, last_inbound_at=utcnow()))
 
-        per_resident = len(resident_script(0)) + len(VOLUNTEER_TURN)
-        n_residents = -(-n // per_resident)
-        plans = [thread_plan(k, threads, n_residents, volunteers) for k in range(threads)]
-        # Trim to exactly n messages, taking from the end of the longest plans.
-        while sum(map(len, plans)) > n:
-            max(plans, key=len).pop()
-
         dispatcher = Dispatcher(sessions, rate_limit=10**9)
+        if mix == "everyday":
+            # Untimed: a neighbourhood of 100 residents who joined and asked once already.
+            for seq, (address, txt, payload) in enumerate(thread_plan(0, 1, 100, volunteers)):
+                dispatcher.handle(Inbound(CHANNEL, address, txt, payload, platform_message_id=f"setup-{seq}"))
+            plans = [everyday_plan(k, threads, list(range(100)), volunteers, n // threads) for k in range(threads)]
+        else:
+            per_resident = len(resident_script(0)) + len(VOLUNTEER_TURN)
+            n_residents = -(-n // per_resident)
+            plans = [thread_plan(k, threads, n_residents, volunteers) for k in range(threads)]
+            # Trim to exactly n messages, taking from the end of the longest plans.
+            while sum(map(len, plans)) > n:
+                max(plans, key=len).pop()
+
         statements = [0]
 
         @event.listens_for(engine, "before_cursor_execute")
@@ -197,7 +230,7 @@ def run_one(url: str, n: int, threads: int, n_volunteers: int) -> dict:
         total.update(r)
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
     return {
-        "label": label, "n": len(lat), "threads": threads, "seconds": elapsed,
+        "label": f"{label} {mix} mix", "n": len(lat), "threads": threads, "seconds": elapsed,
         "rate": len(lat) / elapsed, "p50": pct(0.50), "p99": pct(0.99), "cpu_ms_per_msg": cpu * 1000 / len(lat),
         "sql_per_msg": statements[0] / len(lat),
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -229,9 +262,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="also measure PostgreSQL at this URL (default: $BUURTBOT_BENCH_POSTGRES_URL)")
     ap.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     ap.add_argument("--profile", metavar="FILE", help="cProfile the first run into FILE (pstats format)")
+    ap.add_argument("--mix", action="append", choices=["cold", "everyday"], default=[],
+                    help="cold: every resident joins and asks while measured; everyday: settled traffic of "
+                         "people who joined before (default: both)")
     ap.add_argument("--one", metavar="URL", help=argparse.SUPPRESS)  # internal: one run, JSON out
     args = ap.parse_args(argv)
     threads = [1] + [k for k in dict.fromkeys(args.threads) if k > 1]
+    mixes = list(dict.fromkeys(args.mix)) or ["cold", "everyday"]
 
     if args.one:
         threads = args.threads[:1] or [1]  # the parent passes this run's K
@@ -239,10 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             import cProfile
 
             prof = cProfile.Profile()
-            result = prof.runcall(run_one, args.one, args.n, threads[0], args.volunteers)
+            result = prof.runcall(run_one, args.one, args.n, threads[0], args.volunteers, mixes[0])
             prof.dump_stats(args.profile)
         else:
-            result = run_one(args.one, args.n, threads[0], args.volunteers)
+            result = run_one(args.one, args.n, threads[0], args.volunteers, mixes[0])
         print(json.dumps(result))
         return 0
 
@@ -259,9 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     profile = args.profile
     with tmp:
         for target in targets:
-            for k in threads:
-                cmd = [sys.executable, __file__, "--one", target(k), "--n", str(args.n), "--threads", str(k),
-                       "--volunteers", str(args.volunteers)]
+            for mix, k in ((m, k) for m in mixes for k in threads):
+                cmd = [sys.executable, __file__, "--one", target(f"{mix}-{k}"), "--n", str(args.n), "--threads", str(k),
+                       "--volunteers", str(args.volunteers), "--mix", mix]
                 if profile:
                     cmd += ["--profile", profile]
                     profile = None

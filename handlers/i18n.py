@@ -94,7 +94,12 @@ def pgettext(context: str, message: str, **params) -> str:
 
 def format_day(value: date | datetime) -> str:
     """A date as people say it in their language: "donderdag 26 november"."""
-    loc = FORMAT_LOCALES[_current.get()]
+    return _format_day(value, FORMAT_LOCALES[_current.get()])
+
+
+@lru_cache(maxsize=4096)
+def _format_day(value: date | datetime, loc: str) -> str:
+    # Lists repeat the same few days: Babel's formatting is worth caching on a hot path.
     if isinstance(value, datetime):
         return babel_dates.format_datetime(value, "EEEE d MMMM HH:mm", tzinfo=TZ, locale=loc)
     return babel_dates.format_date(value, "EEEE d MMMM", locale=loc)

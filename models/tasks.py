@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models.audit import audit
 from models.base import TZ, utcnow
@@ -138,7 +138,7 @@ def cancel(session: Session, req: HelpRequest, actor_id: int) -> None:
 
 def open_requests(session: Session, neighbourhood_id: int, limit: int = 10) -> list[HelpRequest]:
     return list(session.scalars(
-        select(HelpRequest)
+        select(HelpRequest).options(joinedload(HelpRequest.requester))
         .where(HelpRequest.neighbourhood_id == neighbourhood_id, HelpRequest.status == "open")
         .order_by(HelpRequest.created_at, HelpRequest.id)
         .limit(limit)
@@ -153,9 +153,10 @@ def requests_of(session: Session, person_id: int, statuses=ACTIVE) -> list[HelpR
     ))
 
 
-def tasks_of(session: Session, volunteer_id: int) -> list[HelpRequest]:
+def tasks_of(session: Session, volunteer_id: int, limit: int = 10) -> list[HelpRequest]:
+    """A volunteer's current tasks, oldest first; a list longer than a screen helps nobody."""
     return list(session.scalars(
-        select(HelpRequest)
+        select(HelpRequest).options(joinedload(HelpRequest.requester))
         .where(HelpRequest.claimed_by_id == volunteer_id, HelpRequest.status == "claimed")
-        .order_by(HelpRequest.id)
+        .order_by(HelpRequest.id).limit(limit)
     ))

@@ -3,8 +3,11 @@
 - Pacing: at most ``overall`` messages a second in all and ``per_chat`` a second to one chat
   (Telegram: ~30/s, ~1/s per chat). A chat that is not ready yet waits without holding up the
   others, and its messages keep their order.
-- RetryAfter (429): Telegram's flood wait covers the whole bot, so every send pauses exactly as
-  long as it says; the message goes back to the queue, no attempt counted, nothing lost.
+- Sends are paced, not serialised: the next one starts at its slot while earlier ones are still
+  on the wire, so a round trip longer than 1/overall s does not lower the rate.
+- RetryAfter (429): Telegram's flood wait covers the whole bot, so every send pauses as long as
+  it says (several refused at once: one wait after the other, never too short); the message
+  goes back to the queue, no attempt counted, nothing lost.
 - Forbidden (403, blocked or deactivated): the identity is marked inactive and nothing more is
   sent to it. BadRequest (400): that message fails with the reason. Network errors and time-outs
   retry with exponential backoff.
@@ -62,10 +65,14 @@ class TelegramSender:
     async def drain_once(self) -> bool:
         """Send what is due now, within the limits. Returns whether anything was sent."""
         batch = await asyncio.to_thread(self._take)
+        in_flight = []  # one row per chat in a batch: concurrent sends keep each chat's order
         for i, row in enumerate(batch):
-            if not await self._send(row):
-                await asyncio.to_thread(self._release, [r.id for r in batch[i + 1:]])
+            await self._pace(row.address)
+            if self.paused_until > self.clock():  # a flood wait began meanwhile: stop this round
+                await asyncio.to_thread(self._release, [r.id for r in batch[i:]])
                 break
+            in_flight.append(asyncio.create_task(self._send(row)))
+        await asyncio.gather(*in_flight)
         return bool(batch)
 
     def _take(self) -> list[Outbox]:
@@ -95,14 +102,13 @@ class TelegramSender:
         self.chat_ready[address] = now + self.chat_gap
 
     async def _send(self, row: Outbox) -> bool:
-        """Deliver one row and record the outcome. False means: stop this round (flood wait)."""
-        await self._pace(row.address)
+        """Deliver one row (already paced) and record the outcome. False means: a flood wait."""
         try:
             message_id = await self._deliver(row)
         except RetryAfter as exc:
             delay = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else float(exc.retry_after)
             self.retry_afters += 1
-            self.paused_until = self.clock() + delay
+            self.paused_until = max(self.paused_until, self.clock()) + delay
             await asyncio.to_thread(self._release, [row.id], delay)
             return False
         except Forbidden as exc:
