@@ -4,7 +4,12 @@
   (Telegram: ~30/s, ~1/s per chat). A chat that is not ready yet waits without holding up the
   others, and its messages keep their order.
 - Sends are paced, not serialised: the next one starts at its slot while earlier ones are still
-  on the wire, so a round trip longer than 1/overall s does not lower the rate.
+  on the wire, so a round trip longer than 1/overall s does not lower the rate. Telegram counts
+  a send when it arrives -- after we start it, before its answer comes back -- so a send starts
+  only while fewer than ``overall`` are in flight or were answered within the last second, and
+  a chat's next message only 1/per_chat s after the answer to its last one: a send delayed on
+  its way (a slow network, a garbage-collection pause) cannot land in the same second as the
+  ``overall`` after it.
 - RetryAfter (429): Telegram's flood wait covers the whole bot, so every send pauses as long as
   it says (several refused at once: one wait after the other, never too short); the message
   goes back to the queue, no attempt counted, nothing lost.
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from collections import deque
 from datetime import timedelta
 
 from telegram import Bot
@@ -41,6 +48,9 @@ class TelegramSender:
         self.next_slot = 0.0
         self.paused_until = 0.0
         self.chat_ready: dict[str, float] = {}
+        self.per_second = max(1, math.floor(overall))  # sends allowed to arrive in any one second
+        self.in_flight = 0
+        self.answered: deque[float] = deque()  # when the answers of the last second came
         self.sent = self.retry_afters = 0
         self._wake = asyncio.Event()
 
@@ -67,10 +77,12 @@ class TelegramSender:
         batch = await asyncio.to_thread(self._take)
         in_flight = []  # one row per chat in a batch: concurrent sends keep each chat's order
         for i, row in enumerate(batch):
+            await self._window()
             await self._pace(row.address)
             if self.paused_until > self.clock():  # a flood wait began meanwhile: stop this round
                 await asyncio.to_thread(self._release, [r.id for r in batch[i:]])
                 break
+            self.in_flight += 1
             in_flight.append(asyncio.create_task(self._send(row)))
         await asyncio.gather(*in_flight)
         return bool(batch)
@@ -92,6 +104,22 @@ class TelegramSender:
         with self.sessions() as session, session.begin():
             queue.retry_at(session, ids, utcnow() + timedelta(seconds=delay), count_attempt=False)
 
+    async def _window(self) -> None:
+        """Wait until fewer than ``per_second`` sends are in flight or answered within 1 s."""
+        while True:
+            now = self.clock()
+            while self.answered and self.answered[0] <= now - 1.0:
+                self.answered.popleft()
+            if self.in_flight + len(self.answered) < self.per_second:
+                return
+            await asyncio.sleep(self.answered[0] + 1.0 - now if self.answered else 0.01)
+
+    def _answered(self, address: str) -> None:
+        now = self.clock()
+        self.in_flight -= 1
+        self.answered.append(now)
+        self.chat_ready[address] = max(self.chat_ready.get(address, 0.0), now + self.chat_gap)
+
     async def _pace(self, address: str) -> None:
         now = self.clock()
         wait = max(self.next_slot, self.paused_until, self.chat_ready.get(address, 0.0)) - now
@@ -104,7 +132,10 @@ class TelegramSender:
     async def _send(self, row: Outbox) -> bool:
         """Deliver one row (already paced) and record the outcome. False means: a flood wait."""
         try:
-            message_id = await self._deliver(row)
+            try:
+                message_id = await self._deliver(row)
+            finally:  # by now the send reached Telegram, if it ever does
+                self._answered(row.address)
         except RetryAfter as exc:
             delay = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else float(exc.retry_after)
             self.retry_afters += 1
