@@ -6,6 +6,7 @@ Tests that need it fail, not skip, without it: a green run must have covered Pos
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -34,23 +35,32 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_migrated():
-    """A database of its own for this test run (several runs may share one server), migrated
-    once; tests empty it with TRUNCATE."""
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str = "buurtbot_t"):
+    """The URL of a new, empty PostgreSQL database of its own (several runs may share one
+    server), dropped afterwards. Fails, not skips, without a server: see scripts/test."""
     if not PG_URL:
         pytest.fail("BUURTBOT_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts PostgreSQL")
     admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"buurtbot_t{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(admin.url).set(database=name).render_as_string(hide_password=False))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_migrated():
+    """Migrated once per run; tests empty it with TRUNCATE."""
+    with fresh_pg_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 def _truncate_pg(engine) -> None:

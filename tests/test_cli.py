@@ -8,19 +8,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from models.db import make_engine
+from tests.conftest import fresh_pg_database
 from tests.processes import stop
 from models.schema import current_revision, head_revision
 
-PG_URL = os.environ.get("BUURTBOT_TEST_POSTGRES_URL")
 #: Everything from the caller's environment that would change what the command does.
 SCRUB = {"DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "HOST", "PORT", "LOG_LEVEL"}
 CODE = re.compile(r"^[A-HJKMNP-Z2-9]{8}$")
@@ -75,18 +72,8 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture
 def pg_url():
     """A brand-new, empty PostgreSQL database for this one test (dropped afterwards)."""
-    if not PG_URL:
-        pytest.fail("BUURTBOT_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts PostgreSQL")
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"buurtbot_cli{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database("buurtbot_cli") as url:
+        yield url
 
 
 def upgraded(workdir: Path, url: str) -> None:
