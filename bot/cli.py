@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler", "httpx"):  # httpx would log the bot token in URLs
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args, settings)
     except UserError as exc:
@@ -164,7 +165,9 @@ def cmd_run(args, settings: Settings, demo: bool = False) -> int:
         print(f"buurtbot demo: open http://{settings.host}:{settings.port}/ (no channel credentials set)", flush=True)
     else:
         _require_schema(rt.engine)
-    uvicorn.run(create_app(rt), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    # No access log: request paths can carry a demo persona's name.
+    uvicorn.run(create_app(rt), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                access_log=False)
     return 0
 
 

@@ -256,7 +256,7 @@ def test_buurtbot_run_serves_telegram_like_an_operator_starts_it(telegram_fake, 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL", "PUBLIC_BASE_URL"))}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", TELEGRAM_BOT_TOKEN=telegram_fake.token,
-               TELEGRAM_BASE_URL=telegram_fake.base_url, PORT=str(port), LOG_LEVEL="WARNING")
+               TELEGRAM_BASE_URL=telegram_fake.base_url, PORT=str(port), LOG_LEVEL="INFO")
     cli = [sys.executable, "-m", "bot.cli"]
     run = lambda *args: subprocess.run([*cli, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)  # noqa: E731
     assert run("db", "upgrade").returncode == 0
@@ -287,6 +287,7 @@ def test_buurtbot_run_serves_telegram_like_an_operator_starts_it(telegram_fake, 
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert "Traceback" not in out, out
+    assert telegram_fake.token.split(":")[1] not in out and "4242" not in out and "Anna" not in out, out
 
 
 async def test_forged_and_stale_buttons_get_a_polite_refusal(telegram_fake, db_url):
