@@ -169,10 +169,6 @@ class Context:
 _OUTBOX_INSERT = insert(Outbox.__table__)
 
 
-def reachable_identity(session: Session, person: Person) -> ChannelIdentity | None:
-    return reachable_identity_and_state(session, person)[0]
-
-
 def reachable_identity_and_state(session: Session, person: Person) -> tuple[ChannelIdentity | None,
                                                                             ConversationState | None]:
     """The channel a person last used, with its conversation state (None if it has none yet),
