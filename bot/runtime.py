@@ -21,6 +21,7 @@ class Runtime:
     ticks: Ticks
     demo: bool = False
     telegram: object | None = None  # bot.channels.telegram.app.TelegramChannel when configured
+    twilio: object | None = None  # bot.channels.twilio.app.TwilioChannel when WhatsApp or SMS is configured
 
     @classmethod
     def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
@@ -33,4 +34,9 @@ class Runtime:
             from bot.channels.telegram.app import TelegramChannel
 
             telegram = TelegramChannel(settings, dispatcher)
-        return cls(settings, engine, sessions, dispatcher, ticks, demo, telegram)
+        twilio = None
+        if {"whatsapp", "sms"} & set(settings.channels):
+            from bot.channels.twilio.app import TwilioChannel
+
+            twilio = TwilioChannel(settings, dispatcher)
+        return cls(settings, engine, sessions, dispatcher, ticks, demo, telegram, twilio)

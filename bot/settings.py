@@ -27,13 +27,27 @@ class Settings(BaseSettings):
     telegram_rate_overall: float = Field(30.0, gt=0)
     telegram_rate_per_chat: float = Field(1.0, gt=0)
 
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_sms_from: str | None = None
+    twilio_api_base_url: str | None = None
+    twilio_templates_file: str | None = None
+    twilio_rate_whatsapp: float = Field(10.0, gt=0)
+    twilio_rate_sms: float = Field(1.0, gt=0)
+    twilio_sms_max_segments: int = Field(4, ge=1, le=10)
+
     scheduler_tick_seconds: int = Field(30, ge=5)
     request_expiry_days: int = Field(14, ge=1)
 
     @property
     def channels(self) -> list[str]:
         """The real channels whose credentials are present."""
-        return ["telegram"] if self.telegram_bot_token else []
+        found = ["telegram"] if self.telegram_bot_token else []
+        if self.twilio_account_sid and self.twilio_auth_token:
+            found += [name for name, sender in (("whatsapp", self.twilio_whatsapp_from), ("sms", self.twilio_sms_from))
+                      if sender]
+        return found
 
     @property
     def telegram_webhook_mode(self) -> bool:

@@ -25,13 +25,14 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
     async def lifespan(app):
         if start_scheduler:
             rt.ticks.start()
-        if rt.telegram is not None:
-            await rt.telegram.start()
+        channels = [c for c in (rt.telegram, rt.twilio) if c is not None]
+        for channel in channels:
+            await channel.start()
         try:
             yield
         finally:
-            if rt.telegram is not None:
-                await rt.telegram.stop()
+            for channel in channels:
+                await channel.stop()
             rt.ticks.shutdown()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -48,7 +49,8 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         ok = db_ok and (sched["running"] or not start_scheduler)
         return JSONResponse({"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down",
                              "scheduler": sched, "channels": rt.settings.channels + (["demo"] if rt.demo else []),
-                             **({"telegram": rt.telegram.health()} if rt.telegram is not None else {})},
+                             **({"telegram": rt.telegram.health()} if rt.telegram is not None else {}),
+                             **({"twilio": rt.twilio.health()} if rt.twilio is not None else {})},
                             status_code=200 if ok else 503)
 
     async def page(request: Request) -> FileResponse:
@@ -98,4 +100,6 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         from bot.channels.telegram.app import WEBHOOK_PATH
 
         routes.append(Route(WEBHOOK_PATH, rt.telegram.webhook_route, methods=["POST"]))
+    if rt.twilio is not None:
+        routes += rt.twilio.routes()
     return Starlette(routes=routes, lifespan=lifespan)

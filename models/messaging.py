@@ -50,8 +50,12 @@ class Outbox(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    platform_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error: Mapped[str | None] = mapped_column(String(200))
+    #: What the platform reported after the hand-off (Twilio: queued, sent, delivered, read,
+    #: failed, undelivered) and its error code: "sent" in ``status`` only means it was accepted.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(8))
     purge_after_send: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -83,6 +83,69 @@ def unreachable(session: Session, channel: str, address: str, error: str) -> Non
     session.execute(update(ChannelIdentity).where(ChannelIdentity.channel == channel,
                                                   ChannelIdentity.address == address)
                     .values(active=False).execution_options(synchronize_session=False))
+    cancel_queued(session, channel, address, error)
+
+
+#: Twilio's delivery states in the order they happen; a late callback never moves one back.
+DELIVERY_ORDER = {"accepted": 0, "queued": 1, "sending": 2, "sent": 3, "delivered": 4, "read": 5}
+DELIVERY_FAILED = ("failed", "undelivered")
+
+
+def record_delivery(session: Session, row: Outbox, delivery_status: str, error_code: str | None) -> bool:
+    """Apply a platform's status report to ``row``; False when it is older than what we know
+    (callbacks arrive out of order). A failure always counts: it is final."""
+    current = row.delivery_status
+    if delivery_status not in DELIVERY_FAILED:
+        if delivery_status not in DELIVERY_ORDER or current in DELIVERY_FAILED:
+            return False
+        if current in DELIVERY_ORDER and DELIVERY_ORDER[current] >= DELIVERY_ORDER[delivery_status]:
+            return False
+    row.delivery_status = delivery_status
+    if error_code:
+        row.error_code = error_code[:8]
+    return True
+
+
+def hold(session: Session, row: Outbox, reason: str) -> None:
+    """Keep a message that cannot go out now; it goes again when the person writes."""
+    row.status, row.error = "held", reason[:200]
+
+
+def release_held(session: Session, channel: str, address: str) -> int:
+    """The person wrote (a WhatsApp window opened): what was held for them goes out now."""
+    result = session.execute(update(Outbox).where(Outbox.channel == channel, Outbox.address == address,
+                                                  Outbox.status == "held")
+                             .values(status="pending", next_attempt_at=utcnow(), error_code=None)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def other_identity(session: Session, row: Outbox, channel: str) -> ChannelIdentity | None:
+    """The same person's reachable identity on ``channel`` (an SMS number beside WhatsApp)."""
+    if row.identity_id is None:
+        return None
+    person_id = session.scalar(select(ChannelIdentity.person_id).where(ChannelIdentity.id == row.identity_id))
+    if person_id is None:
+        return None
+    return session.scalars(select(ChannelIdentity).where(
+        ChannelIdentity.person_id == person_id, ChannelIdentity.channel == channel,
+        ChannelIdentity.active.is_(True), ChannelIdentity.opted_out_at.is_(None))
+        .order_by(ChannelIdentity.id).limit(1)).first()
+
+
+def reroute(session: Session, row: Outbox, to: ChannelIdentity, reason: str) -> Outbox:
+    """Send ``row`` again on another identity of the same person; the original records why."""
+    copy = Outbox(idempotency_key=f"reroute:{row.id}:{to.channel}", channel=to.channel, address=to.address,
+                  identity_id=to.id, about_person_id=row.about_person_id, language=row.language,
+                  purpose=row.purpose, text=row.text, options=row.options, media=row.media,
+                  purge_after_send=row.purge_after_send, status="pending", next_attempt_at=utcnow())
+    session.add(copy)
+    row.status, row.error = "rerouted", f"{reason}; sent by {to.channel} instead"[:200]
+    return copy
+
+
+def cancel_queued(session: Session, channel: str, address: str, error: str) -> None:
+    """Nothing still queued for that address goes out (a STOP, a blocked bot)."""
     session.execute(update(Outbox).where(Outbox.channel == channel, Outbox.address == address,
-                                         or_(Outbox.status == "pending", Outbox.status == "sending"))
+                                         Outbox.status.in_(("pending", "sending", "held")))
                     .values(status="failed", error=error[:200]).execution_options(synchronize_session=False))

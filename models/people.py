@@ -73,6 +73,8 @@ class ChannelIdentity(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: An SMS/WhatsApp STOP: nothing more goes to this address until it sends START.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     person: Mapped[Person | None] = relationship(back_populates="identities")

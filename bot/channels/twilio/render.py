@@ -1,0 +1,93 @@
+"""Outbox rows -> text for WhatsApp and SMS: numbered options, SMS segments counted.
+
+Nobody has to find a button: options are numbered lines, answered with one digit. For SMS
+every character counts twice over -- one letter outside GSM-7 (an Arabic word, a curly quote)
+turns the whole message into UCS-2 with 70 characters a segment instead of 160 -- so typography
+is folded to its GSM-7 look-alike and long texts are split at paragraph or sentence ends.
+"""
+from __future__ import annotations
+
+import re
+
+from handlers.i18n import is_rtl
+
+#: GSM 03.38 basic set; the extension set costs two septets a character.
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+#: Typography whose GSM-7 look-alike reads the same (what Twilio's "smart encoding" does).
+SMART = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'", "–": "-", "—": "-",
+                       "…": "...", "\u00a0": " ", "•": "-", "✓": "v", "«": '"', "»": '"', "\u202f": " "})
+WHATSAPP_MAX = 1600  # Twilio's body limit for one WhatsApp message
+SMS_MAX_SEGMENTS = 4  # longer texts are sent as several SMS, each whole
+
+
+def with_options(text: str, options: list[dict], language: str) -> str:
+    """``text`` plus the options as numbered lines ("1. Yes"); right-to-left languages keep
+    the digit first too, with a mark so the line reads in the right direction."""
+    if not options:
+        return text
+    mark = "\u200f" if is_rtl(language) else ""
+    lines = [f"{mark}{i}. {o['label']}" for i, o in enumerate(options, 1)]
+    return text + "\n\n" + "\n".join(lines)
+
+
+def sms_text(text: str) -> str:
+    return text.translate(SMART)
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+
+
+def segments(text: str) -> tuple[str, int]:
+    """("GSM-7" | "UCS-2", number of SMS segments) as a phone network counts them."""
+    if is_gsm7(text):
+        units, single, multi, encoding = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text), 160, 153, "GSM-7"
+    else:  # UTF-16 code units: an emoji takes two
+        units, single, multi, encoding = len(text.encode("utf-16-le")) // 2, 70, 67, "UCS-2"
+    if units <= single:
+        return encoding, 1
+    return encoding, -(-units // multi)
+
+
+def split(text: str, fits) -> list[str]:
+    """Parts of ``text`` that each ``fits``, cut at a paragraph, then a line, then a sentence,
+    then a word -- never inside a word when a word fits."""
+    if fits(text):
+        return [text]
+    for pattern in (r"(?<=\n\n)", r"(?<=\n)", r"(?<=[.!?؟])\s+", r"\s+"):
+        pieces = [p for p in re.split(pattern, text) if p.strip()]
+        if len(pieces) < 2:
+            continue
+        parts, current = [], ""
+        for piece in pieces:
+            candidate = current + (" " if current and pattern.startswith(r"(?<=[") or pattern == r"\s+" else "") + piece \
+                if current else piece
+            if fits(candidate.strip()):
+                current = candidate
+            else:
+                if current.strip():
+                    parts.append(current.strip())
+                current = piece
+        if current.strip():
+            parts.append(current.strip())
+        if all(fits(p) for p in parts):
+            return parts
+        return [q for p in parts for q in split(p, fits)]
+    # One unbroken word longer than a message: cut it.
+    cut = len(text)
+    while cut > 1 and not fits(text[:cut]):
+        cut = cut * 3 // 4
+    return [text[:cut], *split(text[cut:], fits)]
+
+
+def sms_parts(text: str, options: list[dict], language: str, max_segments: int = SMS_MAX_SEGMENTS) -> list[str]:
+    """The SMS messages for one outbox row; the options come last, in the last part."""
+    body = sms_text(with_options(text, options, language))
+    return split(body, lambda t: segments(t)[1] <= max_segments)
+
+
+def whatsapp_parts(text: str, options: list[dict], language: str) -> list[str]:
+    return split(with_options(text, options, language), lambda t: len(t) <= WHATSAPP_MAX)
