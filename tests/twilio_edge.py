@@ -19,7 +19,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse
 
 import httpx
 import pytest
@@ -74,12 +74,41 @@ class Prism:
         self.log.close()
 
 
+def array_fields(path_pattern: str = "/2010-04-01/Accounts/{AccountSid}/Messages.json") -> dict[str, dict]:
+    """The form fields the spec types as arrays, with their item schemas."""
+    spec = json.loads(SPEC.read_text())
+    schema = spec["paths"][path_pattern]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    return {name: prop["items"] for name, prop in schema["properties"].items() if prop.get("type") == "array"}
+
+
+def split_arrays(body: bytes, arrays: dict[str, dict]) -> tuple[bytes, list[str]]:
+    """A form body as Prism can validate it, and what Prism cannot check, checked here.
+
+    Twilio reads repeated keys (``MediaUrl=a&MediaUrl=b``, or one ``MediaUrl=a``) as a list --
+    that is what the twilio client sends -- but Prism's form parser sees a string and refuses
+    every such request ("must be array"). So array fields are taken out for Prism and their
+    items checked here against the spec's item schema (a string; "uri": absolute http(s))."""
+    pairs = parse_qsl(body.decode(), keep_blank_values=True)
+    errors = []
+    for key, value in pairs:
+        items = arrays.get(key)
+        if items is None:
+            continue
+        if items.get("format") == "uri":
+            url = urlparse(value)
+            if url.scheme not in ("http", "https") or not url.netloc:
+                errors.append(f"{key} item {value!r} is not an absolute URI")
+    kept = [(k, v) for k, v in pairs if k not in arrays]
+    return (urlencode(kept).encode() if len(kept) != len(pairs) else body), errors
+
+
 class Edge:
     """The recording proxy. ``requests``: every request as
     {"method", "path", "form", "prism_status", "status"}; ``messages()``: the Messages created."""
 
     def __init__(self, prism_url: str) -> None:
         self.prism_url = prism_url
+        self.arrays = array_fields()
         self.requests: list[dict] = []
         self.failures: list[tuple[int, int]] = []  # (HTTP status, Twilio code), answered in turn
         self.lock = threading.Lock()
@@ -113,11 +142,15 @@ class Edge:
 
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
         forward = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type", "accept")}
-        answer = self.client.request(method, path, headers=forward, content=body)
+        body_for_prism, errors = split_arrays(body, self.arrays) if path.endswith("/Messages.json") else (body, [])
+        answer = self.client.request(method, path, headers=forward, content=body_for_prism)
         try:
             payload = answer.json()
         except ValueError:
             payload = {"raw": answer.text}
+        if errors and answer.is_success:  # refused as Prism would have
+            answer = httpx.Response(422)
+            payload = {"status": 422, "title": "Invalid request", "validation": errors}
         record = {"method": method, "path": path, "form": {k: v if len(v) > 1 else v[0]
                                                            for k, v in parse_qs(body.decode(), keep_blank_values=True).items()},
                   "prism_status": answer.status_code, "prism_body": payload}

@@ -71,7 +71,7 @@ def window_open(identity: ChannelIdentity | None, row: Outbox, now) -> bool:
 class TwilioSender:
     def __init__(self, channel: str, client, from_: str, sessions: sessionmaker[Session], rate: float,
                  templates: Templates | None = None, status_callback: str | None = None,
-                 sms_max_segments: int = 4, clock=time.monotonic) -> None:
+                 sms_max_segments: int = 4, clock=time.monotonic, first_backoff: float = 1.0) -> None:
         self.channel, self.client, self.from_, self.sessions = channel, client, from_, sessions
         self.gap = 1.0 / rate
         self.templates = templates or Templates()
@@ -81,6 +81,7 @@ class TwilioSender:
         self.next_slot = 0.0
         self.paused_until = 0.0
         self.backoff = 0.0
+        self.first_backoff = first_backoff
         self.busy: set[str] = set()  # addresses with a send on the wire
         self.sent = self.throttled = 0
         self._wake = asyncio.Event()
@@ -224,7 +225,7 @@ class TwilioSender:
         code = str(exc.code or exc.status)
         if exc.status == 429 or code == "20429":
             self.throttled += 1
-            self.backoff = min(MAX_BACKOFF, max(1.0, self.backoff * 2))
+            self.backoff = min(MAX_BACKOFF, max(self.first_backoff, self.backoff * 2))
             self.paused_until = max(self.paused_until, self.clock() + self.backoff)
             queue.retry_at(session, [row.id], utcnow() + timedelta(seconds=self.backoff), count_attempt=False,
                            error=f"twilio {code}")
