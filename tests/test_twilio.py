@@ -13,7 +13,7 @@ import pytest_asyncio
 from bot.runtime import Runtime
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
 from bot.channels.twilio.app import MESSAGES_PATH, STATUS_PATH
-from bot.channels.twilio.render import SMART
+from bot.channels.twilio.render import SMART, segments
 from tests.twiliokit import PUBLIC, SMS_FROM, WA_FROM, TwilioWorld, settings_for, sign
 
 
@@ -339,3 +339,52 @@ async def test_a_voice_note_is_attached_and_forwarded_to_whoever_helps(make_worl
     await world.say("Jan", "1")
     forwarded = [m for m in world.edge.messages(world.address("Jan")) if m.get("MediaUrl")]
     assert forwarded and forwarded[-1]["MediaUrl"] == url
+
+
+# ---- STOP / START / HELP ------------------------------------------------------------------------
+@pytest.mark.parametrize("stop, start, lang", [("STOP", "START", "nl"), ("Arrêt", "start", "fr"), ("stoppen", "/start", "nl")])
+async def test_stop_is_honoured_at_once_and_confirmed_once(make_world, stop, start, lang):
+    world = await make_world()
+    await volunteer_and_coordinator(world, lang)
+    world.phones["Jan SMS"] = ("sms", world.phones["Jan"][1])
+    await world.say("Jan SMS", "/menu")  # Jan's last channel is now SMS
+    with world.rt.sessions() as s, s.begin():  # something still queued for Jan
+        s.add(Outbox(idempotency_key="queued-for-jan", channel="sms", address=world.phones["Jan"][1],
+                     language=lang, purpose="notify", text="queued", options=[]))
+    got = await world.say("Jan SMS", stop)
+    assert got == [T(lang, "You will not get any more messages from us on this number. Send START to receive them again.")]
+    assert outbox_rows(world, idempotency_key="queued-for-jan")[0].status == "failed"
+    assert await world.say("Jan SMS", stop) == []  # confirmed once
+    assert await world.say("Jan SMS", "hallo?") == []  # silence until START
+    # a request now reaches Jan on WhatsApp, the channel that did not say STOP
+    await resident_asks(world, lang)
+    assert "Kerkstraat" in world.last("Jan") and "Kerkstraat" not in world.inbox("Jan SMS")[-1]
+    # emergencies are always answered
+    got = await world.say("Jan SMS", "help, brand!" if lang == "nl" else "au secours, il y a le feu")
+    assert got and "112" in got[-1]
+    got = await world.say("Jan SMS", start)
+    assert got[-1].startswith(T(lang, "Welcome back! You will get our messages on this number again."))
+    with world.rt.sessions() as s:
+        assert s.scalar(select(ChannelIdentity.opted_out_at).where(ChannelIdentity.channel == "sms")) is None
+
+
+async def test_help_keyword_before_joining_explains_stop_and_start(world):
+    world.phone("Kim", "sms")
+    got = await world.say("Kim", "HELP")
+    assert "STOP" in got[-1] and "START" in got[-1] and "112" in got[-1]
+    with world.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Person).where(Person.first_name == "Kim")) == 0
+
+
+# ---- SMS length ---------------------------------------------------------------------------------
+async def test_long_sms_texts_are_split_at_sentences_and_counted_in_segments(make_world):
+    world = await make_world(twilio_sms_max_segments=2)
+    await join(world, "Youssef", "fr", "sms")
+    await world.choose("Youssef", T("fr", "I would like help"))
+    got = await world.say("Youssef", "/help")
+    assert len(got) >= 2
+    for part in got:
+        assert segments(part)[1] <= 2
+        assert part == part.strip() and not part.endswith((" ", "\n"))
+    assert "\n1. " in got[-1]  # the options come last, with the text they belong to
+    assert all("’" not in p and "–" not in p for p in got)  # typography folded to GSM-7

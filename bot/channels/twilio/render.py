@@ -52,42 +52,54 @@ def segments(text: str) -> tuple[str, int]:
     return encoding, -(-units // multi)
 
 
+#: Where a long text may be cut, best first, and what joins two pieces cut there again.
+CUTS = ((r"(?<=\n\n)", ""), (r"(?<=\n)", ""), (r"(?<=[.!?؟])\s+", " "), (r"\s+", " "))
+
+
 def split(text: str, fits) -> list[str]:
     """Parts of ``text`` that each ``fits``, cut at a paragraph, then a line, then a sentence,
-    then a word -- never inside a word when a word fits."""
+    then a word -- inside a word only when one word alone does not fit."""
     if fits(text):
         return [text]
-    for pattern in (r"(?<=\n\n)", r"(?<=\n)", r"(?<=[.!?؟])\s+", r"\s+"):
+    for pattern, joiner in CUTS:
         pieces = [p for p in re.split(pattern, text) if p.strip()]
         if len(pieces) < 2:
             continue
-        parts, current = [], ""
-        for piece in pieces:
-            candidate = current + (" " if current and pattern.startswith(r"(?<=[") or pattern == r"\s+" else "") + piece \
-                if current else piece
-            if fits(candidate.strip()):
-                current = candidate
-            else:
-                if current.strip():
-                    parts.append(current.strip())
-                current = piece
-        if current.strip():
-            parts.append(current.strip())
-        if all(fits(p) for p in parts):
-            return parts
-        return [q for p in parts for q in split(p, fits)]
-    # One unbroken word longer than a message: cut it.
+        packed, current = [], ""
+        for piece in pieces:  # as many pieces in a part as fit
+            candidate = current + joiner + piece if current else piece
+            if current and not fits(candidate.strip()):
+                packed.append(current.strip())
+                candidate = piece
+            current = candidate
+        packed.append(current.strip())
+        return [q for p in packed for q in split(p, fits)]
     cut = len(text)
     while cut > 1 and not fits(text[:cut]):
         cut = cut * 3 // 4
     return [text[:cut], *split(text[cut:], fits)]
 
 
+def parts(text: str, options: list[dict], language: str, fits) -> list[str]:
+    """The messages for one outbox row: the text split where it must be, the options with the
+    last part when they fit there (a question and its answers belong together)."""
+    if fits(with_options(text, options, language)):
+        return [with_options(text, options, language)]
+    pieces = split(text, fits) if text.strip() else []
+    if options:
+        last = with_options(pieces[-1], options, language) if pieces else with_options("", options, language).strip()
+        if pieces and fits(last):
+            pieces[-1] = last
+        else:
+            pieces += split(with_options("", options, language).strip(), fits)
+    return pieces
+
+
 def sms_parts(text: str, options: list[dict], language: str, max_segments: int = SMS_MAX_SEGMENTS) -> list[str]:
-    """The SMS messages for one outbox row; the options come last, in the last part."""
-    body = sms_text(with_options(text, options, language))
-    return split(body, lambda t: segments(t)[1] <= max_segments)
+    """The SMS messages for one outbox row, in GSM-7 where the typography allows."""
+    return parts(sms_text(text), [{**o, "label": sms_text(o["label"])} for o in options], language,
+                 lambda t: segments(t)[1] <= max_segments)
 
 
 def whatsapp_parts(text: str, options: list[dict], language: str) -> list[str]:
-    return split(with_options(text, options, language), lambda t: len(t) <= WHATSAPP_MAX)
+    return parts(text, options, language, lambda t: len(t) <= WHATSAPP_MAX)

@@ -148,10 +148,9 @@ class TwilioSender:
         return plans
 
     def _plan(self, session: Session, row: Outbox, now) -> Plan | None:
+        # No opt-out check here: a STOP failed what was queued, notifications skip opted-out
+        # addresses, and what is written after it (the confirmation, 112) must go.
         identity = session.get(ChannelIdentity, row.identity_id) if row.identity_id else None
-        if identity is not None and identity.opted_out_at is not None:
-            queue.fail(session, [row.id], "opted out")
-            return None
         if self.channel == SMS:
             return Plan(row, sms_parts(row.text, row.options or [], row.language, self.sms_max_segments))
         media = [m.split(":", 2)[2] for m in row.media or [] if m.startswith("twilio:")][:1]

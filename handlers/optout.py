@@ -1,0 +1,48 @@
+"""STOP, START and HELP as carriers and people expect them on SMS and WhatsApp.
+
+A STOP is honoured at once: nothing still queued goes out, the address gets one confirmation
+and then silence -- whatever it writes, except START (or /start), HELP, and words of an
+emergency, which still get 112. Channel adapters turn those whole-message keywords into the
+payloads below; the person's data stays (that is /delete), only this address falls silent.
+"""
+from __future__ import annotations
+
+from handlers import account, onboarding
+from handlers.core import Context
+from handlers.i18n import _
+from handlers.menu import show_menu
+from models import outbox as queue
+
+OPT_OUT, OPT_IN, HELP = "optout", "optin", "keyword-help"
+PAYLOADS = (OPT_OUT, OPT_IN, HELP)
+
+
+def handle(ctx: Context, payload: str) -> None:
+    identity = ctx.identity
+    if payload == OPT_OUT:
+        if identity.opted_out_at is not None:
+            return  # confirmed once already
+        identity.opted_out_at = ctx.now
+        queue.cancel_queued(ctx.session, identity.channel, identity.address, "opted out")
+        ctx.clear()
+        ctx.say(_("You will not get any more messages from us on this number. Send START to receive them again."),
+                purpose=OPT_OUT)
+    elif payload == OPT_IN:
+        opt_in(ctx)
+    elif ctx.person is not None:
+        account.show_help(ctx)
+    else:
+        ctx.say(_("buurtbot: neighbours helping neighbours. Send START to begin, STOP to get no more messages. "
+                  "In an emergency call 112."))
+
+
+def opt_in(ctx: Context) -> None:
+    """START (or /start) from an address that sent STOP: messages again, and where they were."""
+    was_out = ctx.identity.opted_out_at is not None
+    ctx.identity.opted_out_at = None
+    if ctx.person is None:
+        onboarding.start(ctx, None)
+    elif was_out:
+        show_menu(ctx, _("Welcome back! You will get our messages on this number again."))
+    else:
+        show_menu(ctx)
