@@ -141,6 +141,7 @@ class Edge:
         self.thread.start()
 
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
+        arrived = time.monotonic()
         forward = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type", "accept")}
         body_for_prism, errors = split_arrays(body, self.arrays) if path.endswith("/Messages.json") else (body, [])
         answer = self.client.request(method, path, headers=forward, content=body_for_prism)
@@ -153,7 +154,7 @@ class Edge:
             payload = {"status": 422, "title": "Invalid request", "validation": errors}
         record = {"method": method, "path": path, "form": {k: v if len(v) > 1 else v[0]
                                                            for k, v in parse_qs(body.decode(), keep_blank_values=True).items()},
-                  "prism_status": answer.status_code, "prism_body": payload}
+                  "prism_status": answer.status_code, "prism_body": payload, "at": arrived}
         status = answer.status_code
         with self.lock:
             failure = self.failures.pop(0) if self.failures and answer.is_success else None
