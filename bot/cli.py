@@ -41,11 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "apscheduler", "httpx"):  # httpx would log the bot token in URLs
+    # httpx would log the bot token in URLs; twilio logs every request's phone numbers and text.
+    for noisy in ("alembic", "apscheduler", "httpx", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from bot.channels.twilio.templates import TemplateError
+
     try:
         return COMMANDS[args.command](args, settings)
-    except UserError as exc:
+    except (UserError, TemplateError) as exc:
         print(f"buurtbot: {exc}", file=sys.stderr)
         return 2
 

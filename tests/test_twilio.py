@@ -388,3 +388,59 @@ async def test_long_sms_texts_are_split_at_sentences_and_counted_in_segments(mak
         assert part == part.strip() and not part.endswith((" ", "\n"))
     assert "\n1. " in got[-1]  # the options come last, with the text they belong to
     assert all("’" not in p and "–" not in p for p in got)  # typography folded to GSM-7
+
+
+# ---- `buurtbot run` as an operator starts it ---------------------------------------------------
+def test_buurtbot_run_serves_whatsapp_and_sms_and_logs_no_personal_data(twilio_edge, tmp_path):
+    """`buurtbot db upgrade` then `buurtbot run` in a subprocess with Twilio settings from the
+    environment: a signed webhook over real HTTP gets its answer sent to Prism; a forged one 403."""
+    import os
+    import subprocess
+    import sys
+    import time as clock
+    from urllib.parse import urlencode
+
+    import httpx
+
+    from tests.processes import stop
+    from tests.twilio_edge import ACCOUNT_SID, AUTH_TOKEN, free_port
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_URL", "PUBLIC_BASE_URL"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", PORT=str(port), LOG_LEVEL="INFO",
+               PUBLIC_BASE_URL=public, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+               TWILIO_WHATSAPP_FROM=WA_FROM, TWILIO_SMS_FROM=SMS_FROM, TWILIO_API_BASE_URL=twilio_edge.url)
+    cli = [sys.executable, "-m", "bot.cli"]
+    assert subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, timeout=60).returncode == 0
+    proc = subprocess.Popen([*cli, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        deadline = clock.monotonic() + 30
+        health = None
+        while clock.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{public}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                clock.sleep(0.2)
+        assert health is not None and set(health.json()["channels"]) == {"whatsapp", "sms"}
+        form = {"MessageSid": "SM" + "7" * 32, "AccountSid": ACCOUNT_SID, "From": "+32470998877", "To": SMS_FROM,
+                "Body": "Bonjour, je m'appelle Amina"}
+        url = public + MESSAGES_PATH
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        forged = httpx.post(url, content=urlencode(form), headers={**headers, "X-Twilio-Signature": "Zm9yZ2Vk"})
+        assert forged.status_code == 403
+        signed = httpx.post(url, content=urlencode(form), headers={**headers, "X-Twilio-Signature": sign(url, form)})
+        assert signed.status_code == 200
+        while clock.monotonic() < deadline and not twilio_edge.messages("+32470998877"):
+            clock.sleep(0.1)
+        (reply,) = twilio_edge.messages("+32470998877")
+        assert reply["From"] == SMS_FROM and "1. " in reply["Body"]
+        assert reply["StatusCallback"].startswith(public + "/twilio/status?outbox=")
+    finally:
+        stop(proc)
+        out, _ = proc.communicate(timeout=20)
+    assert "Traceback" not in out, out
+    for secret in ("998877", "Amina", AUTH_TOKEN, "Bonjour"):
+        assert secret not in out, out

@@ -47,6 +47,7 @@ class TwilioWorld:
 
     def __init__(self, rt: Runtime, edge) -> None:
         self.rt, self.edge = rt, edge
+        rt.twilio.connect()  # the senders are driven by the tests, not started
         self.app = create_app(rt, start_scheduler=False)
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=PUBLIC)
         self.phones: dict[str, tuple[str, str]] = {}  # name -> (channel, number)

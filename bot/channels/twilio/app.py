@@ -52,7 +52,7 @@ class TwilioChannel:
     def __init__(self, settings: Settings, dispatcher: Dispatcher, client: Client | None = None) -> None:
         self.settings, self.dispatcher = settings, dispatcher
         self.validator = RequestValidator(settings.twilio_auth_token)
-        self.client = client or make_client(settings)
+        self.client = client  # made in connect(): aiohttp wants a running event loop
         self.templates = Templates.load(settings.twilio_templates_file)
         base = (settings.public_base_url or "").rstrip("/")
         status_url = base + STATUS_PATH if base.startswith(("https://", "http://")) else None
@@ -69,7 +69,15 @@ class TwilioChannel:
         self._tasks: list[asyncio.Task] = []
 
     # ---- life cycle -----------------------------------------------------------------------
+    def connect(self) -> None:
+        """Make the twilio client (inside the event loop) and give it to the senders."""
+        if self.client is None:
+            self.client = make_client(self.settings)
+        for sender in self.senders.values():
+            sender.client = self.client
+
     async def start(self) -> None:
+        self.connect()
         self._tasks = [asyncio.create_task(s.run()) for s in self.senders.values()]
         log.info("twilio channels started: %s", ", ".join(self.senders))
 
@@ -77,7 +85,7 @@ class TwilioChannel:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        close = getattr(self.client.http_client, "close", None)
+        close = getattr(self.client.http_client, "close", None) if self.client is not None else None
         if close is not None:
             await close()
 
