@@ -11,17 +11,19 @@ import random
 import time
 import traceback
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers import account, ask, coordinator, offer, onboarding, signals, tasks  # noqa: F401  (registers steps)
+from handlers import account, ask, coordinator, offer, onboarding, optout, signals, tasks  # noqa: F401  (registers steps)
 from handlers.answers import fold, resolve
-from handlers.core import Context, Inbound, add_or_get, clean_text, load_state
+from handlers.core import (CONVERSATION_COLUMNS, Context, Conversation, Inbound, add_or_get, clean_text,
+                           load_conversation)
 from handlers.i18n import _, normalise_language, speaking
 from handlers.keywords import signals as find_signals
 from handlers.menu import not_understood, show_menu
@@ -102,7 +104,7 @@ class Dispatcher:
                     ctx.say(_("You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."))
                 else:
                     route(ctx)
-            ctx.write_outbox()
+            ctx.write()
 
     def group_notice(self, channel: str, group_address: str, locale_hint: str | None) -> bool:
         """In a group chat the bot says once, politely, to write to it privately -- and reads
@@ -120,25 +122,19 @@ class Dispatcher:
         return True
 
     def _context(self, session: Session, inbound: Inbound) -> Context:
-        # The identity, its person and its conversation state in one query.
-        row = session.execute(_IDENTITY_AND_STATE, {"channel": inbound.channel, "address": inbound.address}).first()
-        identity, state = row if row else (None, None)
-        if identity is None:
-            identity = add_or_get(session, ChannelIdentity(channel=inbound.channel, address=inbound.address,
-                                                           language=normalise_language(inbound.locale_hint)),
-                                  lambda: session.scalar(select(ChannelIdentity).where(
-                                      ChannelIdentity.channel == inbound.channel,
-                                      ChannelIdentity.address == inbound.address)))
+        # The identity, its person and its conversation in one query.
+        row = session.execute(_SENDER, {"channel": inbound.channel, "address": inbound.address}).first()
+        if row is None:
+            identity, conversation = _newcomer(session, inbound)
+        else:
+            identity, conversation = row[0], Conversation.from_row(row[0].id, *row[1:])
         now = utcnow()
         # Minute precision is all the 24-hour windows need; skipping the UPDATE for someone in
         # a conversation saves a statement on most messages.
-        if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_TOUCH:
-            identity.last_inbound_at = now
-        if not identity.active:
-            identity.active = True
-        return Context(session=session, inbound=inbound, identity=identity,
-                       state=state or load_state(session, identity), person=identity.person,
-                       invite_link=self.invite_link)
+        if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_TOUCH or not identity.active:
+            _touch(session, identity, now)
+        return Context(session=session, inbound=inbound, identity=identity, state=conversation,
+                       person=identity.person, invite_link=self.invite_link)
 
     def _apologise(self, inbound: Inbound) -> None:
         try:
@@ -150,9 +146,30 @@ class Dispatcher:
                     options = list(ctx.state.options or [])  # "try again": the typed "1", "2"... still work
                     ctx.say(_("Sorry, something went wrong on our side. Please try again, or type /menu."))
                     ctx.state.options = options
-                ctx.write_outbox()
+                ctx.write()
         except Exception as exc:  # noqa: BLE001
             log.error("apology failed on %s: %s", inbound.channel, type(exc).__name__)
+
+
+def _newcomer(session: Session, inbound: Inbound) -> tuple[ChannelIdentity, Conversation]:
+    """The first message from an address: its identity is inserted, unless another message
+    from it is inserting it at this very moment (then that one's row and conversation)."""
+    new = ChannelIdentity(channel=inbound.channel, address=inbound.address, last_inbound_at=utcnow(),
+                          language=normalise_language(inbound.locale_hint))
+    identity = add_or_get(session, new, lambda: session.scalar(select(ChannelIdentity).where(
+        ChannelIdentity.channel == inbound.channel, ChannelIdentity.address == inbound.address)))
+    if identity is new:
+        return identity, Conversation(identity.id)
+    return identity, load_conversation(session, identity.id)
+
+
+def _touch(session: Session, identity: ChannelIdentity, now: datetime) -> None:
+    """This address wrote now, so it is active: one Core UPDATE, the loaded identity given the
+    values as committed. Through the unit of work it would cost several times more, and for
+    most messages it would be the only ORM write."""
+    session.connection().execute(_TOUCH, {"identity": identity.id, "now": now})
+    set_committed_value(identity, "last_inbound_at", now)
+    set_committed_value(identity, "active", True)
 
 
 def _remember(session: Session, inbound: Inbound) -> None:
@@ -177,8 +194,10 @@ def _remember(session: Session, inbound: Inbound) -> None:
 # Built once: the hot path reuses compiled statements instead of constructing them per message.
 _UPSERT = {name: insert(InboundLog.__table__).on_conflict_do_nothing().returning(InboundLog.__table__.c.id)
            for name, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))}
-_IDENTITY_AND_STATE = (
-    select(ChannelIdentity, ConversationState)
+_TOUCH = (update(ChannelIdentity.__table__).where(ChannelIdentity.__table__.c.id == bindparam("identity"))
+          .values(last_inbound_at=bindparam("now"), active=True))
+_SENDER = (
+    select(ChannelIdentity, *CONVERSATION_COLUMNS)
     .outerjoin(ConversationState, ConversationState.identity_id == ChannelIdentity.id)
     .options(joinedload(ChannelIdentity.person))
     .where(ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.address == bindparam("address"))
@@ -193,6 +212,16 @@ def _language(ctx: Context) -> str | None:
 
 def route(ctx: Context) -> None:
     text = clean_text(ctx.inbound.text)
+    if ctx.inbound.payload in optout.PAYLOADS:
+        optout.handle(ctx, ctx.inbound.payload)
+        return
+    if ctx.identity.opted_out_at is not None:  # this address sent STOP: silence until START
+        kinds = find_signals(text) if text else set()
+        if kinds & {"emergency", "suicide"}:
+            signals.emergency(ctx, kinds)
+        elif fold(text.split(" ")[0]) == "start":
+            optout.opt_in(ctx)
+        return
     if text.startswith("/"):
         command(ctx, text)
         return
