@@ -47,24 +47,11 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_sqlite, pct  # noqa: E402
+
 USERS = 100
 FLOOR = 0.90
 TEXTS = ("/start", "hallo", "/menu", "wat kan ik hier doen?", "/help", "hallo", "/menu", "dank je", "/start", "ok")
-
-
-def pct(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
-
-
-def fresh_sqlite(path: Path) -> str:
-    from models.db import make_engine
-    from models.schema import upgrade
-
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
 
 
 # ---- 1. inbound: webhook updates through the real PTB Application ----------------------------

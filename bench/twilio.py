@@ -39,25 +39,12 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # this file is "twilio.py"
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_sqlite, pct  # noqa: E402
+
 USERS = 100
 FLOOR = 0.90
 RATE = 10.0
 TEXTS = ("Hallo", "/menu", "wat kan ik hier doen?", "/help", "Bonjour", "/menu", "dank je", "ok", "/start", "1")
-
-
-def pct(values: list[float], q: float) -> float:
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
-def fresh_sqlite(path: Path) -> str:
-    from models.db import make_engine
-    from models.schema import upgrade
-
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
 
 
 async def inbound(edge, n: int, concurrency: int, tmp: Path) -> dict:
@@ -124,6 +111,7 @@ async def outbound(edge, n: int, tmp: Path) -> dict:
                          text=f"Bericht {i}: een buur vraagt hulp bij boodschappen.",
                          options=[{"label": "Ik doe het", "payload": f"claim:{i}"}, {"label": "Niet nu", "payload": "menu"}]))
     edge.reset()
+    rt.twilio.connect()
     sender = rt.twilio.senders["whatsapp"]
     start = time.perf_counter()
     task = asyncio.create_task(sender.run(idle=0.05))

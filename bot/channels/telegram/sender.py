@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 from collections import deque
@@ -30,19 +29,22 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.outbox_sender import OutboxSender
 from bot.channels.telegram.inbound import CHANNEL
 from bot.channels.telegram.render import MAX_CAPTION, message_args
 from models import Outbox
 from models import outbox as queue
 from models.base import utcnow
 
-log = logging.getLogger("buurtbot.telegram.sender")
 MAX_ATTEMPTS = 8
 
 
-class TelegramSender:
+class TelegramSender(OutboxSender):
+    name = CHANNEL
+
     def __init__(self, bot: Bot, sessions: sessionmaker[Session], overall: float = 30.0, per_chat: float = 1.0,
                  clock=time.monotonic) -> None:
+        super().__init__()
         self.bot, self.sessions, self.clock = bot, sessions, clock
         self.overall_gap, self.chat_gap = 1.0 / overall, 1.0 / per_chat
         self.next_slot = 0.0
@@ -52,25 +54,6 @@ class TelegramSender:
         self.in_flight = 0
         self.answered: deque[float] = deque()  # when the answers of the last second came
         self.sent = self.retry_afters = 0
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        """Called after a dispatch wrote replies: send now rather than at the next poll."""
-        self._wake.set()
-
-    async def run(self, idle: float = 0.5) -> None:
-        while True:
-            try:
-                worked = await self.drain_once()
-            except Exception as exc:  # noqa: BLE001 - the sender must outlive one bad round
-                log.error("telegram sender round failed: %s", type(exc).__name__)
-                worked = False
-            if not worked:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=idle)
-                except asyncio.TimeoutError:
-                    pass
 
     async def drain_once(self) -> bool:
         """Send what is due now, within the limits. Returns whether anything was sent."""
@@ -159,10 +142,6 @@ class TelegramSender:
             self.sent += 1
             await asyncio.to_thread(self._record, lambda s: queue.mark_delivered(s, [row], {row.id: str(message_id)}))
         return True
-
-    def _record(self, change) -> None:
-        with self.sessions() as session, session.begin():
-            change(session)
 
     async def _deliver(self, row: Outbox) -> int:
         chat_id = int(row.address)

@@ -16,14 +16,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioRestException
 
+from bot.channels.outbox_sender import OutboxSender
 from bot.channels.twilio.phones import SMS, WHATSAPP, twilio_address
 from bot.channels.twilio.render import sms_parts, segments, whatsapp_parts
 from bot.channels.twilio.templates import Template, Templates
@@ -32,7 +32,6 @@ from models import ChannelIdentity, Outbox
 from models import outbox as queue
 from models.base import utcnow
 
-log = logging.getLogger("buurtbot.twilio.sender")
 WINDOW = timedelta(hours=24)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 60.0
@@ -68,10 +67,12 @@ def window_open(identity: ChannelIdentity | None, row: Outbox, now) -> bool:
     return last is not None and now - last < WINDOW
 
 
-class TwilioSender:
+class TwilioSender(OutboxSender):
     def __init__(self, channel: str, client, from_: str, sessions: sessionmaker[Session], rate: float,
                  templates: Templates | None = None, status_callback: str | None = None,
                  sms_max_segments: int = 4, clock=time.monotonic, first_backoff: float = 1.0) -> None:
+        super().__init__()
+        self.name = channel
         self.channel, self.client, self.from_, self.sessions = channel, client, from_, sessions
         self.gap = 1.0 / rate
         self.templates = templates or Templates()
@@ -84,25 +85,7 @@ class TwilioSender:
         self.first_backoff = first_backoff
         self.busy: set[str] = set()  # addresses with a send on the wire
         self.sent = self.throttled = 0
-        self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self, idle: float = 0.5) -> None:
-        while True:
-            try:
-                worked = await self.drain_once()
-            except Exception as exc:  # noqa: BLE001 - the sender must outlive one bad round
-                log.error("%s sender round failed: %s", self.channel, type(exc).__name__)
-                worked = False
-            if not worked:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=idle)
-                except asyncio.TimeoutError:
-                    pass
 
     async def drain_once(self, wait: bool = False) -> bool:
         """Start what is due now, each at its slot. Returns whether anything was taken.
@@ -180,9 +163,7 @@ class TwilioSender:
             sid, status = await self._deliver(plan)
         except TwilioRestException as exc:
             await asyncio.to_thread(self._record, lambda s: self._refused(s, row, exc))
-        except (TwilioException, OSError, asyncio.TimeoutError) as exc:  # aiohttp errors are OSErrors
-            await asyncio.to_thread(self._record, lambda s: self._retry_later(s, row, type(exc).__name__))
-        except Exception as exc:  # noqa: BLE001 - e.g. aiohttp.ClientError: retried, never lost
+        except Exception as exc:  # noqa: BLE001 - network, time-out, aiohttp errors: retried, never lost
             await asyncio.to_thread(self._record, lambda s: self._retry_later(s, row, type(exc).__name__))
         else:
             self.sent += 1
@@ -216,10 +197,6 @@ class TwilioSender:
         return message.sid, message.status
 
     # ---- outcomes ----------------------------------------------------------------------
-    def _record(self, change) -> None:
-        with self.sessions() as session, session.begin():
-            change(session)
-
     def _refused(self, session: Session, row: Outbox, exc: TwilioRestException) -> None:
         code = str(exc.code or exc.status)
         if exc.status == 429 or code == "20429":
