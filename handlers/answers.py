@@ -41,8 +41,22 @@ def resolve(inbound: Inbound, options: list[dict]) -> Answer:
             return Answer(text, opt["payload"])
     payloads = [o["payload"] for o in options]
     for words, wanted in ((YES, "yes"), (NO, "no")):
-        if folded in words or folded.split(" ")[0] in words and len(folded) < 12:
+        if is_word(folded, words):
             hits = [p for p in payloads if p == wanted or p.endswith(":" + wanted)]
             if len(hits) == 1:
                 return Answer(text, hits[0])
+            topics = {o["topic"] for o in options if o.get("topic")}
+            if wanted == "yes" and not hits and len(topics) == 1:  # "yes" to the one notification waiting
+                return Answer(text, next(o["payload"] for o in options if o.get("topic")))
     return Answer(text, None)
+
+
+def is_word(folded: str, words: set[str]) -> bool:
+    """"ja", "ja graag", "oui!" -- a short answer that starts with one of ``words``."""
+    return folded in words or folded.split(" ")[0] in words and len(folded) < 12
+
+
+def is_bare(text: str) -> bool:
+    """A bare number or "yes": an answer that only makes sense next to one question."""
+    folded = fold(text)
+    return folded.isdecimal() or is_word(folded, YES)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from handlers import waiting
 from handlers.i18n import current_language, speaking
 from models import ChannelIdentity, ConversationState, Outbox, Person
 from models.base import utcnow
@@ -197,7 +198,7 @@ class Context:
             if options:
                 # One object per row: telling the sender changes ctx.state itself.
                 conversation = self.conversations.setdefault(reach.identity_id, reach.conversation)
-                conversation.options = [o.as_json() for o in options]
+                conversation.options = waiting.merged(conversation.step, conversation.options, options, text)
             self._write(reach.channel, reach.address, reach.identity_id, text, options, about=about,
                         purpose=purpose, purge=False, language=person.language, media=media)
             told += 1

@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers import account, ask, coordinator, offer, onboarding, optout, signals, tasks  # noqa: F401  (registers steps)
-from handlers.answers import fold, resolve
+from handlers import account, ask, coordinator, offer, onboarding, optout, signals, tasks, waiting  # noqa: F401  (registers steps)
+from handlers.answers import fold, is_bare, resolve
 from handlers.core import (CONVERSATION_COLUMNS, Context, Conversation, Inbound, add_or_get, clean_text,
                            load_conversation)
 from handlers.i18n import _, normalise_language, speaking
@@ -235,6 +235,9 @@ def route(ctx: Context) -> None:
             STEPS[ctx.state.step](ctx, answer)
         else:
             onboarding.start(ctx, None)
+        return
+    if not ctx.state.step and not ctx.inbound.payload and waiting.several(ctx.state.options) and is_bare(text):
+        waiting.ask_which(ctx)  # "ja" with two requests waiting: which one? never both, never a guess
         return
     if answer.payload and global_action(ctx, answer.payload):
         return

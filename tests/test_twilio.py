@@ -228,6 +228,34 @@ async def test_outside_the_window_a_template_goes_never_a_body(make_world):
     assert "Body" in world.edge.messages(world.address("Jan"))[-1]
 
 
+QUICK = {f"quick_reply_{n}": {"*": {"content_sid": "HX" + str(n) * 32, "variables": {
+    "1": "text", **{str(2 * i): f"label{i}" for i in range(1, n + 1)},
+    **{str(2 * i + 1): f"payload{i}" for i in range(1, n + 1)}}}} for n in (1, 2, 3)}
+
+
+async def test_quick_replies_where_configured_tapped_or_typed(make_world):
+    world = await make_world(QUICK)
+    await world.say("Maria", "Hallo")
+    sent = world.edge.messages(world.address("Maria"))[-1]  # three languages: three buttons
+    assert sent["ContentSid"] == "HX" + "3" * 32 and "Body" not in sent
+    buttons = json.loads(sent["ContentVariables"])
+    assert buttons["2"] == "Nederlands" and buttons["3"] == "lang:nl"
+    assert "\n" not in buttons["1"]
+    await world.say("Maria", ButtonPayload="lang:nl")  # a tap comes back as ButtonPayload
+    await world.say("Maria", "1040")
+    consent = world.edge.messages(world.address("Maria"))[-1]  # yes / no: two buttons
+    assert consent["ContentSid"] == "HX" + "2" * 32
+    assert [json.loads(consent["ContentVariables"])[k] for k in ("3", "5")] == ["yes", "no"]
+    await world.say("Maria", "ja")  # typing still works next to the buttons
+    await world.say("Maria", "Maria")
+    with world.rt.sessions() as s:
+        person = s.scalar(select(Person).where(Person.first_name == "Maria"))
+        assert person is not None and person.language == "nl" and person.consent_at is not None
+    # four options or more, or a long label: numbered lines as always
+    got = await world.say("Maria", "/menu")
+    assert "Body" in world.edge.messages(world.address("Maria"))[-1] and "\n1. " in got[-1]
+
+
 async def test_no_template_and_no_sms_holds_the_message_and_tells_the_coordinator(make_world):
     world = await make_world()
     await volunteer_and_coordinator(world)
@@ -356,6 +384,8 @@ async def test_stop_is_honoured_at_once_and_confirmed_once(make_world, stop, sta
     assert outbox_rows(world, idempotency_key="queued-for-jan")[0].status == "failed"
     assert await world.say("Jan SMS", stop) == []  # confirmed once
     assert await world.say("Jan SMS", "hallo?") == []  # silence until START
+    fire = {"nl": "Help, er is brand in de keuken!", "fr": "Au secours, incendie dans la cuisine !"}[lang]
+    assert any("112" in text for text in await world.say("Jan SMS", fire))  # an emergency is still answered
     # a request now reaches Jan on WhatsApp, the channel that did not say STOP
     await resident_asks(world, lang)
     assert "Kerkstraat" in world.last("Jan") and "Kerkstraat" not in world.inbox("Jan SMS")[-1]
@@ -363,6 +393,21 @@ async def test_stop_is_honoured_at_once_and_confirmed_once(make_world, stop, sta
     assert got[-1].startswith(T(lang, "Welcome back! You will get our messages on this number again."))
     with world.rt.sessions() as s:
         assert s.scalar(select(ChannelIdentity.opted_out_at).where(ChannelIdentity.channel == "sms")) is None
+
+
+async def test_a_bare_ja_with_two_requests_waiting_on_sms_asks_which_one(make_world):
+    world = await make_world()
+    await volunteer_and_coordinator(world)
+    world.phones["Jan SMS"] = ("sms", world.phones["Jan"][1])
+    await world.say("Jan SMS", "/menu")  # Jan now reads us by SMS: typed answers only
+    await resident_asks(world, name="Maria")
+    await resident_asks(world, name="Ahmed")
+    got = await world.say("Jan SMS", "ja")
+    assert got[-1].startswith(T("nl", "You have several questions waiting for an answer. Which one do you mean?"))
+    with world.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(HelpRequest).where(HelpRequest.status == "claimed")) == 0
+    got = await world.say("Jan SMS", "2")  # the second line: Maria's, the older one
+    assert "Kerkstraat 12" in got[-1] and "Maria" in got[-1]
 
 
 async def test_help_keyword_before_joining_explains_stop_and_start(world):

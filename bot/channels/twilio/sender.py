@@ -4,7 +4,8 @@
   SMS 1 segment/s by default): an SMS of three segments takes three slots. Sends start at
   their slot without waiting for the previous answer; one address's messages keep their order.
 - WhatsApp's 24-hour window (since the identity last wrote): inside it, text with numbered
-  options; outside it (or after error 63016) only an approved Content template --
+  options, or up to three short options as quick-reply buttons where a quick-reply Content
+  is configured (templates.py); outside it (or after error 63016) only an approved Content template --
   ``content_sid`` + ``content_variables``, never ``body``. No template for that purpose and
   language: the same person's SMS number, else the message is held and the coordinators are
   told (handlers/undelivered.py).
@@ -26,7 +27,7 @@ from twilio.base.exceptions import TwilioRestException
 from bot.channels.outbox_sender import OutboxSender
 from bot.channels.twilio.phones import SMS, WHATSAPP, twilio_address
 from bot.channels.twilio.render import sms_parts, segments, whatsapp_parts
-from bot.channels.twilio.templates import Template, Templates
+from bot.channels.twilio.templates import MAX_VARIABLE, QUICK_REPLIES, Template, Templates, flatten
 from handlers.undelivered import tell_coordinators
 from models import ChannelIdentity, Outbox
 from models import outbox as queue
@@ -38,6 +39,7 @@ MAX_BACKOFF = 60.0
 TEMPLATE_REQUIRED = "63016"  # "outside the allowed window": only a template may go
 OPTED_OUT = {"21610"}
 UNREACHABLE = {"21211", "21614", "63003", "21408"}
+BUTTON_TITLE = 20  # characters WhatsApp shows on a quick-reply button
 
 
 @dataclass
@@ -138,7 +140,8 @@ class TwilioSender(OutboxSender):
             return Plan(row, sms_parts(row.text, row.options or [], row.language, self.sms_max_segments))
         media = [m.split(":", 2)[2] for m in row.media or [] if m.startswith("twilio:")][:1]
         if window_open(identity, row, now):
-            return Plan(row, whatsapp_parts(row.text, row.options or [], row.language), media=media)
+            return (self._quick_reply(row, media)
+                    or Plan(row, whatsapp_parts(row.text, row.options or [], row.language), media=media))
         template = self.templates.find(row.purpose, row.language)
         if template is not None:
             person = identity.person if identity is not None else None
@@ -147,6 +150,21 @@ class TwilioSender(OutboxSender):
             return Plan(row, [], template=template, variables=template.fill(values))
         outside_window(session, row, "no approved template for this message")
         return None
+
+    def _quick_reply(self, row: Outbox, media: list[str]) -> Plan | None:
+        """One to three short options as tappable buttons, where a quick-reply Content is
+        configured and the text fits in one; otherwise None (numbered lines)."""
+        options = row.options or []
+        if media or not 1 <= len(options) <= QUICK_REPLIES or len(flatten(row.text)) >= MAX_VARIABLE \
+                or any(len(o["label"]) > BUTTON_TITLE for o in options):
+            return None
+        template = self.templates.quick_reply(len(options), row.language)
+        if template is None:
+            return None
+        values = {"text": row.text}
+        for i, option in enumerate(options, 1):
+            values[f"label{i}"], values[f"payload{i}"] = option["label"], option["payload"]
+        return Plan(row, [], template=template, variables=template.fill(values))
 
     # ---- sending -----------------------------------------------------------------------
     async def _pace(self, cost: float) -> None:

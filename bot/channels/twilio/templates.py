@@ -9,6 +9,14 @@ The registry is a JSON file (TWILIO_TEMPLATES_FILE, see templates.example.json):
 "*" is used for any purpose without an entry of its own. Each variable names a value the
 sender knows: ``text`` (the message, flattened to one line as Meta requires), ``first_name``
 (the recipient's) or ``neighbourhood``.
+
+Quick replies (optional): inside the window a message with one to three short options can go
+as tappable buttons instead of numbered lines. That takes a ``twilio/quick-reply`` Content
+with variables everywhere (body ``{{1}}``, buttons ``{{2}}``/``{{3}}``, ...), one per number
+of buttons, under the purposes ``quick_reply_1`` to ``quick_reply_3``; the language may be
+"*" since all words come from the variables. Besides the values above they may use
+``label1``..``label3`` (a button's title) and ``payload1``..``payload3`` (its id, which
+comes back as ``ButtonPayload`` when tapped). Typing the number still works.
 """
 from __future__ import annotations
 
@@ -17,7 +25,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-VALUES = ("text", "first_name", "neighbourhood")
+QUICK_REPLIES = 3  # buttons WhatsApp allows in a session message without approval
+VALUES = ("text", "first_name", "neighbourhood",
+          *(f"{kind}{i}" for i in range(1, QUICK_REPLIES + 1) for kind in ("label", "payload")))
 MAX_VARIABLE = 900
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 
@@ -79,7 +89,13 @@ class Templates:
         return cls(entries)
 
     def find(self, purpose: str, language: str) -> Template | None:
+        """The approved template for a message outside the window."""
         return self.entries.get((purpose, language)) or self.entries.get(("*", language))
+
+    def quick_reply(self, buttons: int, language: str) -> Template | None:
+        """The quick-reply Content with ``buttons`` buttons, if one is configured."""
+        purpose = f"quick_reply_{buttons}"
+        return self.entries.get((purpose, language)) or self.entries.get((purpose, "*"))
 
     def __len__(self) -> int:
         return len(self.entries)

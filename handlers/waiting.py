@@ -1,0 +1,55 @@
+"""Notifications that wait for an answer, and the bare "yes" or "1" that cannot say which.
+
+A volunteer who was out comes back to two requests. On Telegram each has its own buttons; on
+WhatsApp or SMS there is only what they type. A notification's options therefore join the
+ones still waiting (tagged with what they are about), the newest first so that its "1" is the
+one just read -- and a bare "yes" or number while several are waiting asks which one, never
+guesses and never accepts them all. Someone in the middle of a flow keeps its options: their
+"1" answers their own question; the notification's buttons still work.
+"""
+from __future__ import annotations
+
+import re
+
+from typing import TYPE_CHECKING
+
+from handlers.i18n import _
+
+if TYPE_CHECKING:  # core uses this module: only the names, not the import
+    from handlers.core import Context, Option
+
+#: Answers that act on one record: what a notification asks to accept.
+ITEM = re.compile(r"^(claim|vol:ok|vol:no):\d+$")
+TOPIC_LENGTH = 60
+
+
+def topic_of(text: str) -> str:
+    """What a notification is about, in one short line (its heading left out)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    body = " ".join(lines[1:] if len(lines) > 1 else lines)
+    return body if len(body) <= TOPIC_LENGTH else body[: TOPIC_LENGTH - 1].rstrip() + "…"
+
+
+def merged(step: str, current: list[dict], options: list["Option"], text: str) -> list[dict]:
+    """The options on someone's screen after a notification with ``options`` reached them."""
+    if step:
+        return current
+    topic = topic_of(text)
+    fresh = [{**o.as_json(), "topic": topic} if ITEM.match(o.payload) else o.as_json() for o in options]
+    payloads = {o["payload"] for o in fresh}
+    return fresh + [o for o in current if o.get("topic") and o["payload"] not in payloads]
+
+
+def waiting(options: list[dict]) -> list[dict]:
+    return [o for o in options or [] if o.get("topic")]
+
+
+def several(options: list[dict]) -> bool:
+    return len({o["topic"] for o in waiting(options)}) > 1
+
+
+def ask_which(ctx: "Context") -> None:
+    from handlers.core import Option
+    ctx.say(_("You have several questions waiting for an answer. Which one do you mean?"),
+            [Option(f"{o['label']}: {o['topic']}", o["payload"]) for o in waiting(ctx.state.options)]
+            + [Option(_("Menu"), "menu")])
