@@ -127,7 +127,7 @@ def run_one(url: str, n: int, threads: int, n_volunteers: int, mix: str = "cold"
     from handlers.dispatch import Dispatcher
     from models import ChannelIdentity, HelpRequest, Outbox, Person
     from models.base import utcnow
-    from models.db import make_engine, make_sessionmaker
+    from models.db import background_checkpoints, make_engine, make_sessionmaker
     from models.schema import upgrade
 
     cleanup = lambda: None  # noqa: E731
@@ -149,6 +149,7 @@ def run_one(url: str, n: int, threads: int, n_volunteers: int, mix: str = "cold"
             admin.dispose()
 
     engine = make_engine(url, **kwargs)
+    background_checkpoints(engine)  # as `buurtbot run` does
     try:
         upgrade(engine)
         sessions = make_sessionmaker(engine)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
 from handlers.dispatch import Dispatcher
-from models.db import make_engine, make_sessionmaker
+from models.db import background_checkpoints, make_engine, make_sessionmaker
 from scheduler.runner import Ticks
 
 
@@ -26,6 +26,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
         engine = make_engine(settings.database_url)
+        background_checkpoints(engine)
         sessions = make_sessionmaker(engine)
         dispatcher = Dispatcher(sessions, rate_limit=settings.rate_limit_per_minute, invite_link=settings.invite_link)
         ticks = Ticks(sessions, settings.scheduler_tick_seconds, settings.request_expiry_days)

@@ -175,7 +175,8 @@ def on_confirm(ctx: Context, answer: Answer) -> None:
                          ctx.data("address") or ctx.person.address_full, on_behalf_of=ctx.data("on_behalf_of"),
                          media=ctx.data("media", []))
     told = notify_volunteers(ctx, req)
-    ctx.person.is_resident = ctx.person.is_resident or not req.on_behalf_of
+    if not ctx.person.is_resident and not req.on_behalf_of:  # set only when it changes: no flush for nothing
+        ctx.person.is_resident = True
     if told:
         show_menu(ctx, _("Thank you! Your request #{id} went to the volunteers of your neighbourhood. I will tell you as soon as someone takes it.", id=req.id))
     else:

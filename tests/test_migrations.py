@@ -56,3 +56,38 @@ def test_upgrade_keeps_existing_rows(engine):
         assert conn.execute(text("SELECT description FROM help_requests")).scalar() == "water"
         media = conn.execute(text("SELECT media FROM outbox")).scalar()
         assert media in ([], "[]")
+
+
+def _in_database_file(path, marker: bytes) -> bool:
+    """Whether ``marker`` reached the database file itself, not only its WAL."""
+    return marker in path.read_bytes()
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_wal_checkpoints_run_in_a_thread_of_their_own(tmp_path, background):
+    """`buurtbot run` moves SQLite's checkpoints off the message path: a commit no longer
+    copies the WAL into the database file (the 10 ms a message waited), the thread does."""
+    import gc
+    import time
+
+    from models.db import CHECKPOINT_PAGES, SAFETY_PAGES, background_checkpoints
+
+    path = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite:///{path}")
+    thread = background_checkpoints(engine, interval=0.05) if background else None
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (body TEXT)"))
+        conn.execute(text("INSERT INTO notes VALUES ('marker-for-the-checkpoint')"))
+        pages = conn.execute(text("PRAGMA wal_autocheckpoint")).scalar()
+    assert pages == (SAFETY_PAGES if background else CHECKPOINT_PAGES)
+    deadline = time.monotonic() + (5 if background else 0.5)
+    while not _in_database_file(path, b"marker-for-the-checkpoint") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _in_database_file(path, b"marker-for-the-checkpoint") == background  # without it: only in the WAL
+    if background:
+        engine.dispose()
+        del engine, conn
+        gc.collect()
+        thread.join(timeout=2)
+        assert not thread.is_alive()  # it ends with its engine
+    assert background_checkpoints(make_engine("sqlite://")) is None  # nothing to do in memory
