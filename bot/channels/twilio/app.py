@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -128,21 +129,21 @@ class TwilioChannel:
             log.info("twilio message ignored (%s)", "no sender address" if inbound is None else
                      f"{inbound.channel} is not configured")
             return Response(EMPTY_TWIML, media_type="text/xml")
-        await run_in_threadpool(self.prepare, inbound)
-        result = await run_in_threadpool(self.dispatcher.handle, inbound)
+        result = await run_in_threadpool(self.dispatcher.handle, inbound, self.prepare)
         log.info("twilio %s message: %s", inbound.channel, result)
         for sender in self.senders.values():
             sender.wake()
         return Response(EMPTY_TWIML, media_type="text/xml")
 
-    def prepare(self, inbound: Inbound) -> None:
-        """Before the message itself: what was held for this address goes out now that its
-        WhatsApp window is open, and a phone already known on the other Twilio channel is
-        the same person (a WhatsApp user who sends an SMS is not asked to join again)."""
-        with self.dispatcher.sessions() as session, session.begin():
-            queue.release_held(session, inbound.channel, inbound.address)
+    @staticmethod
+    def prepare(session: Session, inbound: Inbound) -> None:
+        """Before the message itself, in its transaction: what was held for this address goes
+        out now that its WhatsApp window is open, and a phone already known on the other
+        Twilio channel is the same person (a WhatsApp user who sends an SMS is not asked to
+        join again)."""
+        queue.release_held(session, inbound.channel, inbound.address)
         try:
-            with self.dispatcher.sessions() as session, session.begin():
+            with session.begin_nested():
                 link_same_phone(session, inbound.channel, inbound.address)
         except IntegrityError:
             pass  # the same number's first two messages at once: the other one linked it
