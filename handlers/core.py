@@ -108,6 +108,8 @@ class Conversation:
 
 
 _STATES, _IDENTITIES = ConversationState.__table__, ChannelIdentity.__table__
+#: Channels where options are numbers the person types (no buttons that carry their answer).
+TYPED_ONLY = frozenset({"whatsapp", "sms"})
 _FIELDS, _EMPTY = ("step", "data", "options"), ("", {}, [])
 #: Select these (outer-joined to the identity) for Conversation.from_row.
 CONVERSATION_COLUMNS = (_STATES.c.identity_id, _STATES.c.step, _STATES.c.data, _STATES.c.options)
@@ -199,6 +201,10 @@ class Context:
                 # One object per row: telling the sender changes ctx.state itself.
                 conversation = self.conversations.setdefault(reach.identity_id, reach.conversation)
                 conversation.options = waiting.merged(conversation.step, conversation.options, options, text)
+                if conversation.step and reach.channel in TYPED_ONLY:
+                    # Their "1" answers the question they are in: no numbers here that it would not mean.
+                    with speaking(person.language):
+                        text, options = text + "\n\n" + waiting.later(), []
             self._write(reach.channel, reach.address, reach.identity_id, text, options, about=about,
                         purpose=purpose, purge=False, language=person.language, media=media)
             told += 1

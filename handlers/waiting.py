@@ -5,7 +5,8 @@ WhatsApp or SMS there is only what they type. A notification's options therefore
 ones still waiting (tagged with what they are about), the newest first so that its "1" is the
 one just read -- and a bare "yes" or number while several are waiting asks which one, never
 guesses and never accepts them all. Someone in the middle of a flow keeps its options: their
-"1" answers their own question; the notification's buttons still work.
+"1" answers their own question; the notification's buttons still work, and on WhatsApp or SMS
+(no buttons) it comes without numbers and says how to come back to it.
 """
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ def merged(step: str, current: list[dict], options: list["Option"], text: str) -
     fresh = [{**o.as_json(), "topic": topic} if ITEM.match(o.payload) else o.as_json() for o in options]
     payloads = {o["payload"] for o in fresh}
     return fresh + [o for o in current if o.get("topic") and o["payload"] not in payloads]
+
+
+def later() -> str:
+    """Under a notification that reaches someone in the middle of a question on WhatsApp or
+    SMS: its numbers would collide with that question's, so it comes without them."""
+    return _("You are in the middle of another question: answer that one first. Then type /menu to come back to this.")
 
 
 def waiting(options: list[dict]) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from datetime import timedelta
 
@@ -408,6 +409,24 @@ async def test_a_bare_ja_with_two_requests_waiting_on_sms_asks_which_one(make_wo
         assert s.scalar(select(func.count()).select_from(HelpRequest).where(HelpRequest.status == "claimed")) == 0
     got = await world.say("Jan SMS", "2")  # the second line: Maria's, the older one
     assert "Kerkstraat 12" in got[-1] and "Maria" in got[-1]
+
+
+async def test_a_request_reaching_a_volunteer_mid_question_on_sms_brings_no_numbers_of_its_own(make_world):
+    world = await make_world()
+    await volunteer_and_coordinator(world)
+    world.phones["Jan SMS"] = ("sms", world.phones["Jan"][1])
+    await world.say("Jan SMS", "/ask")  # Jan asks for help himself ...
+    await world.say("Jan SMS", "3")
+    await world.say("Jan SMS", "Een lamp ophangen")  # ... and is asked "When?", with numbers
+    await resident_asks(world, name="Maria")
+    note = world.inbox("Jan SMS")[-1]
+    assert "Kerkstraat 12" not in note and "Boodschappen voor morgen" in note  # the street only, as always
+    assert not re.search(r"^\d+\. ", note, re.M)  # no "1." that would mean something else now
+    assert T("nl", "You are in the middle of another question: answer that one first. Then type /menu to come back to this.") in note
+    got = await world.say("Jan SMS", "1")  # "today", for his own request
+    with world.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(HelpRequest).where(HelpRequest.status == "claimed")) == 0
+    assert not any("Kerkstraat 12" in text for text in got)
 
 
 async def test_help_keyword_before_joining_explains_stop_and_start(world):
