@@ -43,7 +43,7 @@ def ask_language(ctx: Context, step_name: str = "onboard.language") -> None:
     langs = sorted(LANGUAGES, key=lambda c: 0 if c == hint else 1)
     ctx.goto(step_name)
     ctx.say("Welkom bij buurtbot! · Bienvenue ! · Welcome!\n"
-            "Kies je taal · Choisissez votre langue · Choose your language:",
+            "Kies uw taal · Choisissez votre langue · Choose your language:",
             [Option(LANGUAGES[c], f"lang:{c}") for c in langs])
 
 
