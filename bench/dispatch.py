@@ -28,8 +28,8 @@ wall time on a busy machine). Figures are printed, never asserted. Exit status 1
 was not "ok".
 
 On SQLite every transaction starts with BEGIN IMMEDIATE (models/db.py), so one message holds the
-write lock for all of its work, and the dispatcher lets its threads take it one after the
-other (handlers/dispatch.py): threads add no throughput there, and msg/s is about
+write lock for all of its work, and the threads of one process take it one after the other
+(models.db.writer_turn): threads add no throughput there, and msg/s is about
 1 / (CPU per message).
 """
 from __future__ import annotations

@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from handlers.core import Answer, Inbound
+from handlers.waiting import record_of
 
 YES = {"ja", "jaa", "jep", "yes", "yep", "y", "ok", "oké", "oke", "okay", "oui", "ouais", "d'accord", "daccord", "goed", "graag", "akkoord", "si", "evet", "نعم", "tak"}
 NO = {"nee", "neen", "nein", "no", "non", "nope", "n", "liever niet", "hayır", "لا", "nie"}
@@ -45,9 +46,10 @@ def resolve(inbound: Inbound, options: list[dict]) -> Answer:
             hits = [p for p in payloads if p == wanted or p.endswith(":" + wanted)]
             if len(hits) == 1:
                 return Answer(text, hits[0])
-            topics = {o["topic"] for o in options if o.get("topic")}
-            if wanted == "yes" and not hits and len(topics) == 1:  # "yes" to the one notification waiting
-                return Answer(text, next(o["payload"] for o in options if o.get("topic")))
+            if wanted == "yes" and not hits and options and options[0].get("topic") \
+                    and len({record_of(o["payload"]) for o in options if o.get("topic")}) == 1:
+                # "yes" to the notification just read, when it is the only one waiting
+                return Answer(text, options[0]["payload"])
     return Answer(text, None)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import groupby
 from typing import Callable, Iterable, NamedTuple
@@ -108,6 +108,9 @@ class Conversation:
 
 
 _STATES, _IDENTITIES = ConversationState.__table__, ChannelIdentity.__table__
+#: A question nobody answered for this long was walked away from: the flow is over (the
+#: dispatcher clears it at their next message) and notifications no longer wait for it.
+STEP_TTL = timedelta(hours=12)
 #: Channels where options are numbers the person types (no buttons that carry their answer).
 TYPED_ONLY = frozenset({"whatsapp", "sms"})
 _FIELDS, _EMPTY = ("step", "data", "options"), ("", {}, [])
@@ -128,7 +131,13 @@ class Reach(NamedTuple):
     identity_id: int
     channel: str
     address: str
+    last_inbound_at: datetime | None
     conversation: Conversation
+
+    def in_flow(self, now: datetime) -> bool:
+        """In the middle of a question, not one they walked away from (see STEP_TTL)."""
+        return bool(self.conversation.step) and self.last_inbound_at is not None \
+            and now - self.last_inbound_at < STEP_TTL
 
 
 @dataclass
@@ -200,8 +209,9 @@ class Context:
             if options:
                 # One object per row: telling the sender changes ctx.state itself.
                 conversation = self.conversations.setdefault(reach.identity_id, reach.conversation)
-                conversation.options = waiting.merged(conversation.step, conversation.options, options, text)
-                if conversation.step and reach.channel in TYPED_ONLY:
+                in_flow = reach.in_flow(self.now)
+                conversation.options = waiting.merged(in_flow, conversation.options, options, text)
+                if in_flow and reach.channel in TYPED_ONLY:
                     # Their "1" answers the question they are in: no numbers here that it would not mean.
                     with speaking(person.language):
                         text, options = text + "\n\n" + waiting.later(), []
@@ -288,7 +298,7 @@ def _upsert(dialect: str, fields: tuple[str, ...]):
 
 _REACH = (
     select(_IDENTITIES.c.person_id, _IDENTITIES.c.id, _IDENTITIES.c.channel, _IDENTITIES.c.address,
-           *CONVERSATION_COLUMNS)
+           _IDENTITIES.c.last_inbound_at, *CONVERSATION_COLUMNS)
     .select_from(_IDENTITIES.outerjoin(_STATES, _STATES.c.identity_id == _IDENTITIES.c.id))
     .where(_IDENTITIES.c.person_id.in_(bindparam("people", expanding=True)), _IDENTITIES.c.active.is_(True),
            _IDENTITIES.c.opted_out_at.is_(None))
@@ -309,9 +319,10 @@ def reachable(session: Session, people: list[Person]) -> dict[int, Reach]:
         session.flush()
     found: dict[int, Reach] = {}
     rows = session.connection().execute(_REACH, {"people": [p.id for p in people]})
-    for person_id, identity_id, channel, address, *conversation in rows:
+    for person_id, identity_id, channel, address, last_inbound_at, *conversation in rows:
         if person_id not in found:
-            found[person_id] = Reach(identity_id, channel, address, Conversation.from_row(identity_id, *conversation))
+            found[person_id] = Reach(identity_id, channel, address, last_inbound_at,
+                                     Conversation.from_row(identity_id, *conversation))
     return found
 
 

@@ -6,10 +6,8 @@ the person gets a polite "please try again" instead of silence or a traceback.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import threading
 import time
 import traceback
 from dataclasses import replace
@@ -25,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers import account, ask, coordinator, offer, onboarding, optout, signals, tasks, waiting  # noqa: F401  (registers steps)
 from handlers.answers import fold, is_bare, resolve
-from handlers.core import (CONVERSATION_COLUMNS, Context, Conversation, Inbound, add_or_get, clean_text,
+from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Context, Conversation, Inbound, add_or_get, clean_text,
                            load_conversation)
 from handlers.i18n import _, normalise_language, speaking
 from handlers.keywords import signals as find_signals
@@ -34,6 +32,7 @@ from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import STEPS
 from models import ChannelIdentity, ConversationState, InboundLog, Outbox
 from models.base import utcnow
+from models.db import writer_turn
 from models.tasks import create_request
 
 log = logging.getLogger("buurtbot.dispatch")
@@ -67,12 +66,7 @@ class Dispatcher:
                  invite_link=None) -> None:
         self.sessions = sessions
         self.limiter = RateLimiter(rate_limit, rate_window)
-        # SQLite has one writer at a time. Threads of this process that wait for it here are
-        # woken the moment it is free; waiting in SQLite's busy handler instead means sleeping
-        # in steps of up to 100 ms (what made the webhooks' p99 ~450 ms at 8 at once).
-        bind = sessions.kw.get("bind")
-        self._one_writer = threading.Lock() if bind is not None and bind.dialect.name == "sqlite" \
-            else contextlib.nullcontext()
+        self._one_writer = writer_turn(sessions)  # SQLite: this process's writers take turns
         self.invite_link = invite_link or (lambda code: None)
 
     def handle(self, inbound: Inbound, prepare: Callable[[Session, Inbound], None] | None = None) -> str:
@@ -128,7 +122,7 @@ class Dispatcher:
         with speaking(language):
             text = _("Hello! I only talk in private chats, so that what neighbours share stays private. Please write to me directly.")
         try:
-            with self.sessions() as session, session.begin():
+            with self._one_writer, self.sessions() as session, session.begin():
                 session.add(Outbox(idempotency_key=f"group-notice:{channel}:{group_address}"[:120], channel=channel,
                                    address=group_address, language=language or "nl", purpose="group", text=text))
         except IntegrityError:
@@ -143,6 +137,8 @@ class Dispatcher:
         else:
             identity, conversation = row[0], Conversation.from_row(row[0].id, *row[1:])
         now = utcnow()
+        if conversation.step and identity.last_inbound_at is not None and now - identity.last_inbound_at > STEP_TTL:
+            conversation.step, conversation.data = "", {}  # a question walked away from: over
         # Minute precision is all the 24-hour windows need; skipping the UPDATE for someone in
         # a conversation saves a statement on most messages.
         if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_TOUCH or not identity.active:
@@ -152,7 +148,7 @@ class Dispatcher:
 
     def _apologise(self, inbound: Inbound) -> None:
         try:
-            with self.sessions() as session, session.begin():
+            with self._one_writer, self.sessions() as session, session.begin():
                 # Outbox keys of its own: the failed message's id is not recorded, so its retry
                 # must be able to write "<id>:1" without hitting the apology's key.
                 ctx = self._context(session, replace(inbound, platform_message_id=None))

@@ -31,9 +31,9 @@ def topic_of(text: str) -> str:
     return body if len(body) <= TOPIC_LENGTH else body[: TOPIC_LENGTH - 1].rstrip() + "…"
 
 
-def merged(step: str, current: list[dict], options: list["Option"], text: str) -> list[dict]:
+def merged(in_flow: bool, current: list[dict], options: list["Option"], text: str) -> list[dict]:
     """The options on someone's screen after a notification with ``options`` reached them."""
-    if step:
+    if in_flow:
         return current
     topic = topic_of(text)
     fresh = [{**o.as_json(), "topic": topic} if ITEM.match(o.payload) else o.as_json() for o in options]
@@ -51,8 +51,14 @@ def waiting(options: list[dict]) -> list[dict]:
     return [o for o in options or [] if o.get("topic")]
 
 
+def record_of(payload: str) -> tuple[str, str]:
+    """Which record an answer acts on: "vol:ok:8" and "vol:no:8" are both ("vol", "8")."""
+    return payload.partition(":")[0], payload.rpartition(":")[2]
+
+
 def several(options: list[dict]) -> bool:
-    return len({o["topic"] for o in waiting(options)}) > 1
+    """More than one record waits for an answer (by record: two topics may read the same)."""
+    return len({record_of(o["payload"]) for o in waiting(options)}) > 1
 
 
 def ask_which(ctx: "Context") -> None:

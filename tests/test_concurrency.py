@@ -17,28 +17,34 @@ from handlers.core import Inbound
 from handlers.dispatch import Dispatcher
 from models import ChannelIdentity, HelpRequest, InboundLog, Outbox, Person
 from models.base import utcnow
+from models.db import make_engine, make_sessionmaker
 from models.tasks import create_request
 
 ADDRESS = "Kerkstraat 12 bus 3, 1040 Etterbeek"
 
 
 class OnePerThread:
-    """A Dispatcher of its own for each thread, as separate processes would each have one.
-    On SQLite a dispatcher lets its own threads write one after the other; these tests are
-    about what the database alone guarantees between writers it does not coordinate."""
+    """A Dispatcher with an engine of its own for each thread, as separate processes would
+    have. On SQLite the threads of one engine take turns (models.db.writer_turn); these tests
+    are about what the database alone guarantees between writers nobody coordinates."""
 
     def __init__(self, sessions) -> None:
-        self.sessions, self.local = sessions, threading.local()
+        self.sessions, self.local, self.engines = sessions, threading.local(), []
 
     def handle(self, inbound: Inbound) -> str:
         if not hasattr(self.local, "dispatcher"):
-            self.local.dispatcher = Dispatcher(self.sessions)
+            engine = make_engine(self.sessions.kw["bind"].url.render_as_string(hide_password=False))
+            self.engines.append(engine)
+            self.local.dispatcher = Dispatcher(make_sessionmaker(engine))
         return self.local.dispatcher.handle(inbound)
 
 
 @pytest.fixture
 def dispatcher(sessions):
-    return OnePerThread(sessions)
+    per_thread = OnePerThread(sessions)
+    yield per_thread
+    for engine in per_thread.engines:
+        engine.dispose()
 
 
 def run_together(n: int, work) -> list:
@@ -285,7 +291,7 @@ def test_requests_in_several_languages_confirmed_at_once_while_volunteers_press(
         assert len([m for m in got if m.purpose == "reply"]) == 2  # the menu, and the open requests
 
 
-def test_on_sqlite_one_dispatcher_lets_its_threads_write_one_after_the_other(sessions):
+def test_on_sqlite_the_threads_of_one_process_write_one_after_the_other(sessions):
     """Threads of one process wait for each other in Python, where they are woken at once,
     rather than in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
     with sessions() as session, session.begin():
@@ -312,3 +318,31 @@ def test_on_sqlite_one_dispatcher_lets_its_threads_write_one_after_the_other(ses
     assert results == ["ok"] * 8
     serial = sessions.kw["bind"].dialect.name == "sqlite"
     assert (most[0] == 1) == serial  # PostgreSQL's own row locks let them overlap
+
+
+def test_the_outbox_sender_and_the_scheduler_wait_for_the_same_turn(sessions):
+    """On SQLite the dispatcher, the senders and the scheduler of one process take turns on one
+    lock (models.db.writer_turn), so none of them sleeps in SQLite's busy handler."""
+    from bot.channels.outbox_sender import OutboxSender
+    from models.db import writer_turn
+    from scheduler.runner import Ticks
+
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        assert not hasattr(engine, "writer_turn")  # PostgreSQL: row locks, nothing to hold
+        return
+    sender = OutboxSender()
+    sender.sessions = sessions
+    ticks = Ticks(sessions)
+    done = []
+    with writer_turn(sessions):  # a dispatch holds the turn
+        workers = [threading.Thread(target=sender._record, args=(lambda s: done.append("sender"),)),
+                   threading.Thread(target=lambda: (ticks.tick(), done.append("tick")))]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(0.3)
+        assert done == []  # both wait for the turn, not for SQLite
+    for w in workers:
+        w.join(10)
+    assert sorted(done) == ["sender", "tick"]

@@ -67,7 +67,7 @@ def _in_database_file(path, marker: bytes) -> bool:
 def test_wal_checkpoints_run_in_a_thread_of_their_own(tmp_path, background):
     """`buurtbot run` moves SQLite's checkpoints off the message path: a commit no longer
     copies the WAL into the database file (the 10 ms a message waited), the thread does."""
-    import gc
+    import sqlite3
     import time
 
     from models.db import CHECKPOINT_PAGES, SAFETY_PAGES, background_checkpoints
@@ -75,8 +75,12 @@ def test_wal_checkpoints_run_in_a_thread_of_their_own(tmp_path, background):
     path = tmp_path / "wal.db"
     engine = make_engine(f"sqlite:///{path}")
     thread = background_checkpoints(engine, interval=0.05) if background else None
+    time.sleep(0.15)  # the thread ticks before the file exists (`buurtbot demo` in a fresh directory) ...
+    with sqlite3.connect(path) as plain:  # ... and while it is not in WAL mode yet
+        plain.execute("CREATE TABLE notes (body TEXT)")
+    plain.close()
+    time.sleep(0.15)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE notes (body TEXT)"))
         conn.execute(text("INSERT INTO notes VALUES ('marker-for-the-checkpoint')"))
         pages = conn.execute(text("PRAGMA wal_autocheckpoint")).scalar()
     assert pages == (SAFETY_PAGES if background else CHECKPOINT_PAGES)
@@ -86,8 +90,6 @@ def test_wal_checkpoints_run_in_a_thread_of_their_own(tmp_path, background):
     assert _in_database_file(path, b"marker-for-the-checkpoint") == background  # without it: only in the WAL
     if background:
         engine.dispose()
-        del engine, conn
-        gc.collect()
         thread.join(timeout=2)
         assert not thread.is_alive()  # it ends with its engine
     assert background_checkpoints(make_engine("sqlite://")) is None  # nothing to do in memory

@@ -79,3 +79,46 @@ def test_a_notification_in_the_middle_of_a_flow_does_not_steal_its_answers(chat)
     # the notification's button still works
     chat.send("jan", payload=f"claim:{request}")
     assert claimed_by_anyone(chat) == [request]
+
+
+def test_two_records_that_read_the_same_are_still_two():
+    """Two volunteers called Jan offering the same: one topic text, two records to approve."""
+    from handlers import waiting
+
+    jan = "New volunteer: Jan (Shopping; max 2 a week). Approve?"
+    options = [{"label": "Approve", "payload": "vol:ok:9", "topic": jan}, {"label": "Decline", "payload": "vol:no:9", "topic": jan},
+               {"label": "Approve", "payload": "vol:ok:8", "topic": jan}, {"label": "Decline", "payload": "vol:no:8", "topic": jan}]
+    assert waiting.several(options)
+    assert not waiting.several(options[:2])  # approve and decline of one record are one question
+
+
+def test_yes_to_another_message_does_not_take_an_older_notification():
+    """The newest message was a neighbour's thank-you with "Reply"; "ok" is not "claim #5"."""
+    from handlers.answers import resolve
+    from handlers.core import Inbound
+
+    options = [{"label": "Reply", "payload": "msg:9"}, {"label": "Menu", "payload": "menu"},
+               {"label": "I'll do it", "payload": "claim:5", "topic": "Shopping tomorrow"}]
+    assert resolve(Inbound("demo", "jan", "ok", None), options).payload is None
+    assert resolve(Inbound("demo", "jan", "ja", None), options[2:] + options[:2]).payload == "claim:5"
+
+
+def test_a_question_walked_away_from_does_not_keep_its_numbers(chat):
+    """Jan began to ask for help himself yesterday and never finished. Maria's request today
+    is answered with his "1" -- the old question is over, not waiting forever."""
+    from datetime import timedelta
+
+    from models import ChannelIdentity
+
+    play(chat, volunteer("jan", "Jan", tasks="1"))
+    play(chat, resident("maria", "Maria"))
+    chat.send("jan", payload="ask")
+    chat.send("jan", payload="cat:repair")
+    chat.send("jan", "Een lamp ophangen")  # asked "When?" ... and walks away
+    with chat.sessions() as s, s.begin():
+        identity = s.scalar(select(ChannelIdentity).where(ChannelIdentity.address == "jan"))
+        identity.last_inbound_at -= timedelta(hours=13)
+    request = ask(chat, "maria", "Melk en brood")
+    got = chat.send("jan", "1")
+    assert claimed_by_anyone(chat) == [request]
+    assert "Kerkstraat 12" in got[-1]["text"]

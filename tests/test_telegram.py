@@ -274,6 +274,9 @@ def test_buurtbot_run_serves_telegram_like_an_operator_starts_it(telegram_fake, 
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        else:
+            proc.terminate()
+            pytest.fail(f"`buurtbot run` was not healthy within 30 s:\n{proc.communicate(timeout=20)[0][-3000:]}")
         assert health.json()["telegram"]["mode"] == "polling"
         anna = TgUser(4242, "Anna", language_code="fr")
         telegram_fake.inject_start(code, user=anna)

@@ -86,3 +86,14 @@ def test_template_registry_fills_variables_on_one_line(tmp_path):
 def test_a_wrong_registry_is_refused_with_a_reason(raw):
     with pytest.raises(TemplateError):
         Templates.parse(raw)
+
+
+def test_a_variable_never_passes_twilios_255_characters():
+    """Twilio refuses a longer content variable (50541): a long notification outside the window
+    is cut with an ellipsis rather than refused and lost."""
+    template = Templates.parse({"notify": {"nl": {"content_sid": "HX" + "a" * 32, "variables": {"1": "text"}}}}).find("notify", "nl")
+    long_text = "Een buur vraagt hulp:\n" + "boodschappen en een praatje " * 30
+    value = json.loads(template.fill({"text": long_text}))["1"]
+    assert len(value) == 255 and value.endswith("…") and "\n" not in value
+    short = json.loads(template.fill({"text": "Kunt u helpen?"}))["1"]
+    assert short == "Kunt u helpen?"

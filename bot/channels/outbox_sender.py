@@ -7,6 +7,8 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.db import writer_turn
+
 log = logging.getLogger("buurtbot.sender")
 
 
@@ -41,5 +43,5 @@ class OutboxSender:
                     pass
 
     def _record(self, change) -> None:
-        with self.sessions() as session, session.begin():
+        with writer_turn(self.sessions), self.sessions() as session, session.begin():
             change(session)

@@ -27,11 +27,12 @@ from twilio.base.exceptions import TwilioRestException
 from bot.channels.outbox_sender import OutboxSender
 from bot.channels.twilio.phones import SMS, WHATSAPP, twilio_address
 from bot.channels.twilio.render import sms_parts, segments, whatsapp_parts
-from bot.channels.twilio.templates import MAX_VARIABLE, QUICK_REPLIES, Template, Templates, flatten
+from bot.channels.twilio.templates import MAX_VARIABLE, QUICK_REPLIES, Template, Templates, one_line
 from handlers.undelivered import tell_coordinators
 from models import ChannelIdentity, Outbox
 from models import outbox as queue
 from models.base import utcnow
+from models.db import writer_turn
 
 WINDOW = timedelta(hours=24)
 MAX_ATTEMPTS = 8
@@ -118,7 +119,7 @@ class TwilioSender(OutboxSender):
         """Lease the due rows and decide what each becomes, in one transaction; rows that
         must be rerouted or held are settled here, without the network."""
         now = utcnow()
-        with self.sessions() as session, session.begin():
+        with writer_turn(self.sessions), self.sessions() as session, session.begin():
             plans, seen = [], set()
             for row in queue.due(session, self.channel, now):
                 if row.address in seen or row.address in self.busy:
@@ -155,7 +156,7 @@ class TwilioSender(OutboxSender):
         """One to three short options as tappable buttons, where a quick-reply Content is
         configured and the text fits in one; otherwise None (numbered lines)."""
         options = row.options or []
-        if media or not 1 <= len(options) <= QUICK_REPLIES or len(flatten(row.text)) >= MAX_VARIABLE \
+        if media or not 1 <= len(options) <= QUICK_REPLIES or len(one_line(row.text)) > MAX_VARIABLE \
                 or any(len(o["label"]) > BUTTON_TITLE for o in options):
             return None
         template = self.templates.quick_reply(len(options), row.language)

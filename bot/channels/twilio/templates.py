@@ -28,7 +28,7 @@ from pathlib import Path
 QUICK_REPLIES = 3  # buttons WhatsApp allows in a session message without approval
 VALUES = ("text", "first_name", "neighbourhood",
           *(f"{kind}{i}" for i in range(1, QUICK_REPLIES + 1) for kind in ("label", "payload")))
-MAX_VARIABLE = 900
+MAX_VARIABLE = 255  # Twilio refuses a longer content variable value (errors 50541, 50529)
 CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 
 
@@ -47,11 +47,16 @@ class Template:
                           ensure_ascii=False)
 
 
-def flatten(value: str) -> str:
+def one_line(value: str) -> str:
     """Meta refuses template variables with new lines, tabs or more than four spaces in a row."""
     value = re.sub(r"\s*\n\s*", " · ", value.strip())
-    value = re.sub(r"[\t ]{2,}", " ", value)
-    return value[:MAX_VARIABLE]
+    return re.sub(r"[\t ]{2,}", " ", value)
+
+
+def flatten(value: str) -> str:
+    """A content variable's value: one line, cut to what Twilio accepts."""
+    value = one_line(value)
+    return value if len(value) <= MAX_VARIABLE else value[:MAX_VARIABLE - 1].rstrip() + "…"
 
 
 class Templates:
