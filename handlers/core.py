@@ -134,11 +134,6 @@ class Reach(NamedTuple):
     last_inbound_at: datetime | None
     conversation: Conversation
 
-    def in_flow(self, now: datetime) -> bool:
-        """In the middle of a question, not one they walked away from (see STEP_TTL)."""
-        return bool(self.conversation.step) and self.last_inbound_at is not None \
-            and now - self.last_inbound_at < STEP_TTL
-
 
 @dataclass
 class Context:
@@ -209,7 +204,9 @@ class Context:
             if options:
                 # One object per row: telling the sender changes ctx.state itself.
                 conversation = self.conversations.setdefault(reach.identity_id, reach.conversation)
-                in_flow = reach.in_flow(self.now)
+                # In the middle of a question, not one they walked away from (see STEP_TTL)?
+                in_flow = bool(conversation.step) and reach.last_inbound_at is not None \
+                    and self.now - reach.last_inbound_at < STEP_TTL
                 conversation.options = waiting.merged(in_flow, conversation.options, options, text)
                 if in_flow and reach.channel in TYPED_ONLY:
                     # Their "1" answers the question they are in: no numbers here that it would not mean.
