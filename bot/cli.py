@@ -85,11 +85,11 @@ def cmd_db(args, settings: Settings) -> int:
 @contextmanager
 def _transaction(settings: Settings):
     """One session in one transaction on an up-to-date schema."""
-    from models.db import make_sessionmaker
+    from models.db import make_sessionmaker, transaction
 
     engine = _engine(settings)
     _require_schema(engine)
-    with make_sessionmaker(engine)() as session, session.begin():
+    with transaction(make_sessionmaker(engine)) as session:
         yield session
 
 

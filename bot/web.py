@@ -15,7 +15,7 @@ from starlette.routing import Route
 from bot import demo
 from bot.runtime import Runtime
 from handlers.core import Inbound
-from models.db import writer_turn
+from models.db import transaction
 
 STATIC = Path(__file__).with_name("static")
 MAX_BODY = 200_000
@@ -88,7 +88,7 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
             return JSONResponse({"error": "'after' must be a number"}, status_code=400)
 
         def read():
-            with writer_turn(rt.sessions), rt.sessions() as session, session.begin():
+            with transaction(rt.sessions) as session:
                 return demo.inbox(session, persona, after)
 
         return JSONResponse(await run_in_threadpool(read))

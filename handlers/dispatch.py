@@ -11,8 +11,8 @@ import random
 import time
 import traceback
 from dataclasses import replace
-from typing import Callable
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +32,7 @@ from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import STEPS
 from models import ChannelIdentity, ConversationState, InboundLog, Outbox
 from models.base import utcnow
-from models.db import writer_turn
+from models.db import transaction, writer_turn
 from models.tasks import create_request
 
 log = logging.getLogger("buurtbot.dispatch")
@@ -122,7 +122,7 @@ class Dispatcher:
         with speaking(language):
             text = _("Hello! I only talk in private chats, so that what neighbours share stays private. Please write to me directly.")
         try:
-            with self._one_writer, self.sessions() as session, session.begin():
+            with transaction(self.sessions) as session:
                 session.add(Outbox(idempotency_key=f"group-notice:{channel}:{group_address}"[:120], channel=channel,
                                    address=group_address, language=language or "nl", purpose="group", text=text))
         except IntegrityError:
@@ -148,7 +148,7 @@ class Dispatcher:
 
     def _apologise(self, inbound: Inbound) -> None:
         try:
-            with self._one_writer, self.sessions() as session, session.begin():
+            with transaction(self.sessions) as session:
                 # Outbox keys of its own: the failed message's id is not recorded, so its retry
                 # must be able to write "<id>:1" without hitting the apology's key.
                 ctx = self._context(session, replace(inbound, platform_message_id=None))

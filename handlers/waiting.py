@@ -11,7 +11,6 @@ guesses and never accepts them all. Someone in the middle of a flow keeps its op
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 from handlers.i18n import _

@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 from sqlalchemy import create_engine, event
@@ -62,6 +63,13 @@ def writer_turn(sessions: sessionmaker[Session]) -> AbstractContextManager:
     Re-entrant, so a nested transaction in one thread behaves as it did without it.
     PostgreSQL has row locks: nothing to hold."""
     return getattr(sessions.kw.get("bind"), "writer_turn", None) or contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction, begun in this process's writer turn (see writer_turn)."""
+    with writer_turn(sessions), sessions() as session, session.begin():
+        yield session
 
 
 #: SQLite copies the WAL back into the database file every this many pages (its own default).

@@ -9,7 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.base import TZ, utcnow
-from models.db import writer_turn
+from models.db import transaction
 from scheduler.ticks import expire_requests
 
 log = logging.getLogger("buurtbot.scheduler")
@@ -25,7 +25,7 @@ class Ticks:
                                **defaults)
 
     def tick(self) -> None:
-        with writer_turn(self.sessions), self.sessions() as session, session.begin():
+        with transaction(self.sessions) as session:
             expired = expire_requests(session, utcnow(), self.expiry_days)
         if expired:
             log.info("expired %d requests", expired)

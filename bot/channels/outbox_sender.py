@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.db import writer_turn
+from models.db import transaction
 
 log = logging.getLogger("buurtbot.sender")
 
@@ -43,5 +43,5 @@ class OutboxSender:
                     pass
 
     def _record(self, change) -> None:
-        with writer_turn(self.sessions), self.sessions() as session, session.begin():
+        with transaction(self.sessions) as session:
             change(session)

@@ -35,7 +35,7 @@ from bot.channels.telegram.render import MAX_CAPTION, message_args
 from models import Outbox
 from models import outbox as queue
 from models.base import utcnow
-from models.db import writer_turn
+from models.db import transaction
 
 MAX_ATTEMPTS = 8
 
@@ -73,7 +73,7 @@ class TelegramSender(OutboxSender):
 
     def _take(self) -> list[Outbox]:
         now, mono = utcnow(), self.clock()
-        with writer_turn(self.sessions), self.sessions() as session, session.begin():
+        with transaction(self.sessions) as session:
             chosen, seen = [], set()
             for row in queue.due(session, CHANNEL, now):
                 if row.address in seen:
@@ -85,7 +85,7 @@ class TelegramSender(OutboxSender):
         return chosen
 
     def _release(self, ids: list[int], delay: float = 0.0) -> None:
-        with writer_turn(self.sessions), self.sessions() as session, session.begin():
+        with transaction(self.sessions) as session:
             queue.retry_at(session, ids, utcnow() + timedelta(seconds=delay), count_attempt=False)
 
     async def _window(self) -> None:

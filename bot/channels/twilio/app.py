@@ -33,7 +33,7 @@ from handlers.core import Inbound
 from handlers.dispatch import Dispatcher
 from models import ChannelIdentity, Outbox
 from models import outbox as queue
-from models.db import writer_turn
+from models.db import transaction
 
 log = logging.getLogger("buurtbot.twilio")
 MESSAGES_PATH, STATUS_PATH = "/twilio/messages", "/twilio/status"
@@ -160,7 +160,7 @@ class TwilioChannel:
 
     def record_status(self, form: dict[str, str], outbox_id: str | None) -> None:
         sid, status = form.get("MessageSid", ""), (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-        with writer_turn(self.dispatcher.sessions), self.dispatcher.sessions() as session, session.begin():
+        with transaction(self.dispatcher.sessions) as session:
             row = None
             if outbox_id and outbox_id.isdigit():
                 row = session.get(Outbox, int(outbox_id))

@@ -32,7 +32,7 @@ from handlers.undelivered import tell_coordinators
 from models import ChannelIdentity, Outbox
 from models import outbox as queue
 from models.base import utcnow
-from models.db import writer_turn
+from models.db import transaction
 
 WINDOW = timedelta(hours=24)
 MAX_ATTEMPTS = 8
@@ -119,7 +119,7 @@ class TwilioSender(OutboxSender):
         """Lease the due rows and decide what each becomes, in one transaction; rows that
         must be rerouted or held are settled here, without the network."""
         now = utcnow()
-        with writer_turn(self.sessions), self.sessions() as session, session.begin():
+        with transaction(self.sessions) as session:
             plans, seen = [], set()
             for row in queue.due(session, self.channel, now):
                 if row.address in seen or row.address in self.busy:
