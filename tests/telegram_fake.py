@@ -3,7 +3,7 @@
 Why a server and not mocks: mocking ``Bot.send_message`` tests our code against our own
 assumptions. This fake sits behind PTB's real HTTP layer (RequestData encoding, HTTPXRequest,
 the status-code-to-exception mapping), checks every request against the official Bot API spec
-(``../shared/specs/telegram-bot-api.json`` beside the repository, or ``$BUURTBOT_TELEGRAM_SPEC``) and answers like
+(``tests/specs/telegram-bot-api.json``, vendored with its licence, or ``$BUURTBOT_TELEGRAM_SPEC``) and answers like
 Telegram does, so PTB raises its real ``BadRequest``, ``Forbidden``, ``RetryAfter`` and
 ``NetworkError``.
 
@@ -63,9 +63,8 @@ import pytest
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
-# The official method list lives in shared/specs beside the repository (as on CI).
-SPEC_PATH = os.environ.get("BUURTBOT_TELEGRAM_SPEC",
-                           str(Path(__file__).resolve().parents[2] / "shared" / "specs" / "telegram-bot-api.json"))
+# The official method list, vendored in tests/specs (with its licence) so a clone anywhere passes.
+SPEC_PATH = os.environ.get("BUURTBOT_TELEGRAM_SPEC", str(Path(__file__).resolve().parent / "specs" / "telegram-bot-api.json"))
 DEFAULT_TOKEN = "123456789:AAFakeTokenForBuurtbotTests-0123456789"
 DEFAULT_USERNAME = "buurtbot_test_bot"
 PARSE_MODES = ("HTML", "MarkdownV2", "Markdown")

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT.parent / "shared" / "specs" / "twilio_api_v2010.json"
+SPEC = ROOT / "tests" / "specs" / "twilio_api_v2010.json"  # vendored with its licence
 PRISM = ROOT / "tests" / "prism" / "node_modules" / ".bin" / "prism"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
