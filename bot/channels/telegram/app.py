@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from telegram import BotCommand, Update
 from telegram.ext import Application, TypeHandler
 
-from bot.channels.telegram.inbound import ALLOWED_UPDATES, CHANNEL, to_inbound
+from bot.channels.telegram.inbound import ALLOWED_UPDATES, CHANNEL, chat_id_of, text_of, to_inbound
 from bot.channels.telegram.render import escape, pressed_label
 from bot.channels.telegram.sender import TelegramSender
 from bot.settings import Settings
@@ -106,10 +106,12 @@ class TelegramChannel:
     async def handle(self, update: Update) -> None:
         chat = update.effective_chat
         if chat is not None and chat.type != "private":
-            user = update.effective_user
-            await asyncio.to_thread(self.dispatcher.group_notice, CHANNEL, str(chat.id),
-                                    user.language_code if user else None)
-            self.sender.wake()
+            chat_id = chat_id_of(chat.id)
+            if chat_id is not None:
+                language = getattr(update.effective_user, "language_code", None)
+                await asyncio.to_thread(self.dispatcher.group_notice, CHANNEL, chat_id,
+                                        language if isinstance(language, str) else None)
+                self.sender.wake()
             return
         if update.callback_query is not None:
             await self._acknowledge(update.callback_query)
@@ -124,7 +126,7 @@ class TelegramChannel:
         try:
             await query.answer()
             message = query.message
-            label = pressed_label(message, query.data or "")
+            label = pressed_label(message, text_of(query.data))
             if message is not None and getattr(message, "text", None) and label:
                 await query.edit_message_text(escape(message.text) + "\n\n✓ " + escape(label), parse_mode="HTML")
             elif message is not None:

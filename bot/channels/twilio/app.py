@@ -153,22 +153,41 @@ class TwilioChannel:
         form = await self.signed_form(request)
         if isinstance(form, Response):
             return form
-        await run_in_threadpool(self.record_status, form, request.query_params.get("outbox"))
+        try:
+            outbox_id = outbox_id_of(request.query_params.get("outbox"))
+        except ValueError:  # signed, yet never an id we wrote: change nothing
+            log.warning("twilio status callback with a malformed outbox id refused")
+            return Response("bad outbox id", status_code=400)
+        await run_in_threadpool(self.record_status, form, outbox_id)
         for sender in self.senders.values():
             sender.wake()  # a fallback may have queued something
         return Response(status_code=204)
 
-    def record_status(self, form: dict[str, str], outbox_id: str | None) -> None:
+    def record_status(self, form: dict[str, str], outbox_id: int | None) -> None:
         sid, status = form.get("MessageSid", ""), (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
         with transaction(self.dispatcher.sessions) as session:
             row = None
-            if outbox_id and outbox_id.isdigit():
-                row = session.get(Outbox, int(outbox_id))
+            if outbox_id is not None:
+                row = session.get(Outbox, outbox_id)
             if row is None and sid:
                 row = session.scalars(select(Outbox).where(Outbox.platform_message_id == sid).limit(1)).first()
             if row is None or row.status == "purged" or row.channel not in CHANNELS:
                 return
             delivery_report(session, row, status, form.get("ErrorCode") or None, self.templates)
+
+
+#: Outbox ids are 64-bit signed integers on SQLite and PostgreSQL (a bigger one overflows the driver).
+MAX_ID = 2 ** 63 - 1
+
+
+def outbox_id_of(value: str | None) -> int | None:
+    """The ``outbox`` query parameter as a row id, None when absent. ValueError when it is not
+    an id we could have written (not ASCII digits, zero, or beyond a 64-bit integer)."""
+    if value is None or value == "":
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or not 0 < int(value) <= MAX_ID:
+        raise ValueError("not an outbox id")
+    return int(value)
 
 
 def link_same_phone(session, channel: str, address: str) -> None:

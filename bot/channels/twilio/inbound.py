@@ -6,6 +6,8 @@ handles before anything else.
 """
 from __future__ import annotations
 
+import math
+
 from handlers.answers import fold
 from handlers.core import Inbound
 from bot.channels.twilio.phones import split_address
@@ -25,7 +27,7 @@ def media_of(form: dict[str, str]) -> tuple[str, ...]:
     """``twilio:<kind>:<url>`` for each attachment (photo, voice note...), forwarded by URL."""
     try:
         count = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
-    except ValueError:
+    except (TypeError, ValueError):
         count = 0
     refs = []
     for i in range(count):
@@ -35,9 +37,11 @@ def media_of(form: dict[str, str]) -> tuple[str, ...]:
             refs.append(f"twilio:{'voice' if major == 'audio' else 'photo' if major == 'image' else 'file'}:{url}")
     if form.get("Latitude") and form.get("Longitude"):  # a WhatsApp shared location
         try:
-            refs.append(f"location:{float(form['Latitude']):.6f},{float(form['Longitude']):.6f}")
-        except ValueError:
-            pass
+            latitude, longitude = float(form["Latitude"]), float(form["Longitude"])
+        except (TypeError, ValueError):
+            latitude = longitude = math.nan
+        if abs(latitude) <= 90 and abs(longitude) <= 180:  # also False for nan and inf
+            refs.append(f"location:{latitude:.6f},{longitude:.6f}")
     return tuple(refs)
 
 
@@ -48,6 +52,7 @@ def to_inbound(form: dict[str, str]) -> Inbound | None:
         return None
     channel, number = sender
     text = form.get("Body") or ""
+    text = text if isinstance(text, str) else ""  # typed at the edge: the flows expect str
     payload = form.get("ButtonPayload") or None  # a WhatsApp quick-reply tap
     if payload is None:
         payload = KEYWORDS.get(fold(text)) if len(text) <= 20 else None
