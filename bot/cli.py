@@ -146,6 +146,73 @@ def _telegram_username(settings: Settings) -> str | None:
         return None
 
 
+def _operator_language() -> str:
+    """The language of the operator's terminal (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else English."""
+    import os
+
+    from handlers.i18n import normalise_language
+
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        for code in os.environ.get(name, "").split(":"):
+            if normalise_language(code):
+                return normalise_language(code)
+    return "en"
+
+
+def _refusal(message: str) -> UserError:
+    """A refusal in the operator's language (the msgid is extracted where it is written)."""
+    from handlers.i18n import catalog
+
+    return UserError(catalog(_operator_language()).gettext(message))
+
+
+#: The neighbourhood bot.demo.seed creates; any other one is a real neighbourhood.
+DEMO_SLUG = "demo"
+
+
+def _holds_real_data(settings: Settings) -> bool:
+    """Whether the database holds a neighbourhood other than the demo's, or anyone reachable on
+    a channel other than the demo's: then it is somebody's real data, never a demo's."""
+    from sqlalchemy import exists, inspect, select
+
+    from bot.demo import CHANNEL
+    from models import ChannelIdentity, Neighbourhood
+
+    engine = _engine(settings)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            real = []
+            if Neighbourhood.__tablename__ in tables:
+                real.append(exists().where(Neighbourhood.slug != DEMO_SLUG))
+            if ChannelIdentity.__tablename__ in tables:
+                real.append(exists().where(ChannelIdentity.channel != CHANNEL))
+            return any(conn.scalar(select(condition)) for condition in real)
+    finally:
+        engine.dispose()
+
+
+def _check_demo_database(settings: Settings, asked: bool) -> None:
+    """The demo lets anyone post as its seeded coordinator: it runs only where it can harm no
+    one. `run` without a channel falls back to it only on the default database (a mistyped
+    token must not open a real database to everyone); `demo` never takes real data."""
+    from handlers.i18n import N_
+
+    if not asked and not settings.default_database:
+        raise _refusal(N_(
+            "No chat channel is configured, so there is nothing to run on the database that DATABASE_URL names. "
+            "Set TELEGRAM_BOT_TOKEN, or TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN with TWILIO_WHATSAPP_FROM or "
+            "TWILIO_SMS_FROM (check them for typos). For the local demo, run `buurtbot demo` without "
+            "DATABASE_URL."))
+    if _holds_real_data(settings):
+        raise _refusal(N_(
+            "This database holds real neighbourhoods or people, so the demo will not use it: in the demo anyone "
+            "may write as the coordinator. Run `buurtbot demo` on a database of its own (without DATABASE_URL it "
+            "uses buurtbot.db in the current directory), or configure a channel (TELEGRAM_BOT_TOKEN, or "
+            "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN with TWILIO_WHATSAPP_FROM or TWILIO_SMS_FROM) and use "
+            "`buurtbot run`."))
+
+
 def cmd_run(args, settings: Settings, demo: bool = False) -> int:
     import uvicorn
 
@@ -156,7 +223,9 @@ def cmd_run(args, settings: Settings, demo: bool = False) -> int:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    demo = demo or not settings.channels
+    if demo or not settings.channels:
+        _check_demo_database(settings, asked=demo)
+        demo = True
     rt = Runtime.build(settings, demo=demo)
     if demo:
         from bot.demo import seed

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     request_expiry_days: int = Field(14, ge=1)
 
     @property
+    def default_database(self) -> bool:
+        """Whether DATABASE_URL is unset (or spelled as the default): the embedded SQLite file in
+        the working directory, the only database `buurtbot run` may turn into the demo."""
+        return self.database_url == type(self).model_fields["database_url"].default
+
+    @property
     def channels(self) -> list[str]:
         """The real channels whose credentials are present."""
         found = ["telegram"] if self.telegram_bot_token else []

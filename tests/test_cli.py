@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from models.db import make_engine
 from tests.conftest import fresh_pg_database
@@ -19,7 +20,11 @@ from tests.processes import stop
 from models.schema import current_revision, head_revision
 
 #: Everything from the caller's environment that would change what the command does.
-SCRUB = {"DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "HOST", "PORT", "LOG_LEVEL"}
+SCRUB = {"DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_USERNAME", "HOST", "PORT", "LOG_LEVEL",
+         "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM", "TWILIO_SMS_FROM", "PUBLIC_BASE_URL"}
+#: What a refusal to run without a channel has to name, so that a mistyped variable is found.
+CHANNEL_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WHATSAPP_FROM",
+                     "TWILIO_SMS_FROM", "buurtbot demo")
 CODE = re.compile(r"^[A-HJKMNP-Z2-9]{8}$")
 
 
@@ -37,6 +42,7 @@ def env_for(database_url: str | None, **extra: str) -> dict[str, str]:
     env.pop("PYTHONPATH", None)
     if database_url:
         env["DATABASE_URL"] = database_url
+    env["LANGUAGE"] = "en"  # the operator's language, for the messages the tests read
     env.update(extra)
     return env
 
@@ -238,12 +244,13 @@ def test_run_on_a_database_never_upgraded_says_to_upgrade(workdir, sqlite_url):
     assert_clean_failure(result, "buurtbot db upgrade")
 
 
-def test_run_without_credentials_starts_the_demo(workdir, sqlite_url):
+def serve_until_healthy(workdir: Path, database_url: str | None, command: str, log: Path) -> dict:
+    """Start ``buurtbot <command>``, wait until /healthz answers 200, check the demo page, stop
+    it. Returns the health report."""
     port = free_port()
-    log = workdir.parent / "run.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([buurtbot_script(), "run", "--port", str(port)], cwd=workdir,
-                                env=env_for(sqlite_url), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([buurtbot_script(), command, "--port", str(port)], cwd=workdir,
+                                env=env_for(database_url), stdout=out, stderr=subprocess.STDOUT)
     try:
         health = None
         deadline = time.monotonic() + 60
@@ -257,17 +264,122 @@ def test_run_without_credentials_starts_the_demo(workdir, sqlite_url):
                 pass
             time.sleep(0.2)  # waiting for start-up, not asserting
         assert health is not None, f"no healthy server (exit {proc.poll()}):\n{log.read_text(errors='replace')}"
-        assert health["status"] == "ok"
-        assert health["database"] == "ok"
-        assert health["scheduler"]["running"] is True
-        assert "demo" in health["channels"]
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert "<title>buurtbot demo" in page.text
-        # The demo migrated and seeded its own database.
-        assert revision_of(sqlite_url)[0] == revision_of(sqlite_url)[1]
     finally:
         stop(proc)
     output = log.read_text(errors="replace")
     assert "demo" in output
     assert "Traceback" not in output, output
+    return health
+
+
+def test_run_without_credentials_starts_the_demo_on_the_default_database(workdir):
+    health = serve_until_healthy(workdir, None, "run", workdir.parent / "run.log")
+    assert health["status"] == "ok"
+    assert health["database"] == "ok"
+    assert health["scheduler"]["running"] is True
+    assert "demo" in health["channels"]
+    # The demo migrated and seeded its own database: the default file in the working directory.
+    default = f"sqlite:///{workdir / 'buurtbot.db'}"
+    assert revision_of(default)[0] == revision_of(default)[1]
+
+
+def test_demo_runs_on_a_database_of_its_own(workdir, sqlite_url):
+    health = serve_until_healthy(workdir, sqlite_url, "demo", workdir.parent / "demo.log")
+    assert "demo" in health["channels"]
+    assert revision_of(sqlite_url)[0] == revision_of(sqlite_url)[1]
+    # and again on the database it seeded itself: that is still only the demo's
+    serve_until_healthy(workdir, sqlite_url, "demo", workdir.parent / "demo-again.log")
+
+
+def neighbourhoods(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(conn.scalars(text("SELECT slug FROM neighbourhoods")))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("mistyped", [
+    {},  # nothing set
+    {"TELEGRAM_BOT_TOKN": "123456:TEST-token"},  # the variable's name mistyped
+    {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "x" * 32},  # no sender number
+    {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_WHATSAPP_FROM": "whatsapp:+3225550100"},  # no auth token
+])
+def test_run_without_a_channel_never_turns_a_real_database_into_the_demo(workdir, sqlite_url, mistyped):
+    upgraded(workdir, sqlite_url)
+    assert buurtbot(workdir, sqlite_url, "neighbourhood", "add", "--name", "Etterbeek", "--slug", "etterbeek",
+                    "--postcodes", "1040").returncode == 0
+    result = buurtbot(workdir, sqlite_url, "run", "--port", str(free_port()), timeout=60, **mistyped)
+    assert_clean_failure(result, *CHANNEL_VARIABLES)
+    assert "http://" not in result.stdout  # no server was started
+    assert neighbourhoods(sqlite_url) == ["etterbeek"]  # nothing seeded
+
+
+def test_run_without_a_channel_leaves_a_named_empty_database_alone(workdir, sqlite_url):
+    result = buurtbot(workdir, sqlite_url, "run", "--port", str(free_port()), timeout=60)
+    assert_clean_failure(result, *CHANNEL_VARIABLES)
+    assert revision_of(sqlite_url)[0] is None  # not upgraded either
+
+
+def test_run_without_a_channel_says_so_in_the_operators_language(workdir, sqlite_url):
+    result = buurtbot(workdir, sqlite_url, "run", timeout=60, LANGUAGE="", LANG="nl_BE.UTF-8")
+    assert_clean_failure(result, *CHANNEL_VARIABLES)
+    from handlers.i18n import catalog
+    assert "DATABASE_URL" in result.stderr and result.stderr.strip() != "buurtbot:"
+    dutch = catalog("nl").gettext(_NO_CHANNEL)
+    assert dutch != _NO_CHANNEL and dutch in result.stderr
+
+
+def test_run_without_a_channel_on_postgresql_refuses_and_changes_nothing(workdir, pg_url):
+    result = buurtbot(workdir, pg_url, "run", "--port", str(free_port()), timeout=60)
+    assert_clean_failure(result, *CHANNEL_VARIABLES)
+    assert revision_of(pg_url)[0] is None
+
+
+def test_run_on_the_default_database_with_real_neighbourhoods_refuses_the_demo(workdir):
+    upgraded(workdir, None)
+    assert buurtbot(workdir, None, "neighbourhood", "add", "--name", "Etterbeek", "--slug", "etterbeek",
+                    "--postcodes", "1040").returncode == 0
+    result = buurtbot(workdir, None, "run", "--port", str(free_port()), timeout=60)
+    assert_clean_failure(result, "real neighbourhoods", "buurtbot demo")
+    assert neighbourhoods(f"sqlite:///{workdir / 'buurtbot.db'}") == ["etterbeek"]
+
+
+def test_demo_refuses_a_database_with_a_real_neighbourhood(workdir, sqlite_url):
+    upgraded(workdir, sqlite_url)
+    assert buurtbot(workdir, sqlite_url, "neighbourhood", "add", "--name", "Etterbeek", "--slug", "etterbeek",
+                    "--postcodes", "1040").returncode == 0
+    result = buurtbot(workdir, sqlite_url, "demo", "--port", str(free_port()), timeout=60)
+    assert_clean_failure(result, "real neighbourhoods", "buurtbot demo", "TELEGRAM_BOT_TOKEN")
+    assert neighbourhoods(sqlite_url) == ["etterbeek"]
+
+
+def test_demo_refuses_a_database_with_people_on_a_real_channel(workdir, sqlite_url):
+    """Only the demo's neighbourhood, but someone on Telegram in it: real data all the same."""
+    from bot.demo import seed
+    from models import ChannelIdentity, Person
+    from models.db import make_sessionmaker, transaction
+
+    upgraded(workdir, sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            nb = seed(session)
+            person = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
+            session.add(person)
+            session.flush()
+            session.add(ChannelIdentity(channel="telegram", address="5001", person_id=person.id))
+    finally:
+        engine.dispose()
+    result = buurtbot(workdir, sqlite_url, "demo", "--port", str(free_port()), timeout=60)
+    assert_clean_failure(result, "real neighbourhoods", "buurtbot demo")
+
+
+_NO_CHANNEL = ("No chat channel is configured, so there is nothing to run on the database that DATABASE_URL names. "
+               "Set TELEGRAM_BOT_TOKEN, or TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN with TWILIO_WHATSAPP_FROM or "
+               "TWILIO_SMS_FROM (check them for typos). For the local demo, run `buurtbot demo` without "
+               "DATABASE_URL.")
