@@ -218,6 +218,7 @@ def cmd_run(args, settings: Settings, demo: bool = False) -> int:
 
     from bot.runtime import Runtime
     from bot.web import create_app
+    from models.db import close
 
     if args.host:
         settings.host = args.host
@@ -238,8 +239,11 @@ def cmd_run(args, settings: Settings, demo: bool = False) -> int:
     else:
         _require_schema(rt.engine)
     # No access log: request paths can carry a demo persona's name.
-    uvicorn.run(create_app(rt), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                access_log=False)
+    try:
+        uvicorn.run(create_app(rt), host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                    access_log=False)
+    finally:
+        close(rt.engine)  # a clean stop leaves no erased data in SQLite's WAL and closes every connection
     return 0
 
 

@@ -44,6 +44,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA secure_delete=ON")  # see forget_on_disk
     cur.close()
 
 
@@ -117,6 +118,7 @@ def _checkpoints(engine_ref, path: str, interval: float, stop: threading.Event) 
         try:
             if conn is None:
                 conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA secure_delete=ON")
             _busy, wal_pages, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             if wal_pages < 0:  # it connected before the file was in WAL mode: a new connection sees it
                 conn.close()
@@ -130,6 +132,46 @@ def _checkpoints(engine_ref, path: str, interval: float, stop: threading.Event) 
                 conn = None
     if conn is not None:
         conn.close()
+
+
+#: How long truncating the WAL waits for a reader that still sees an older snapshot.
+TRUNCATE_WAIT_MS = 5000
+
+
+def forget_on_disk(engine: Engine) -> bool:
+    """Leave no copy of deleted or overwritten data in SQLite's files: False when a reader
+    kept the WAL from being emptied (the next call, at the latest the clean stop, does it).
+
+    Every connection has ``secure_delete`` on, so what is deleted in the database file is
+    overwritten with zeros (SQLite's default leaves it in free pages and free space). The WAL
+    still holds the pages as they were before: a TRUNCATE checkpoint copies the newest pages
+    back and cuts the WAL file to zero bytes. Called after an erasure commits, after a
+    purge-after-send row is emptied, and on a clean stop. Nothing to do on PostgreSQL (see the
+    README: its dead rows stay in the table files until VACUUM FULL reuses the space)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return True
+    raw = engine.raw_connection()  # autocommit at the driver: a checkpoint runs outside a transaction
+    try:
+        conn = raw.driver_connection
+        conn.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
+        try:
+            busy, _pages, _copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.Error as exc:
+        log.warning("sqlite WAL not truncated: %s", type(exc).__name__)
+        return False
+    finally:
+        raw.close()
+    return busy == 0
+
+
+def close(engine: Engine) -> None:
+    """A clean stop: the WAL emptied (see forget_on_disk), every connection closed."""
+    try:
+        forget_on_disk(engine)
+    finally:
+        engine.dispose()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

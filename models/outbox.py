@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.messaging import Outbox
 from models.people import ChannelIdentity
-from models.privacy import REDACTED
+from models.privacy import REDACTED, forget_on_disk_after_commit
 
 
 def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int, str] | None = None) -> None:
@@ -23,6 +23,7 @@ def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int,
                         .values(status="purged", sent_at=utcnow(), text=REDACTED, options=[], address=REDACTED,
                                 identity_id=None, about_person_id=None)
                         .execution_options(synchronize_session=False))
+        forget_on_disk_after_commit(session)  # the emptied row's old copy is still in SQLite's WAL
     sent = [r.id for r in rows if r.status in ("pending", "sending") and not r.purge_after_send]
     if sent and not platform_ids:
         session.execute(update(Outbox).where(Outbox.id.in_(sent))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Text, cast, delete, or_, select, update
+from sqlalchemy import Text, cast, delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.audit import audit
@@ -44,7 +44,28 @@ def export(session: Session, person: Person) -> dict:
     }
 
 
+def forget_on_disk_after_commit(session: Session) -> None:
+    """Once this transaction commits, leave no old copy of what it erased in the database's
+    files (models.db.forget_on_disk): on SQLite the WAL keeps the pages as they were."""
+    session.info["forget_on_disk"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_on_disk(session: Session) -> None:
+    if session.info.pop("forget_on_disk", False):
+        from models.db import forget_on_disk
+
+        forget_on_disk(session.get_bind())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_nothing_after_rollback(session: Session, transaction) -> None:
+    if transaction.parent is None:  # a rolled-back transaction erased nothing
+        session.info.pop("forget_on_disk", None)
+
+
 def erase(session: Session, person: Person) -> None:
+    forget_on_disk_after_commit(session)
     pid = person.id
     identity_ids = [i.id for i in person.identities]
     own_requests = select(HelpRequest.id).where(HelpRequest.requester_id == pid)
