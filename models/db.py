@@ -81,7 +81,7 @@ SAFETY_PAGES = 20000
 log = logging.getLogger(__name__)
 
 
-def background_checkpoints(engine: Engine, interval: float = 0.25) -> threading.Thread | None:
+def background_checkpoints(engine: Engine, interval: float = 0.25) -> CheckpointThread | None:
     """Move SQLite's WAL checkpoints off the message path, for a long-running process.
 
     By default the commit that crosses 1000 WAL pages copies them into the database file
@@ -100,19 +100,32 @@ def background_checkpoints(engine: Engine, interval: float = 0.25) -> threading.
     stop = threading.Event()
     event.listen(engine, "connect", _checkpoint_in_background)
     event.listen(engine, "engine_disposed", lambda _engine: stop.set())
-    thread = threading.Thread(target=_checkpoints, args=(weakref.ref(engine), path, interval, stop),
-                              name="sqlite-checkpoints", daemon=True)
+    thread = CheckpointThread(weakref.ref(engine), path, interval, stop)
     thread.start()
     return thread
+
+
+class CheckpointThread(threading.Thread):
+    """The thread background_checkpoints starts; ``ticks`` counts the times it looked (a test
+    waits for them instead of sleeping)."""
+
+    def __init__(self, engine_ref, path: str, interval: float, stop: threading.Event) -> None:
+        super().__init__(name="sqlite-checkpoints", daemon=True)
+        self.engine_ref, self.path, self.interval, self.stop = engine_ref, path, interval, stop
+        self.ticks = 0
+
+    def run(self) -> None:
+        _checkpoints(self.engine_ref, self.path, self.interval, self.stop, self)
 
 
 def _checkpoint_in_background(dbapi_conn, _record) -> None:
     dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={SAFETY_PAGES}")
 
 
-def _checkpoints(engine_ref, path: str, interval: float, stop: threading.Event) -> None:
+def _checkpoints(engine_ref, path: str, interval: float, stop: threading.Event, thread: CheckpointThread) -> None:
     conn = None
     while not stop.wait(interval) and engine_ref() is not None:
+        thread.ticks += 1  # counted as it begins to look: a test that saw n+2 ticks saw a whole look
         if not os.path.exists(path):
             continue  # not created yet (connecting would create an empty file), or gone
         try:

@@ -827,6 +827,16 @@ class RequestRecord:
     time: float
 
 
+@dataclass
+class PollRecord:
+    """One getUpdates long poll: when it began and ended on the fake's clock, and why it ended
+    ("updates", "timeout", "superseded" or "stopping")."""
+    timeout: float
+    started: float
+    ended: float | None = None
+    ended_by: str | None = None
+
+
 @dataclass(frozen=True)
 class RateLimits:
     """Telegram's documented limits (FAQ "My bot is hitting limits"): about one message per
@@ -1091,8 +1101,11 @@ class TelegramFake:
     def __init__(self, *, token: str = DEFAULT_TOKEN, username: str = DEFAULT_USERNAME,
                  first_name: str = "Buurtbot (test)", rate_limits: RateLimits | None = RateLimits(),
                  known_chats_only: bool = False, require_https_webhook: bool = False,
-                 spec_path: str = SPEC_PATH, host: str = "127.0.0.1"):
+                 spec_path: str = SPEC_PATH, host: str = "127.0.0.1", clock=time.monotonic):
         self.token, self.username, self.first_name, self.host = token, username, first_name, host
+        #: Stamps every record (calls, requests, violations, rate-limit hits, polls) and times the
+        #: rate windows and long polls: a test can share it with the code it checks.
+        self.clock = clock
         self.bot_id = int(token.split(":", 1)[0])
         self.rate_limits = rate_limits
         self.known_chats_only = known_chats_only
@@ -1104,6 +1117,7 @@ class TelegramFake:
         self.request_log: list[RequestRecord] = []
         self.violations: list[Violation] = []
         self.rate_limit_hits: list[RateLimitHit] = []
+        self.polls: list[PollRecord] = []
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.scripted: list[ScriptedError] = []
         self.webhook = WebhookConfig()
@@ -1226,7 +1240,7 @@ class TelegramFake:
             except Exception as exc:  # a bug in the fake: make it fail the test, loudly
                 return self._refuse(method, params, ApiError(
                     500, f"Internal Server Error: the fake crashed: {exc!r}"))
-            self.calls.append(Call(method, parsed, time.time(), result))
+            self.calls.append(Call(method, parsed, self.clock(), result))
             self._log(method, parsed, 200, "ok")
             return _json_reply(200, {"ok": True, "result": result})
 
@@ -1256,7 +1270,7 @@ class TelegramFake:
         with self._cond:
             if err.violation:
                 self.violations.append(Violation(method, err.description, err.problems,
-                                                 dict(params), time.time()))
+                                                 dict(params), self.clock()))
             self._log(method, params, err.status, err.description)
         payload = {"ok": False, "error_code": err.status, "description": err.description}
         if err.parameters:
@@ -1265,7 +1279,7 @@ class TelegramFake:
 
     def _log(self, method: str, params: dict, status: int | None, description: str) -> None:
         with self._cond:
-            self.request_log.append(RequestRecord(method, params, status, description, time.time()))
+            self.request_log.append(RequestRecord(method, params, status, description, self.clock()))
             self._cond.notify_all()
 
     def _serve_file(self, rest: str) -> _Reply:
@@ -1361,7 +1375,7 @@ class TelegramFake:
         limits = self.rate_limits
         if limits is None or not _is_message_send(method):
             return
-        now, chat_id = time.monotonic(), params.get("chat_id")
+        now, chat_id = self.clock(), params.get("chat_id")
         overall = self._sends_overall
         overall.append(now)
         while overall and overall[0] <= now - 1.0:
@@ -1379,7 +1393,7 @@ class TelegramFake:
         if isinstance(chat_id, int) and chat_id < 0 and len(per_chat) > limits.per_group_per_minute:
             hits.append(("per_group_per_minute", len(per_chat)))
         for rule, count in hits:
-            self.rate_limit_hits.append(RateLimitHit(time.time(), method, chat_id, rule, count))
+            self.rate_limit_hits.append(RateLimitHit(now, method, chat_id, rule, count))
         if hits and limits.enforce:
             raise ApiError(429, "Too Many Requests: retry after 1", parameters={"retry_after": 1},
                            violation=False)
@@ -1407,6 +1421,11 @@ class TelegramFake:
         with self._cond:
             return [copy.deepcopy(m) for (cid, _), m in sorted(self._messages.items())
                     if cid == chat_id and m["from"]["id"] == self.bot_id]
+
+    def waiting_polls(self) -> int:
+        """getUpdates requests waiting for updates right now (long polls not yet answered)."""
+        with self._cond:
+            return sum(1 for poll in self.polls if poll.ended is None)
 
     def pending_update_count(self) -> int:
         """Updates injected but not yet confirmed (getUpdates offset) or delivered (webhook)."""
@@ -1820,15 +1839,20 @@ def _get_updates(fake: TelegramFake, method: str, p: dict) -> list[dict]:
     fake._confirm_updates(p.get("offset"))
     fake._poll_generation += 1
     generation = fake._poll_generation
-    fake._cond.notify_all()
-    deadline = time.monotonic() + max(0, p.get("timeout", 0))
+    poll = PollRecord(max(0, p.get("timeout", 0)), fake.clock())
+    fake.polls.append(poll)
+    fake._cond.notify_all()  # a superseded poll ends; a test waiting for this one sees it
+    deadline = poll.started + poll.timeout
     while True:
         if fake._poll_generation != generation:
+            poll.ended, poll.ended_by = fake.clock(), "superseded"
             raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure "
                                 "that only one bot instance is running", violation=False)
         batch = fake._deliverable_updates(p.get("limit", 100))
-        remaining = deadline - time.monotonic()
+        remaining = deadline - fake.clock()
         if batch or remaining <= 0 or fake._stopping:
+            poll.ended = fake.clock()
+            poll.ended_by = "updates" if batch else "stopping" if fake._stopping and remaining > 0 else "timeout"
             return batch
         fake._cond.wait(remaining)
 

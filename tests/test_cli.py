@@ -289,6 +289,9 @@ def test_run_without_credentials_starts_the_demo_on_the_default_database(workdir
 def test_demo_runs_on_a_database_of_its_own(workdir, sqlite_url):
     health = serve_until_healthy(workdir, sqlite_url, "demo", workdir.parent / "demo.log")
     assert "demo" in health["channels"]
+    # A clean stop (Ctrl-C) emptied the WAL: nothing written, erased or not, is left beside the file.
+    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
     assert revision_of(sqlite_url)[0] == revision_of(sqlite_url)[1]
     # and again on the database it seeded itself: that is still only the demo's
     serve_until_healthy(workdir, sqlite_url, "demo", workdir.parent / "demo-again.log")

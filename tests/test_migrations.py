@@ -74,20 +74,34 @@ def test_wal_checkpoints_run_in_a_thread_of_their_own(tmp_path, background):
 
     path = tmp_path / "wal.db"
     engine = make_engine(f"sqlite:///{path}")
-    thread = background_checkpoints(engine, interval=0.05) if background else None
-    time.sleep(0.15)  # the thread ticks before the file exists (`buurtbot demo` in a fresh directory) ...
+    thread = background_checkpoints(engine, interval=0.01) if background else None
+
+    def looked(times: int = 2) -> None:
+        """Wait until the thread has taken ``times`` more looks (events, not a pause)."""
+        if thread is None:
+            return
+        target = thread.ticks + times
+        deadline = time.monotonic() + 30  # a guard against a thread that stopped, not a measurement
+        while thread.ticks < target:
+            assert thread.is_alive() and time.monotonic() < deadline, "the checkpoint thread stopped"
+            time.sleep(0.005)
+
+    looked()  # the thread looks before the file exists (`buurtbot demo` in a fresh directory) ...
     with sqlite3.connect(path) as plain:  # ... and while it is not in WAL mode yet
         plain.execute("CREATE TABLE notes (body TEXT)")
     plain.close()
-    time.sleep(0.15)
+    looked()
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO notes VALUES ('marker-for-the-checkpoint')"))
         pages = conn.execute(text("PRAGMA wal_autocheckpoint")).scalar()
     assert pages == (SAFETY_PAGES if background else CHECKPOINT_PAGES)
-    deadline = time.monotonic() + (5 if background else 0.5)
-    while not _in_database_file(path, b"marker-for-the-checkpoint") and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert _in_database_file(path, b"marker-for-the-checkpoint") == background  # without it: only in the WAL
+    if background:  # the thread copies it into the database file: wait for that event
+        deadline = time.monotonic() + 30
+        while not _in_database_file(path, b"marker-for-the-checkpoint"):
+            assert time.monotonic() < deadline, "the marker never reached the database file"
+            looked(1)
+    else:  # nothing else checkpoints below CHECKPOINT_PAGES: only in the WAL, at once and for good
+        assert not _in_database_file(path, b"marker-for-the-checkpoint")
     if background:
         engine.dispose()
         thread.join(timeout=2)

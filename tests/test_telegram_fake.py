@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
@@ -329,14 +328,17 @@ async def test_media_by_file_id_upload_get_file_copy_and_forward(telegram_fake):
 
 async def test_get_updates_long_polls_without_busy_looping(telegram_fake):
     async with telegram_fake.make_bot() as bot:
-        started = time.monotonic()
+        requests_before = len(telegram_fake.request_log)
         assert await bot.get_updates(timeout=1) == ()
-        assert time.monotonic() - started >= 0.9
+        poll = telegram_fake.polls[-1]  # stamped on the fake's own clock, which also timed the wait
+        assert (poll.timeout, poll.ended_by) == (1, "timeout") and poll.ended - poll.started >= poll.timeout
+        assert len(telegram_fake.request_log) == requests_before + 1  # one request waited, no busy loop
         requests_before = len(telegram_fake.request_log)
         waiting = asyncio.create_task(bot.get_updates(timeout=5))
-        await asyncio.sleep(0.3)
+        await telegram_fake.await_until(lambda: telegram_fake.waiting_polls() == 1, what="a waiting long poll")
         update = telegram_fake.inject_text("Wakker?")
-        updates = await asyncio.wait_for(waiting, 2)  # woken at once, not at the timeout
+        updates = await asyncio.wait_for(waiting, 30)  # a guard against hanging, not a measurement
+        assert telegram_fake.polls[-1].ended_by == "updates"  # woken by the update, not at the timeout
         assert [u.message.text for u in updates] == ["Wakker?"]
         assert len(telegram_fake.request_log) == requests_before + 1  # one waiting request
         assert (await bot.get_updates(timeout=0))[0].update_id == update["update_id"]  # not confirmed

@@ -52,7 +52,7 @@ class TelegramPeople:
         before = len(self.fake.calls_of("sendMessage", chat_id=self.user(name).id))
         inject()
         await self.fake.await_calls("sendMessage", before + 1, timeout=10, chat_id=self.user(name).id)
-        await asyncio.sleep(0.05)  # let a second reply of the same message arrive too
+        await settled(self.fake, self.rt, self.user(name).id)  # a second reply of the same message too
         return self.sent_to(name)
 
     async def say(self, name: str, text: str, language: str = "nl") -> list[dict]:
@@ -87,6 +87,37 @@ class TelegramPeople:
         message_id, data = await self.await_button(name, prefix)
         user = self.user(name)
         return await self._after(name, lambda: self.fake.inject_callback_query(data, message_id=message_id, user=user))
+
+
+async def settled(fake, rt: Runtime, chat_id: int | None = None, timeout: float = 10.0) -> None:
+    """Wait until every Telegram message already queued (for ``chat_id``, or for anyone) that is
+    due has been answered by the fake: an event to wait for instead of a pause. A message's
+    replies are queued in the transaction that handled it, so once its first reply arrived,
+    this waits for all of them."""
+    from sqlalchemy import and_, func, or_, select
+
+    from models import Outbox
+    from models.base import utcnow
+
+    def done() -> bool:
+        query = (select(func.count()).select_from(Outbox)
+                 .where(Outbox.channel == "telegram",
+                        or_(Outbox.status == "sending",  # leased: on its way to the fake
+                            and_(Outbox.status == "pending", Outbox.next_attempt_at <= utcnow()))))
+        if chat_id is not None:
+            query = query.where(Outbox.address == str(chat_id))
+        with rt.sessions() as session:
+            return session.scalar(query) == 0
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await asyncio.to_thread(done):  # the database does not notify: look again on each call the fake gets
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the queued Telegram messages were not all sent")
+        count = len(fake.request_log)
+        try:
+            await fake.await_until(lambda: len(fake.request_log) > count, timeout=0.2, what="a request")
+        except AssertionError:
+            pass  # a lease taken just now: look again
 
 
 async def join(people: "TelegramPeople", name: str, lang: str = "nl", role: str | None = "role:help") -> None:
