@@ -88,7 +88,8 @@ async def full_story(people: TelegramPeople, rt, lang: str) -> None:
     assert "Kerkstraat 12" in got[-1]["text"] and "Maria <b>&" in got[-1]["text"]
     await people.say("Maria", "/delete", lang)
     got = await people.say("Maria", w["yes"], lang)
-    assert got[-1]["text"] == T(lang, "Everything we kept about you is deleted. Thank you for taking part in the neighbourhood. Type /start if you ever want to come back.")
+    assert got[-1]["text"] == T(lang, "Everything we kept about you is deleted. Thank you for taking part in the "
+                                      "neighbourhood. Type /start if you ever want to come back.")
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Person).where(Person.first_name.like("Maria%"))) == 0
 
@@ -149,7 +150,8 @@ async def test_group_chat_gets_one_polite_notice(telegram_fake, db_url):
         await settled(telegram_fake, rt)
         sent = telegram_fake.calls_of("sendMessage", chat_id=chat["id"])
         assert len(sent) == 1
-        assert sent[0].params["text"] == T("nl", "Hello! I only talk in private chats, so that what neighbours share stays private. Please write to me directly.")
+        assert sent[0].params["text"] == T("nl", "Hello! I only talk in private chats, so that what neighbours share "
+                                                 "stays private. Please write to me directly.")
         with rt.sessions() as s:
             assert s.scalar(select(func.count()).select_from(ChannelIdentity)
                             .where(ChannelIdentity.channel == "telegram",
@@ -287,13 +289,15 @@ def test_buurtbot_run_serves_telegram_like_an_operator_starts_it(telegram_fake, 
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", TELEGRAM_BOT_TOKEN=telegram_fake.token,
                TELEGRAM_BASE_URL=telegram_fake.base_url, PORT=str(port), LOG_LEVEL="INFO")
     cli = [sys.executable, "-m", "bot.cli"]
-    run = lambda *args: subprocess.run([*cli, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)  # noqa: E731
+    run = lambda *args: subprocess.run([*cli, *args], env=env, cwd=tmp_path,  # noqa: E731
+                                       capture_output=True, text=True, timeout=60)
     assert run("db", "upgrade").returncode == 0
     assert run("neighbourhood", "add", "--name", "Oost", "--slug", "oost", "--postcodes", "1040").returncode == 0
     invited = run("invite", "--role", "volunteer", "--neighbourhood", "oost")
     code = invited.stdout.split()[0]
     assert invited.stdout.split()[1] == f"https://t.me/{telegram_fake.username}?start={code}"  # asked via getMe
-    proc = subprocess.Popen([*cli, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([*cli, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -310,7 +314,8 @@ def test_buurtbot_run_serves_telegram_like_an_operator_starts_it(telegram_fake, 
         anna = TgUser(4242, "Anna", language_code="fr")
         telegram_fake.inject_start(code, user=anna)
         (first,) = telegram_fake.wait_for_calls("sendMessage", 1, timeout=20, chat_id=4242)
-        assert [b["callback_data"] for row in first.params["reply_markup"]["inline_keyboard"] for b in row][0] == "lang:fr"
+        buttons = [b["callback_data"] for row in first.params["reply_markup"]["inline_keyboard"] for b in row]
+        assert buttons[0] == "lang:fr"
         telegram_fake.inject_callback_query("lang:fr", user=anna)
         calls = telegram_fake.wait_for_calls("sendMessage", 2, timeout=20, chat_id=4242)
         assert "Oost" in calls[1].params["text"]  # the invite put her straight in "Oost": consent comes next
