@@ -150,9 +150,8 @@ class ChannelLock:
             return True
         try:
             if self.conn is None:
-                self.conn = engine.connect()
+                self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
                 self.conn.detach()  # closing it must end the session (and the lock), not pool it
-                self.conn.execution_options(isolation_level="AUTOCOMMIT")
             if self.held:
                 self.conn.execute(text("SELECT 1"))  # the session, and with it the lock, is still there
             else:
