@@ -16,9 +16,10 @@ from models.privacy import REDACTED
 def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int, str | None] | None = None,
                    delivery_status: str | None = None) -> None:
     """Record delivery; ``delivery_status`` is what the platform said at once (Twilio's
-    "queued"), kept unless a status callback already told more. A ``purge_after_send`` row (a farewell after /delete, a list naming
-    others) is emptied rather than deleted: SQLite would hand a deleted newest row's id out
-    again, and an "after id" cursor would then skip the next message."""
+    "queued"), kept unless a status callback already told more. A ``purge_after_send`` row (a
+    farewell after /delete, a list naming others) is emptied rather than deleted: SQLite would
+    hand a deleted newest row's id out again, and an "after id" cursor would then skip the
+    next message."""
     platform_ids = platform_ids or {}
     purge = [r.id for r in rows if r.purge_after_send]
     if purge:
@@ -122,7 +123,8 @@ def note_error_code(session: Session, row_id: int, code: str) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def retry_at(session: Session, row_ids: list[int], when: datetime, count_attempt: bool, error: str | None = None) -> None:
+def retry_at(session: Session, row_ids: list[int], when: datetime, count_attempt: bool,
+             error: str | None = None) -> None:
     """Back to the queue. A platform's "retry after" is not the message's fault: no attempt
     is counted for it."""
     if row_ids:

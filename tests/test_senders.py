@@ -47,7 +47,7 @@ async def telegram_sender(fake, sessions, **core):
     """A sender on a real Bot, as fast as the test likes; stopped cleanly afterwards (on
     PostgreSQL it holds the channel's lock until then)."""
     async with fake.make_bot() as bot:
-        sender = TelegramSender(bot, sessions, overall=1000, per_chat=10**6, **core)
+        sender = TelegramSender(bot, sessions, **{"overall": 1000, "per_chat": 10**6, **core})
         try:
             yield sender
         finally:
@@ -188,6 +188,16 @@ async def test_a_malformed_chat_id_fails_once_and_blocks_nothing(telegram_fake, 
     assert sorted(sent_texts(telegram_fake)) == ["7201"] + [str(7300 + i) for i in range(3)]
 
 
+async def test_a_refused_token_pauses_everything_and_loses_nothing(telegram_fake, sessions):
+    ids = [queue(sessions, str(7400 + i), f"bericht {i}") for i in range(3)]
+    telegram_fake.script_error(401, "sendMessage", times=None, description="Unauthorized")
+    async with telegram_sender(telegram_fake, sessions) as sender:
+        await sender.drain_once()
+        assert sender.retry_afters >= 1 and sender.paused_until > sender.clock() + 50
+    got = rows(sessions)
+    assert all(got[i].status == "pending" and got[i].attempts == 0 for i in ids)
+
+
 async def test_a_malformed_number_fails_once_on_whatsapp_and_sms(twilio_edge, sqlite_template, tmp_path):
     import shutil
 
@@ -209,8 +219,8 @@ async def test_a_malformed_number_fails_once_on_whatsapp_and_sms(twilio_edge, sq
             got = {(r.channel, r.text): r for r in s.scalars(select(Outbox))}
         for channel in ("whatsapp", "sms"):
             for text in ("kapot", "kapot 2"):
-                assert got[channel, text].status == "failed" and got[channel, text].error.startswith("malformed address")
-                assert got[channel, text].attempts == 1
+                row = got[channel, text]
+                assert row.status == "failed" and row.error.startswith("malformed address") and row.attempts == 1
             assert got[channel, f"gewoon via {channel}"].status == "sent"
         assert sorted(m["Body"] for m in world.edge.messages()) == ["gewoon via sms", "gewoon via whatsapp"]
     finally:

@@ -170,7 +170,7 @@ class ChannelLock:
 
 # ---- the core -------------------------------------------------------------------------------
 class OutboxSender:
-    """Drains one channel's outbox. Subclasses implement ``deliver`` and may override
+    """Drains one channel's outbox. Subclasses implement ``attempt`` and may override
     ``check_address`` and ``prepare``."""
 
     name = "outbox"
@@ -210,7 +210,8 @@ class OutboxSender:
         settled it itself (held, rerouted)."""
         return Job(row)
 
-    async def deliver(self, job: Job) -> Outcome:  # pragma: no cover - abstract
+    async def attempt(self, job: Job) -> Outcome:  # pragma: no cover - abstract
+        """Send ``job`` once; what the platform answered, as an outcome."""
         raise NotImplementedError
 
     # ---- the loop ----------------------------------------------------------------------
@@ -372,7 +373,7 @@ class OutboxSender:
         row = job.row
         try:
             try:
-                outcome = await self.deliver(job)
+                outcome = await self.attempt(job)
             finally:  # by now the send reached the platform, if it ever does
                 self._answered(row.address)
         except Exception as exc:  # noqa: BLE001 - bad data or a bug in one row fails that row only

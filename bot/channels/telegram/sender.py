@@ -15,7 +15,8 @@ Telegram's errors; taking, leasing, pacing and retrying are the shared core's
 - RetryAfter (429): Telegram's flood wait covers the whole bot, so every send pauses as long as
   it says (several refused at once: one wait after the other, never too short); the message
   goes back to the queue, no attempt counted, nothing lost.
-- A chat id that is not a number fails at once ("malformed address") and holds nothing up.
+- A chat id that is not a number fails at once ("malformed address") and holds nothing up. A
+  refused token (401) pauses every send for a minute, nothing counted, nothing lost.
 - Forbidden (403, blocked or deactivated): the identity is marked inactive and nothing more is
   sent to it. BadRequest (400): that message fails with the reason. Network errors and time-outs
   retry with exponential backoff.
@@ -28,7 +29,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.channels.outbox_sender import Fail, Job, Outcome, OutboxSender, Pause, Retry, Sent, Settle
 from bot.channels.telegram.inbound import CHANNEL
@@ -37,6 +38,7 @@ from models import Outbox
 from models import outbox as queue
 
 CHAT_ID = re.compile(r"-?[1-9][0-9]{0,19}")
+TOKEN_PAUSE = 60.0  # seconds every send waits after Telegram refused the token
 
 
 class TelegramSender(OutboxSender):
@@ -53,10 +55,10 @@ class TelegramSender(OutboxSender):
     def check_address(self, address: str) -> str | None:
         return None if CHAT_ID.fullmatch(address or "") else "malformed address: not a Telegram chat id"
 
-    async def deliver(self, job: Job) -> Outcome:
+    async def attempt(self, job: Job) -> Outcome:
         row = job.row
         try:
-            message_id = await self._send_message(row)
+            message_id = await self._deliver(row)
         except RetryAfter as exc:
             wait = exc.retry_after
             return Pause(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
@@ -67,9 +69,13 @@ class TelegramSender(OutboxSender):
             return Fail(f"bad request: {exc.message}")
         except (TimedOut, NetworkError) as exc:
             return Retry(type(exc).__name__)
+        except InvalidToken:  # nothing can go until the token is fixed; nothing is lost meanwhile
+            return Pause(TOKEN_PAUSE, "telegram: invalid token")
+        except TelegramError as exc:  # anything else Telegram says: a few more tries, then failed
+            return Retry(type(exc).__name__)
         return Sent(str(message_id))
 
-    async def _send_message(self, row: Outbox) -> int:
+    async def _deliver(self, row: Outbox) -> int:
         chat_id = int(row.address)
         args = message_args(row.text, row.options or [], row.language)
         media = [m.split(":", 2)[1:] for m in row.media or [] if m.startswith(f"{CHANNEL}:")]

@@ -125,16 +125,16 @@ class TwilioSender(OutboxSender):
         return Plan(row, [], template=template, variables=template.fill(values))
 
     # ---- sending -----------------------------------------------------------------------
-    async def deliver(self, plan: Plan) -> Outcome:
+    async def attempt(self, plan: Plan) -> Outcome:
         try:
-            sid, status = await self._create(plan)
+            sid, status = await self._deliver(plan)
         except TwilioRestException as exc:
             return self._refused(exc)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, TwilioException) as exc:
             return Retry(type(exc).__name__)  # network, time-out: retried, never lost
         return Sent(sid, status)
 
-    async def _create(self, plan: Plan) -> tuple[str, str]:
+    async def _deliver(self, plan: Plan) -> tuple[str, str]:
         """Create the message(s); returns the last one's sid and status."""
         row = plan.row
         common = {"to": twilio_address(self.channel, row.address), "from_": self.from_}
