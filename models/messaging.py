@@ -48,6 +48,9 @@ class Outbox(Base):
     options: Mapped[list] = mapped_column(JSON, default=list)
     media: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(12), default="pending")
+    #: The sender instance that leased the row ("sending") or sent it (see OutboxSender):
+    #: a row leased by a sender that is gone is taken over at once, not after the lease.
+    leased_by: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     platform_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -59,6 +62,21 @@ class Outbox(Base):
     purge_after_send: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SenderHeartbeat(Base):
+    """A live outbox sender instance (bot/channels/outbox_sender.py): it beats every few
+    seconds; rows leased by an owner without a fresh beat, or whose process is gone from this
+    host, are taken over by the next sender instead of waiting out their lease."""
+
+    __tablename__ = "outbox_senders"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class InboundLog(Base):

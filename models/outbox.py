@@ -1,21 +1,25 @@
 """Delivery bookkeeping every channel sender shares."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, aliased
 
 from models.base import utcnow
-from models.messaging import Outbox
+from models.messaging import Outbox, SenderHeartbeat
 from models.people import ChannelIdentity
 from models.privacy import REDACTED, forget_on_disk_after_commit
 
 
-def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int, str] | None = None) -> None:
-    """Record delivery. A ``purge_after_send`` row (a farewell after /delete, a list naming
-    others) is emptied rather than deleted: SQLite would hand a deleted newest row's id out
-    again, and an "after id" cursor would then skip the next message."""
+def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int, str | None] | None = None,
+                   delivery_status: str | None = None) -> None:
+    """Record delivery; ``delivery_status`` is what the platform said at once (Twilio's
+    "queued"), kept unless a status callback already told more. A ``purge_after_send`` row (a
+    farewell after /delete, a list naming others) is emptied rather than deleted: SQLite would
+    hand a deleted newest row's id out again, and an "after id" cursor would then skip the
+    next message."""
     platform_ids = platform_ids or {}
     purge = [r.id for r in rows if r.purge_after_send]
     if purge:
@@ -35,30 +39,93 @@ def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int,
                         .values(status="sent", sent_at=utcnow(), attempts=Outbox.attempts + 1,
                                 platform_message_id=platform_ids.get(row_id))
                         .execution_options(synchronize_session=False))
+    if sent and delivery_status:
+        session.execute(update(Outbox).where(Outbox.id.in_(sent), Outbox.delivery_status.is_(None))
+                        .values(delivery_status=delivery_status).execution_options(synchronize_session=False))
+
+
+#: Rows still on their way: a later row of the same address waits for these.
+ACTIVE = ("pending", "sending")
 
 
 def due(session: Session, channel: str, now: datetime, limit: int = 200) -> list[Outbox]:
-    """Rows ready to go, oldest first: pending ones whose time has come, and "sending" ones
-    whose lease ran out (a sender that died mid-way). Locked rows are skipped on PostgreSQL,
-    so several senders never take the same row."""
+    """The next row of each address, oldest first, when it is ready to go: pending and its
+    time has come, or "sending" with a lease that ran out. A row never goes while an earlier
+    row of the same address is still pending, leased or waiting for a retry -- one chat's
+    messages keep their order, across crashes too; a row that failed for good no longer
+    holds the others back. Locked rows are skipped on PostgreSQL."""
+    earlier = aliased(Outbox)
+    waiting_behind = (select(earlier.id)
+                      .where(earlier.channel == Outbox.channel, earlier.address == Outbox.address,
+                             earlier.status.in_(ACTIVE), earlier.id < Outbox.id)
+                      .exists())
     query = (select(Outbox)
-             .where(Outbox.channel == channel, Outbox.status.in_(("pending", "sending")),
-                    Outbox.next_attempt_at <= now)
+             .where(Outbox.channel == channel, Outbox.status.in_(ACTIVE), Outbox.next_attempt_at <= now,
+                    ~waiting_behind)
              .order_by(Outbox.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, of=Outbox)
     return list(session.scalars(query))
 
 
-def lease(session: Session, rows: list[Outbox], now: datetime, seconds: int = 120) -> None:
-    """Take rows for sending; if the sender dies, they come back after ``seconds``."""
+def lease(session: Session, rows: list[Outbox], now: datetime, owner: str | None = None, seconds: int = 120) -> None:
+    """Take rows for sending, in ``owner``'s name. If the owner dies they are taken over as
+    soon as another sender sees it is gone (``reclaim``), at the latest after ``seconds``."""
     if rows:
         session.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
-                        .values(status="sending", next_attempt_at=now + timedelta(seconds=seconds))
+                        .values(status="sending", leased_by=owner, next_attempt_at=now + timedelta(seconds=seconds))
                         .execution_options(synchronize_session=False))
 
 
-def retry_at(session: Session, row_ids: list[int], when: datetime, count_attempt: bool, error: str | None = None) -> None:
+def beat(session: Session, owner: str, channel: str, host: str, pid: int, now: datetime) -> None:
+    """The sender instance ``owner`` is alive."""
+    done = session.execute(update(SenderHeartbeat).where(SenderHeartbeat.owner == owner).values(last_seen=now)
+                           .execution_options(synchronize_session=False))
+    if not done.rowcount:
+        session.add(SenderHeartbeat(owner=owner, channel=channel, host=host, pid=pid, started_at=now, last_seen=now))
+
+
+def reclaim(session: Session, channel: str, owner: str, now: datetime, stale_before: datetime,
+            process_gone: Callable[[str, int], bool]) -> int:
+    """Rows of ``channel`` leased by senders that are gone -- no beat, a beat older than
+    ``stale_before``, or a process that no longer exists (``process_gone(host, pid)``) -- go
+    back to the queue at once, no attempt counted. Returns how many."""
+    owners = set(session.scalars(select(Outbox.leased_by).distinct().where(
+        Outbox.channel == channel, Outbox.status == "sending", Outbox.leased_by.is_not(None),
+        Outbox.leased_by != owner)))
+    beats = {b.owner: b for b in session.scalars(select(SenderHeartbeat).where(SenderHeartbeat.owner.in_(owners)))}
+    gone = [o for o in owners if o not in beats or beats[o].last_seen < stale_before
+            or process_gone(beats[o].host, beats[o].pid)]
+    session.execute(delete(SenderHeartbeat).where(SenderHeartbeat.channel == channel, SenderHeartbeat.owner != owner,
+                                                  SenderHeartbeat.last_seen < stale_before)
+                    .execution_options(synchronize_session=False))
+    if not gone:
+        return 0
+    session.execute(delete(SenderHeartbeat).where(SenderHeartbeat.owner.in_(gone))
+                    .execution_options(synchronize_session=False))
+    result = session.execute(update(Outbox).where(Outbox.channel == channel, Outbox.status == "sending",
+                                                  Outbox.leased_by.in_(gone))
+                             .values(status="pending", next_attempt_at=now)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def retire(session: Session, owner: str, now: datetime) -> None:
+    """A clean stop: ``owner``'s leased rows go back to the queue and its beat ends."""
+    session.execute(update(Outbox).where(Outbox.status == "sending", Outbox.leased_by == owner)
+                    .values(status="pending", next_attempt_at=now).execution_options(synchronize_session=False))
+    session.execute(delete(SenderHeartbeat).where(SenderHeartbeat.owner == owner)
+                    .execution_options(synchronize_session=False))
+
+
+def note_error_code(session: Session, row_id: int, code: str) -> None:
+    """The platform's own error code for the last try (Twilio's 63016, 20429, ...)."""
+    session.execute(update(Outbox).where(Outbox.id == row_id).values(error_code=code[:8])
+                    .execution_options(synchronize_session=False))
+
+
+def retry_at(session: Session, row_ids: list[int], when: datetime, count_attempt: bool,
+             error: str | None = None) -> None:
     """Back to the queue. A platform's "retry after" is not the message's fault: no attempt
     is counted for it."""
     if row_ids:

@@ -1,4 +1,6 @@
-"""Drains the WhatsApp or the SMS outbox through the real twilio client, within Twilio's limits.
+"""Drains the WhatsApp or the SMS outbox through the real twilio client, within Twilio's limits:
+what a row becomes on the wire (window, templates, fallback) and Twilio's answers; taking,
+leasing, pacing and retrying are the shared core's (bot/channels/outbox_sender.py).
 
 - One sender per channel and sender number, paced at its own rate (WhatsApp 10 messages/s,
   SMS 1 segment/s by default): an SMS of three segments takes three slots. Sends start at
@@ -12,7 +14,8 @@
 - 429 / 20429: every send of this sender pauses with a growing backoff; the message goes back
   to the queue with no attempt counted. 21610 (the number sent STOP to Twilio) opts the
   identity out; 21211/21614 (not a number that can receive this) mark it unreachable; other
-  4xx fail the message with Twilio's code; 5xx and network errors retry with backoff.
+  4xx fail the message with Twilio's code; 5xx and network errors retry with backoff. A
+  number that is not in E.164 fails at once ("malformed address") and holds nothing up.
 """
 from __future__ import annotations
 
@@ -21,22 +24,20 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+import aiohttp
 from sqlalchemy.orm import Session, sessionmaker
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from bot.channels.outbox_sender import OutboxSender
-from bot.channels.twilio.phones import SMS, WHATSAPP, twilio_address
+from bot.channels.outbox_sender import Fail, Job, Outcome, OutboxSender, Pause, Retry, Sent, Settle
+from bot.channels.twilio.phones import SMS, WHATSAPP, e164, twilio_address
 from bot.channels.twilio.render import sms_parts, segments, whatsapp_parts
 from bot.channels.twilio.templates import MAX_VARIABLE, QUICK_REPLIES, Template, Templates, one_line
 from handlers.undelivered import tell_coordinators
 from models import ChannelIdentity, Outbox
 from models import outbox as queue
 from models.base import utcnow
-from models.db import transaction
 
 WINDOW = timedelta(hours=24)
-MAX_ATTEMPTS = 8
-MAX_BACKOFF = 60.0
 TEMPLATE_REQUIRED = "63016"  # "outside the allowed window": only a template may go
 OPTED_OUT = {"21610"}
 UNREACHABLE = {"21211", "21614", "63003", "21408"}
@@ -44,10 +45,9 @@ BUTTON_TITLE = 20  # characters WhatsApp shows on a quick-reply button
 
 
 @dataclass
-class Plan:
+class Plan(Job):
     """What one outbox row becomes on the wire."""
 
-    row: Outbox
     parts: list[str]  # bodies, in order (empty for a template)
     template: Template | None = None
     variables: str | None = None
@@ -73,67 +73,24 @@ def window_open(identity: ChannelIdentity | None, row: Outbox, now) -> bool:
 class TwilioSender(OutboxSender):
     def __init__(self, channel: str, client, from_: str, sessions: sessionmaker[Session], rate: float,
                  templates: Templates | None = None, status_callback: str | None = None,
-                 sms_max_segments: int = 4, clock=time.monotonic, first_backoff: float = 1.0) -> None:
-        super().__init__()
-        self.name = channel
-        self.channel, self.client, self.from_, self.sessions = channel, client, from_, sessions
-        self.gap = 1.0 / rate
+                 sms_max_segments: int = 4, clock=time.monotonic, first_backoff: float = 1.0, **core) -> None:
+        super().__init__(channel, sessions, rate=rate, first_backoff=first_backoff, clock=clock, **core)
+        self.client, self.from_ = client, from_
         self.templates = templates or Templates()
         self.status_callback = status_callback
         self.sms_max_segments = sms_max_segments
-        self.clock = clock
-        self.next_slot = 0.0
-        self.paused_until = 0.0
-        self.backoff = 0.0
-        self.first_backoff = first_backoff
-        self.busy: set[str] = set()  # addresses with a send on the wire
-        self.sent = self.throttled = 0
-        self._tasks: set[asyncio.Task] = set()
 
-    async def drain_once(self, wait: bool = False) -> bool:
-        """Start what is due now, each at its slot. Returns whether anything was taken.
-        ``wait``: also wait for the answers (tests, benchmarks)."""
-        plans = await asyncio.to_thread(self._take)
-        for i, plan in enumerate(plans):
-            await self._pace(plan.cost)
-            if self.paused_until > self.clock():  # a 429 came meanwhile: give the rest back
-                await asyncio.to_thread(self._record, lambda s, ids=[p.row.id for p in plans[i:]]:
-                                        queue.retry_at(s, ids, utcnow(), count_attempt=False))
-                for p in plans[i:]:
-                    self.busy.discard(p.row.address)
-                break
-            task = asyncio.create_task(self._send(plan))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        if wait:
-            await self.idle()
-        return bool(plans)
+    @property
+    def throttled(self) -> int:
+        return self.pauses
 
-    async def idle(self) -> None:
-        """Wait until every send started so far has its answer recorded."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    def check_address(self, address: str) -> str | None:
+        return None if e164(address or "") == address else "malformed address: not a phone number in E.164"
 
     # ---- choosing ----------------------------------------------------------------------
-    def _take(self) -> list[Plan]:
-        """Lease the due rows and decide what each becomes, in one transaction; rows that
-        must be rerouted or held are settled here, without the network."""
-        now = utcnow()
-        with transaction(self.sessions) as session:
-            plans, seen = [], set()
-            for row in queue.due(session, self.channel, now):
-                if row.address in seen or row.address in self.busy:
-                    continue  # a later message to the same address waits for the earlier one
-                seen.add(row.address)
-                plan = self._plan(session, row, now)
-                if plan is not None:
-                    plans.append(plan)
-            queue.lease(session, [p.row for p in plans], now)
-        for plan in plans:
-            self.busy.add(plan.row.address)
-        return plans
-
-    def _plan(self, session: Session, row: Outbox, now) -> Plan | None:
+    def prepare(self, session: Session, row: Outbox, now) -> Plan | None:
+        """What the row becomes; rows that must be rerouted or held are settled here,
+        without the network."""
         # No opt-out check here: a STOP failed what was queued, notifications skip opted-out
         # addresses, and what is written after it (the confirmation, 112) must go.
         identity = session.get(ChannelIdentity, row.identity_id) if row.identity_id else None
@@ -168,34 +125,14 @@ class TwilioSender(OutboxSender):
         return Plan(row, [], template=template, variables=template.fill(values))
 
     # ---- sending -----------------------------------------------------------------------
-    async def _pace(self, cost: float) -> None:
-        now = self.clock()
-        wait = max(self.next_slot, self.paused_until) - now
-        if wait > 0:
-            await asyncio.sleep(wait)
-            now = self.clock()
-        self.next_slot = max(now, self.next_slot) + cost * self.gap
-
-    async def _send(self, plan: Plan) -> None:
-        row = plan.row
+    async def attempt(self, plan: Plan) -> Outcome:
         try:
             sid, status = await self._deliver(plan)
         except TwilioRestException as exc:
-            await asyncio.to_thread(self._record, lambda s: self._refused(s, row, exc))
-        except Exception as exc:  # noqa: BLE001 - network, time-out, aiohttp errors: retried, never lost
-            await asyncio.to_thread(self._record, lambda s: self._retry_later(s, row, type(exc).__name__))
-        else:
-            self.sent += 1
-            self.backoff = 0.0
-
-            def delivered(s: Session) -> None:
-                queue.mark_delivered(s, [row], {row.id: sid})
-                s.query(Outbox).filter(Outbox.id == row.id, Outbox.delivery_status.is_(None)) \
-                    .update({"delivery_status": status}, synchronize_session=False)
-
-            await asyncio.to_thread(self._record, delivered)
-        finally:
-            self.busy.discard(row.address)
+            return self._refused(exc)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, TwilioException) as exc:
+            return Retry(type(exc).__name__)  # network, time-out: retried, never lost
+        return Sent(sid, status)
 
     async def _deliver(self, plan: Plan) -> tuple[str, str]:
         """Create the message(s); returns the last one's sid and status."""
@@ -210,41 +147,30 @@ class TwilioSender(OutboxSender):
         message = None
         for i, body in enumerate(plan.parts):
             if i:  # every part after the first takes its own slot
-                await self._pace(segments(body)[1] if self.channel == SMS else 1)
+                await self.pace(segments(body)[1] if self.channel == SMS else 1)
             extra = {"media_url": plan.media} if plan.media and i == 0 else {}
             message = await self.client.messages.create_async(body=body, **common, **extra)
         return message.sid, message.status
 
-    # ---- outcomes ----------------------------------------------------------------------
-    def _refused(self, session: Session, row: Outbox, exc: TwilioRestException) -> None:
+    # ---- Twilio's answers --------------------------------------------------------------
+    def _refused(self, exc: TwilioRestException) -> Outcome:
         code = str(exc.code or exc.status)
         if exc.status == 429 or code == "20429":
-            self.throttled += 1
-            self.backoff = min(MAX_BACKOFF, max(self.first_backoff, self.backoff * 2))
-            self.paused_until = max(self.paused_until, self.clock() + self.backoff)
-            queue.retry_at(session, [row.id], utcnow() + timedelta(seconds=self.backoff), count_attempt=False,
-                           error=f"twilio {code}")
-            return
+            return Pause(None, f"twilio {code}", code)
         if code == TEMPLATE_REQUIRED and self.channel == WHATSAPP:
-            requeue_as_template(session, session.get(Outbox, row.id), self.templates)
-        elif code in OPTED_OUT:
-            session.query(ChannelIdentity).filter_by(channel=self.channel, address=row.address) \
-                .update({"opted_out_at": utcnow()}, synchronize_session=False)
-            queue.cancel_queued(session, self.channel, row.address, f"twilio {code}: opted out")
-        elif code in UNREACHABLE:
-            queue.unreachable(session, self.channel, row.address, f"twilio {code}")
-        elif exc.status is not None and exc.status >= 500:
-            self._retry_later(session, row, f"twilio {exc.status}")
-        else:
-            queue.fail(session, [row.id], f"twilio {code}")
-        session.query(Outbox).filter(Outbox.id == row.id).update({"error_code": code[:8]}, synchronize_session=False)
+            return Settle(lambda s, row: requeue_as_template(s, s.get(Outbox, row.id), self.templates), code)
+        if code in OPTED_OUT:
+            return Settle(lambda s, row: self._opted_out(s, row, code), code)
+        if code in UNREACHABLE:
+            return Settle(lambda s, row: queue.unreachable(s, self.channel, row.address, f"twilio {code}"), code)
+        if exc.status is not None and exc.status >= 500:
+            return Retry(f"twilio {exc.status}", code)
+        return Fail(f"twilio {code}", code)
 
-    def _retry_later(self, session: Session, row: Outbox, reason: str) -> None:
-        attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            queue.fail(session, [row.id], f"network: {reason}")
-        else:
-            queue.retry_at(session, [row.id], utcnow() + timedelta(seconds=min(300, 2 ** attempts)), True, reason)
+    def _opted_out(self, session: Session, row: Outbox, code: str) -> None:
+        session.query(ChannelIdentity).filter_by(channel=self.channel, address=row.address) \
+            .update({"opted_out_at": utcnow()}, synchronize_session=False)
+        queue.cancel_queued(session, self.channel, row.address, f"twilio {code}: opted out")
 
 
 def outside_window(session: Session, row: Outbox, reason: str) -> None:
