@@ -11,6 +11,7 @@ import re
 from handlers.answers import fold
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import LANGUAGES, _, normalise_language, speaking
+from handlers.lexicon import language_words
 from handlers.menu import show_menu
 from handlers.steps import step
 from models import Neighbourhood, Person
@@ -52,10 +53,9 @@ def language_from(answer: Answer) -> str | None:
     if code:
         return normalise_language(code)
     folded = fold(answer.text)
-    for c, name in LANGUAGES.items():
-        if folded in (c, fold(name)) or folded in {"nl": ("vlaams", "dutch", "neerlandais"), "fr": ("francais", "french", "frans"), "en": ("engels", "anglais")}[c]:
-            return c
-    return None
+    # The words that choose a language are data (locales/lexicon/<lang>/language.txt): any
+    # language added there is understood, and anything else is asked again.
+    return next((c for c in LANGUAGES if folded and folded in language_words(c)), None)
 
 
 @step("onboard.language")
