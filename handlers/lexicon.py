@@ -42,10 +42,15 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+#: Letters without a decomposition that people type without them: "sœur" = "soeur", "almıyor" = "almiyor".
+LETTERS = str.maketrans({"’": "'", "`": "'", "´": "'", "œ": "oe", "æ": "ae", "ß": "ss", "ı": "i", "ø": "o",
+                         "ł": "l", "đ": "d", "Œ": "oe", "Æ": "ae", "Ø": "o", "Ł": "l"})
+
+
 def fold_words(text: str) -> str:
     """``fold`` for matching phrases: curly apostrophes too, and apostrophes dropped, so that
     "can’t", "can't" and "cant" (and "n'ouvre", "nouvre") are the same words."""
-    return fold(text.replace("’", "'").replace("`", "'").replace("´", "'")).replace("'", "")
+    return fold(text.translate(LETTERS)).replace("'", "")
 
 
 @dataclass(eq=False)  # compared and hashed by identity: caches keep one entry per loaded directory

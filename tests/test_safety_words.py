@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from handlers.i18n import catalog
 from handlers.ratelimit import RateLimiter
-from models import HelpRequest
+from models import ChannelIdentity, HelpRequest
 from tests.flowkit import T, Row, count, dispatcher, has, last_request, person, play, resident, volunteer  # noqa: F401
 from tests.test_ratelimit import SLOW_DOWN, FakeClock
 
@@ -159,3 +159,52 @@ def test_a_dutch_person_writing_french_gets_french_and_dutch_words_get_dutch(cha
     assert text_of(CALL_112, "nl") in got[0]["text"] and text_of(CALL_112, "en") not in got[0]["text"]
     got = chat.send("maria", "He is not breathing, elle ne respire plus")  # English and French, neither hers: both
     assert text_of(CALL_112, "en") in got[0]["text"] and text_of(CALL_112, "fr") in got[0]["text"]
+
+
+# ---- point 4 on WhatsApp (the real twilio client against Prism) ------------------------------
+
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+import pytest_asyncio  # noqa: E402
+
+from bot.runtime import Runtime  # noqa: E402
+from tests.twilio_edge import prism, twilio_edge  # noqa: E402,F401  (fixtures)
+from tests.twiliokit import TwilioWorld, settings_for  # noqa: E402
+
+
+@pytest.fixture
+def db_url(tmp_path, sqlite_template):
+    path = tmp_path / "twilio.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest_asyncio.fixture
+async def world(twilio_edge, db_url):
+    w = TwilioWorld(Runtime.build(settings_for(twilio_edge.url, db_url)), twilio_edge)
+    yield w
+    await w.close()
+
+
+async def test_whatsapp_newcomer_writing_french_gets_112_in_french(world):
+    got = await world.say("Amina", "Ma voisine est inconsciente")
+    assert len(got) == 1
+    assert text_of(CALL_112, "fr") in got[0] and text_of(CALL_112, "nl") not in got[0]
+
+
+async def test_whatsapp_dutch_person_writing_french_gets_french(world):
+    world.phone("Maria")
+    await world.say("Maria", "Hallo")
+    await world.choose("Maria", "Nederlands")
+    await world.say("Maria", "1040")
+    await world.say("Maria", "ja")
+    await world.say("Maria", "Maria")
+    await world.say("Maria", "1")
+    with world.rt.sessions() as s:
+        registered = s.scalar(select(ChannelIdentity).where(ChannelIdentity.address == world.phones["Maria"][1]))
+        assert registered.person is not None and registered.person.language == "nl"
+    got = await world.say("Maria", "Elle est tombée par terre et ne respire plus")
+    assert text_of(CALL_112, "fr") in got[0] and text_of(CALL_112, "nl") not in got[0]
+    got = await world.say("Maria", "Ze is bewusteloos")
+    assert text_of(CALL_112, "nl") in got[0] and text_of(CALL_112, "fr") not in got[0]
