@@ -54,15 +54,33 @@ def exclusion(phrases: list[str]) -> str | None:
     return r"\b(?:" + "|".join(patterns) + r")\b" if patterns else None
 
 
+def anchor(phrase: str) -> set[str] | None:
+    """Words of which a text must contain one for ``phrase`` to match: the alternatives of its
+    most telling word (the one whose shortest form is longest). None: no such word (always try)."""
+    best: set[str] | None = None
+    for token in phrase.split():
+        if token in ("...", "*"):
+            continue
+        words = {fold_words(w) for w in token.split("/")} - {""}
+        if not words or any(" " in w for w in words):
+            continue
+        if best is None or min(map(len, words)) > min(map(len, best)):
+            best = words
+    return best
+
+
 @dataclass(frozen=True)
 class Kind:
-    pattern: re.Pattern | None  # every language at once: the hot path
+    pattern: re.Pattern | None  # every language at once
     excluded: re.Pattern | None
     by_language: dict[str, re.Pattern]
+    #: A text that has none of these words cannot match (None: always try). Most messages
+    #: share no word with a kind at all: one set intersection instead of a regex search.
+    anchors: frozenset[str] | None
 
-    def search(self, folded: str, pattern: re.Pattern | None = None) -> bool:
+    def search(self, folded: str, words: frozenset[str], pattern: re.Pattern | None = None) -> bool:
         pattern = pattern or self.pattern
-        if pattern is None:
+        if pattern is None or (self.anchors is not None and self.anchors.isdisjoint(words)):
             return False
         if self.excluded is not None:
             folded = self.excluded.sub(" | ", folded)
@@ -77,35 +95,46 @@ def compiled(lex: lexicon.Lexicon) -> dict[str, Kind]:
         every = [ph for phrases in langs.values() for ph in phrases]
         pattern, excluded = alternation(every), exclusion(every)
         by_language = {lang: re.compile(p) for lang, phrases in langs.items() if (p := alternation(phrases))}
+        anchors: set[str] | None = set()
+        for phrase in every:
+            found = anchor(phrase) if not phrase.startswith("-") else set()
+            anchors = None if found is None or anchors is None else anchors | found
         kinds[kind] = Kind(re.compile(pattern) if pattern else None, re.compile(excluded) if excluded else None,
-                           by_language)
+                           by_language, frozenset(anchors) if anchors is not None else None)
     return kinds
+
+
+@lru_cache(maxsize=1024)
+def folded_words(text: str) -> tuple[str, frozenset[str]]:
+    """The text as phrases are matched, and its words (the limiter and the router both ask)."""
+    folded = fold_words(text)
+    return folded, frozenset(folded.split())
 
 
 def signals(text: str) -> set[str]:
     """Which kinds of signal a text carries, e.g. {"emergency"}."""
-    folded = fold_words(text)
-    return {name for name, kind in compiled(lexicon.current()).items() if kind.search(folded)}
+    folded, words = folded_words(text)
+    return {name for name, kind in compiled(lexicon.current()).items() if kind.search(folded, words)}
 
 
 def languages_of(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[str]:
     """The languages whose words of these kinds the text uses, in the order the bot offers its
     languages: "Ma voisine est inconsciente" -> ["fr"]; "ambulance!" -> ["nl", "fr", "en"].
-    Words of no particular language ("112") name none."""
-    folded = fold_words(text)
+    Words of no particular language ("bel 112") name none."""
+    folded, words = folded_words(text)
     found = set()
     for name in kinds:
         kind = compiled(lexicon.current()).get(name)
         if kind is None:
             continue
         found |= {lang for lang, pattern in kind.by_language.items()
-                  if lang != lexicon.ANY and kind.search(folded, pattern)}
+                  if lang != lexicon.ANY and kind.search(folded, words, pattern)}
     return [code for code in lexicon.LANGUAGES if code in found]
 
 
 @lru_cache(maxsize=4)
 def _protective(lex: lexicon.Lexicon) -> re.Pattern:
-    words = {w for name in PROTECTIVE_COMMANDS for w in lex.commands.get(name, ())}
+    words = {fold_words(w) for name in PROTECTIVE_COMMANDS for w in lex.commands.get(name, ())}
     words |= {fold_words(w) for file in ("optout", "optin") for phrases in lex.words.get(file, {}).values()
               for w in phrases}
     whole = "|".join(sorted((re.escape(w) for w in words if w), key=len, reverse=True))
@@ -116,10 +145,10 @@ def protective(text: str) -> bool:
     """Must this message be handled even in a flood? An emergency or suicide word anywhere, or a
     whole message that is /stop, /delete, /start, STOP, START or their words in any language.
     A compiled regex over the folded text: no database, cheap enough to run on every message."""
-    folded = fold_words(text)
+    folded, words = folded_words(text)
     if not folded:
         return False
     if _protective(lexicon.current()).match(folded):
         return True
     kinds = compiled(lexicon.current())
-    return any(kinds[k].search(folded) for k in URGENT)
+    return any(kinds[k].search(folded, words) for k in URGENT)
