@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.i18n import catalog
-from handlers.ratelimit import RateLimiter
+from handlers.ratelimit import DROP, OK, WARN, RateLimiter
 from models import ChannelIdentity, HelpRequest
 from tests.flowkit import T, Row, count, dispatcher, has, last_request, person, play, resident, volunteer  # noqa: F401
 from tests.test_ratelimit import SLOW_DOWN, FakeClock
@@ -34,6 +34,19 @@ def flood(chat, who: str, clock: FakeClock, lang: str = "nl") -> None:
         assert chat.result == "ok", n
     assert [m["text"] for m in chat.send(who, "/menu")] == [text_of(SLOW_DOWN, lang)]
     assert chat.send(who, "blabla") == [] and chat.result == "throttled"
+
+
+def test_protective_hits_always_pass_and_so_does_the_answer_to_them():
+    clock = FakeClock()
+    rl = RateLimiter(2, 10.0, clock=clock)
+    assert [rl.hit("a") for _ in range(4)] == [OK, OK, WARN, DROP]
+    assert rl.hit("a", protective=True) == OK
+    assert rl.hit("a") == OK, "the answer to the question it asked"
+    assert rl.hit("a") == DROP
+    assert [rl.hit("a", protective=True) for _ in range(50)] == [OK] * 50
+    clock.advance(61)
+    rl.hit("b")  # a sweep: nothing of "a" is kept once it is quiet
+    assert "a" not in rl._hits and "a" not in rl._pass_next
 
 
 def test_an_emergency_in_a_flood_is_answered(chat):
