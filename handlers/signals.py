@@ -43,12 +43,15 @@ def emergency(ctx: Context, kinds: set[str]) -> None:
         with speaking(language):
             text = _("If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101.")
             if "suicide" in kinds:
-                text += "\n" + _("If you are thinking about suicide: call 1813 (Zelfmoordlijn, day and night) or 0800 32 123 (Centre de Prévention du Suicide). You are not alone.")
-            text += "\n" + _("buurtbot is not an emergency service. I have also let {contact} know.", contact=contact_name(ctx))
+                text += "\n" + _("If you are thinking about suicide: call 1813 (Zelfmoordlijn, day and night) or "
+                                 "0800 32 123 (Centre de Prévention du Suicide). You are not alone.")
+            text += "\n" + _("buurtbot is not an emergency service. I have also let {contact} know.",
+                             contact=contact_name(ctx))
             texts.append(text)
     with speaking(languages[0]):
         ctx.say("\n\n".join(texts), [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
-    alert_coordinators(ctx, lambda: _("URGENT: {name} wrote a message that may be an emergency. They were told to call 112. Please contact them now.", name=who(ctx)),
+    alert_coordinators(ctx, lambda: _("URGENT: {name} wrote a message that may be an emergency. They were told to "
+                                      "call 112. Please contact them now.", name=who(ctx)),
                        about=ctx.person.id if ctx.person else None)
     audit(ctx.session, ctx.person.id if ctx.person else None, "signal.emergency", "identity", ctx.identity.id)
 
@@ -101,7 +104,9 @@ def professional(ctx: Context, text: str, category: str = "other", media: list[s
 
 def ask_professional(ctx: Context) -> None:
     contact = contact_name(ctx)
-    ctx.say(_("Shall I send this to the volunteers of your neighbourhood, or would you rather talk to {contact} about it first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the local service centre.", contact=contact),
+    ctx.say(_("Shall I send this to the volunteers of your neighbourhood, or would you rather talk to {contact} about "
+              "it first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the "
+              "local service centre.", contact=contact),
             [Option(_("Send it to the volunteers"), "pro:volunteers"),
              Option(_("Talk to {contact} about it", contact=contact), "pro:contact")])
 

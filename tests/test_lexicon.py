@@ -3,6 +3,7 @@ reacts to from locales/; a language is added with data files and a catalog alone
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ from tests.flowkit import Row, dispatcher, has, person, play  # noqa: F401
 
 LOCALES = Path(lexicon.DEFAULT_DIRECTORY)
 
+WHICH_NEIGHBOURHOOD = ("Which neighbourhood do you live in? Type your postcode (for example 1040), or the invite code "
+                       "you received.")
 TURKISH = {
-    "Which neighbourhood do you live in? Type your postcode (for example 1040), or the invite code you received.":
+    WHICH_NEIGHBOURHOOD:
         "Hangi mahallede yaşıyorsunuz? Posta kodunuzu yazın (örneğin 1040) veya aldığınız davet kodunu.",
     "Thank you! What is your first name?": "Teşekkürler! Adınız nedir?",
     "Welcome to the neighbourhood! Whenever you need a hand, choose “Ask for help”.":
@@ -42,8 +45,8 @@ def add_turkish(root: Path) -> Path:
         write_po(fp, cat)
     words = target / "lexicon" / "tr"
     words.mkdir()
-    (words / "language.txt").write_text("# Turkish\nname: Türkçe\nlocale: tr_TR\norder: 4\nwords: turkce, turkish, turks\n",
-                                        encoding="utf-8")
+    (words / "language.txt").write_text(
+        "# Turkish\nname: Türkçe\nlocale: tr_TR\norder: 4\nwords: turkce, turkish, turks\n", encoding="utf-8")
     (words / "commands.txt").write_text("language: dil\nhelp: yardim\ndelete: sil\n", encoding="utf-8")
     (words / "yes.txt").write_text("evet\ntamam\n", encoding="utf-8")
     (words / "no.txt").write_text("hayir\n", encoding="utf-8")
@@ -82,7 +85,7 @@ def test_a_language_added_from_data_alone_walks_onboarding(chat, turkish):
         Row("ayse", "nefes almiyor", reply=has("112"), told={"coordinator": has("112")}),
     ])
     with speaking("tr"):
-        assert format_day(__import__("datetime").date(2026, 11, 26)) == "Perşembe 26 Kasım"  # the Turkish locale, from language.txt
+        assert format_day(date(2026, 11, 26)) == "Perşembe 26 Kasım"  # the Turkish locale, from language.txt
     assert "emergency" in signals("Komşum nefes almıyor") and protective("/sil")
     assert command_name("language", "tr") == "dil" and command_name("mydata", "tr") == "mydata"
 
@@ -91,8 +94,7 @@ def test_a_typed_language_name_that_does_not_exist_is_asked_again(chat):
     play(chat, [
         Row("x", "/start"),
         Row("x", "Türkçe", reply=has(options=("lang:nl", "lang:fr", "lang:en"))),
-        Row("x", "vlaams", reply=has(str(catalog("nl").gettext(
-            "Which neighbourhood do you live in? Type your postcode (for example 1040), or the invite code you received.")))),
+        Row("x", "vlaams", reply=has(str(catalog("nl").gettext(WHICH_NEIGHBOURHOOD)))),
     ])
 
 
@@ -109,8 +111,9 @@ def test_one_place_names_the_languages(tmp_path):
 
 
 @pytest.mark.parametrize("name,lang,word", [
-    ("language", "nl", "taal"), ("help", "nl", "hulp"), ("mydata", "nl", "mijngegevens"), ("delete", "nl", "verwijder"),
-    ("ask", "nl", "vraag"), ("offer", "nl", "aanbod"), ("language", "fr", "langue"), ("help", "fr", "aide"),
+    ("language", "nl", "taal"), ("help", "nl", "hulp"), ("mydata", "nl", "mijngegevens"),
+    ("delete", "nl", "verwijder"), ("ask", "nl", "vraag"), ("offer", "nl", "aanbod"), ("language", "fr", "langue"),
+    ("help", "fr", "aide"),
     ("mydata", "fr", "mesdonnees"), ("delete", "fr", "supprimer"), ("ask", "fr", "demande"), ("offer", "fr", "offre"),
     ("language", "en", "language"), ("mydata", "en", "mydata"), ("delete", "en", "delete"), ("menu", "nl", "menu"),
     ("cancel", "nl", "terug"), ("cancel", "fr", "retour"), ("cancel", "en", "cancel"), ("language", None, "language"),

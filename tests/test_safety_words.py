@@ -3,20 +3,30 @@ protective command; professional-sounding words ask instead of diverting, and ev
 raise no alarm; the 112 answer comes in the language the message is written in."""
 from __future__ import annotations
 
+import shutil
+
+import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
+from bot.runtime import Runtime
 from handlers.i18n import catalog
 from handlers.ratelimit import DROP, OK, WARN, RateLimiter
 from models import ChannelIdentity, HelpRequest
-from tests.flowkit import T, Row, count, dispatcher, has, last_request, person, play, resident, volunteer  # noqa: F401
+from tests.flowkit import (T, Row, count, dispatcher, has, last_request, person, play, resident,  # noqa: F401
+                           volunteer)
 from tests.test_ratelimit import SLOW_DOWN, FakeClock
+from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
+from tests.twiliokit import TwilioWorld, settings_for
 
 CALL_112 = "If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101."
-PAUSED = "You will not get any more messages from us. Your data is kept; delete it with /delete. Type /start to start again."
+PAUSED = ("You will not get any more messages from us. Your data is kept; delete it with /delete. "
+          "Type /start to start again.")
 ASK_PRO = ("Shall I send this to the volunteers of your neighbourhood, or would you rather talk to {contact} about it "
            "first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the local "
            "service centre.")
 ADDRESS = "Kerkstraat 12, 1040 Etterbeek"
+NOT_UNDERSTOOD = "Sorry, I did not understand that. You can choose one of these, or type its number:"
 
 
 def text_of(msgid: str, lang: str, **params) -> str:
@@ -111,7 +121,7 @@ def _open_request(s, v):
 PROFESSIONAL_TO_VOLUNTEERS = resident("maria", "Maria", "nl") + volunteer("jan", "Jan", "nl") + [
     Row("maria", "Ik heb schulden, kan iemand mij helpen mijn papieren te sorteren?",
         reply=has(T(ASK_PRO, "nl", contact="Fatima"), options=("pro:volunteers", "pro:contact")),
-        silent=("jan", "coordinator"), db=lambda s, v: last_request(s) is None or __import__("pytest").fail("diverted")),
+        silent=("jan", "coordinator"), db=lambda s, v: last_request(s) is None or pytest.fail("diverted")),
     Row("maria", "1", reply=has(options=("when:week",)), silent=("jan", "coordinator")),
     Row("maria", "3"), Row("maria", ADDRESS),
     Row("maria", "ja", told={"jan": has("schulden", options=("claim:",))}, db=_open_request),
@@ -132,7 +142,7 @@ def test_professional_words_in_the_ask_flow_and_1_goes_on_with_the_request(chat)
         Row("buur", "3"), Row("buur", ADDRESS),
         Row("buur", "oui", told={"helper": has("dettes")},
             db=lambda s, v: (last_request(s).status, last_request(s).category) == ("open", "other")
-            or __import__("pytest").fail("not an open request")),
+            or pytest.fail("not an open request")),
     ])
 
 
@@ -145,8 +155,7 @@ def test_everyday_words_raise_no_alarm(chat):
         ("a lift to the court please", "en"), ("Ik heb een nieuwe badkuip, wie kan helpen dragen?", "nl"),
     ]
     play(chat, resident("maria", "Maria", "nl") + volunteer("jan", "Jan", "nl") + [
-        Row("maria", text, reply=has(T("Sorry, I did not understand that. You can choose one of these, or type its number:", "nl"),
-                                     lacks=("112",), no_options=("pro:volunteers",)),
+        Row("maria", text, reply=has(T(NOT_UNDERSTOOD, "nl"), lacks=("112",), no_options=("pro:volunteers",)),
             silent=("coordinator", "jan"))
         for text, _lang in calm
     ])
@@ -175,15 +184,6 @@ def test_a_dutch_person_writing_french_gets_french_and_dutch_words_get_dutch(cha
 
 
 # ---- point 4 on WhatsApp (the real twilio client against Prism) ------------------------------
-
-import shutil  # noqa: E402
-
-import pytest  # noqa: E402
-import pytest_asyncio  # noqa: E402
-
-from bot.runtime import Runtime  # noqa: E402
-from tests.twilio_edge import prism, twilio_edge  # noqa: E402,F401  (fixtures)
-from tests.twiliokit import TwilioWorld, settings_for  # noqa: E402
 
 
 @pytest.fixture
