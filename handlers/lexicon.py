@@ -61,6 +61,7 @@ class Lexicon:
     languages: dict[str, str] = field(default_factory=dict)  # code -> own name, in the order offered
     format_locales: dict[str, str] = field(default_factory=dict)
     language_words: dict[str, set[str]] = field(default_factory=dict)  # code -> folded words that choose it
+    greetings: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (welcome, "choose your language")
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> every word for it
     command_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, lang) -> its slash word
     words: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # kind -> lang -> phrases
@@ -78,13 +79,14 @@ def read_lines(path: Path) -> list[str]:
     return out
 
 
-def read_pairs(path: Path) -> list[tuple[str, list[str]]]:
-    """``key: a, b, c`` lines."""
+def read_pairs(path: Path, lists: bool = True) -> list[tuple[str, list[str]]]:
+    """``key: a, b, c`` lines (``lists=False``: the value is one text, commas and all)."""
     out = []
     for line in read_lines(path):
         key, sep, value = line.partition(":")
         if sep:
-            out.append((key.strip().lower(), [v.strip() for v in value.split(",") if v.strip()]))
+            values = value.split(",") if lists else [value]
+            out.append((key.strip().lower(), [v.strip() for v in values if v.strip()]))
     return out
 
 
@@ -102,13 +104,15 @@ def load(directory: Path) -> Lexicon:
         code = folder.name
         if code == ANY or not (folder / "language.txt").exists() or not has_catalog(lex.directory, code):
             continue
-        info = dict(read_pairs(folder / "language.txt"))
+        info = {key: values if key == "words" else [", ".join(values)]
+                for key, values in read_pairs(folder / "language.txt")}
         name = (info.get("name") or [code])[0]
         ranked.append((int((info.get("order") or ["99"])[0]), code, name, info))
     for _rank, code, name, info in sorted(ranked):
         lex.languages[code] = name
         lex.format_locales[code] = (info.get("locale") or [code])[0]
         lex.language_words[code] = {fold(w) for w in [code, name, *info.get("words", [])]}
+        lex.greetings[code] = ((info.get("welcome") or [""])[0], (info.get("choose") or [""])[0])
     for code in [*lex.languages, ANY]:
         folder = root / code
         for name, aliases in read_pairs(folder / "commands.txt"):
@@ -196,6 +200,14 @@ def phrases(kind: str) -> dict[str, list[str]]:
 
 def language_words(code: str) -> set[str]:
     return current().language_words.get(code, set())
+
+
+def language_question() -> str:
+    """The first thing a newcomer reads, in every language: "Welkom bij buurtbot! · Bienvenue ! · ..."."""
+    greetings = [current().greetings.get(code, ("", "")) for code in LANGUAGES]
+    welcome = " · ".join(w for w, _c in greetings if w)
+    choose = " · ".join(c for _w, c in greetings if c)
+    return f"{welcome}\n{choose}:" if welcome else f"{choose}:"
 
 
 def command_name(name: str, language: str | None) -> str:
