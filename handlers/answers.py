@@ -5,22 +5,10 @@ An 82-year-old on an old phone can answer with one digit; nobody has to find a b
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from handlers.core import Answer, Inbound
+from handlers.lexicon import DIGITS, NO, YES, fold  # noqa: F401  (yes/no words are data: locales/lexicon/*/yes.txt)
 from handlers.waiting import record_of
-
-YES = {"ja", "jaa", "jep", "yes", "yep", "y", "ok", "oké", "oke", "okay", "oui", "ouais", "d'accord", "daccord", "goed", "graag", "akkoord", "si", "evet", "نعم", "tak"}
-NO = {"nee", "neen", "nein", "no", "non", "nope", "n", "liever niet", "hayır", "لا", "nie"}
-DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-
-
-def fold(text: str) -> str:
-    """Lowercase, no accents, no emoji or punctuation at the ends: "  Oui ! " -> "oui"."""
-    text = unicodedata.normalize("NFKD", text.translate(DIGITS).lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w' ]+", " ", text)
-    return " ".join(text.split())
 
 
 def numbers_in(text: str) -> list[int]:

@@ -9,7 +9,7 @@ from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, format_day, today
 from handlers.labels import THIS_WEEK, WHEN_LABELS, category, label, request_line
 from handlers.menu import show_menu
-from handlers.signals import refer
+from handlers.signals import professional
 from handlers.steps import step
 from handlers.keywords import signals
 from models.people import CATEGORIES
@@ -60,9 +60,7 @@ def on_describe(ctx: Context, answer: Answer) -> None:
         ctx.say(_("Please describe in a few words what you need, for example: “a pack of water from the supermarket”."))
         return
     if "professional" in signals(text):
-        req = create_request(ctx.session, ctx.person, ctx.data("category"), text, "week", None, None, status="referred",
-                             media=media)
-        refer(ctx, req)
+        professional(ctx, text, ctx.data("category"), media)  # the person chooses: volunteers or a referral
         return
     ctx.goto("ask.when", description=text, media=media)
     ask_when(ctx)

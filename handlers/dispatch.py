@@ -27,23 +27,17 @@ from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Context, Conversation
                            load_conversation)
 from handlers.i18n import _, normalise_language, speaking
 from handlers.keywords import signals as find_signals
+from handlers.keywords import protective as protective_text
+from handlers.lexicon import ALIASES, COMMANDS  # noqa: F401  (command words are data: locales/lexicon/*/commands.txt)
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import STEPS
 from models import ChannelIdentity, ConversationState, InboundLog, Outbox
 from models.base import utcnow
 from models.db import transaction, writer_turn
-from models.tasks import create_request
 
 log = logging.getLogger("buurtbot.dispatch")
 
-COMMANDS = {
-    "start": ("start",), "help": ("help", "hulp", "aide"), "menu": ("menu",),
-    "language": ("language", "taal", "langue"), "stop": ("stop", "stoppen", "arret"),
-    "mydata": ("mydata", "mijngegevens", "mesdonnees"), "delete": ("delete", "verwijder", "supprimer"),
-    "ask": ("ask", "vraag", "demande"), "offer": ("offer", "aanbod", "offre"),
-}
-ALIASES = {alias: name for name, aliases in COMMANDS.items() for alias in aliases}
 
 
 class Duplicate(Exception):
@@ -73,7 +67,8 @@ class Dispatcher:
         """Returns "ok", "duplicate", "throttled" or "error" (the person was told).
         ``prepare``: a channel's own work for this message (Twilio links the same phone on
         WhatsApp and SMS), done first in the message's transaction."""
-        verdict = self.limiter.hit((inbound.channel, inbound.address))
+        # Emergencies, /stop, /delete, STOP, START are always handled: checked before anything is dropped.
+        verdict = self.limiter.hit((inbound.channel, inbound.address), protective(inbound))
         if verdict == DROP:
             return "throttled"
         try:
@@ -214,6 +209,11 @@ _SENDER = (
 )
 
 
+def protective(inbound: Inbound) -> bool:
+    """No database: an opt-out/opt-in keyword payload, or protective words in the text."""
+    return inbound.payload in optout.PAYLOADS or (not inbound.payload and protective_text(inbound.text or ""))
+
+
 def _language(ctx: Context) -> str | None:
     if ctx.person is not None:
         return ctx.person.language
@@ -262,8 +262,7 @@ def route(ctx: Context) -> None:
     elif "company" in kinds and "professional" not in kinds:
         signals.company(ctx, text)
     elif "professional" in kinds:
-        signals.refer(ctx, create_request(ctx.session, ctx.person, "other", text[:500], "week", None, None,
-                                          status="referred"))
+        signals.professional(ctx, text)  # asked, never diverted
     else:
         not_understood(ctx)
 
@@ -287,7 +286,8 @@ def command(ctx: Context, text: str) -> None:
         not_understood(ctx)
     else:
         {"help": account.show_help, "menu": show_menu, "stop": account.stop, "mydata": account.show_my_data,
-         "delete": account.ask_delete, "ask": ask.start_ask, "offer": offer.start_offer}[name](ctx)
+         "delete": account.ask_delete, "ask": ask.start_ask, "offer": offer.start_offer,
+         "cancel": show_menu}[name](ctx)
 
 
 def global_action(ctx: Context, payload: str) -> bool:

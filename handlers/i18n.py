@@ -4,7 +4,7 @@ The current language is a context variable, so a flow can speak to the sender in
 notify a volunteer in the volunteer's (``with speaking(volunteer.language): ...``). Catalogs are
 read from ``locales/<lang>/LC_MESSAGES/messages.mo``; when the compiled file is missing (a
 fresh clone) the ``.po`` is compiled in memory with Babel, so the bot runs from any directory
-without a build step.
+without a build step. Which languages exist, and their locales, is data (handlers/lexicon.py).
 """
 from __future__ import annotations
 
@@ -13,23 +13,17 @@ import io
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
 
 from babel import dates as babel_dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-import locales
+from handlers import lexicon
+from handlers.lexicon import FORMAT_LOCALES, LANGUAGES  # noqa: F401  (the one list of languages, from data)
 from models.base import TZ
 
-LOCALES_DIR = Path(locales.__file__).parent
 DOMAIN = "messages"
-
-#: Languages the bot speaks, in the order it offers them, with their own name.
-LANGUAGES: dict[str, str] = {"nl": "Nederlands", "fr": "Français", "en": "English"}
-#: Locale used for dates and numbers per language (Locale.negotiate would map nl to nl_NL).
-FORMAT_LOCALES: dict[str, str] = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_GB"}
 DEFAULT_LANGUAGE = "nl"
 
 _current = contextvars.ContextVar("buurtbot_language", default=DEFAULT_LANGUAGE)
@@ -42,7 +36,7 @@ def N_(message: str) -> str:
 
 @lru_cache(maxsize=None)
 def catalog(language: str) -> NullTranslations:
-    base = LOCALES_DIR / language / "LC_MESSAGES"
+    base = lexicon.directory() / language / "LC_MESSAGES"
     po, mo = base / f"{DOMAIN}.po", base / f"{DOMAIN}.mo"
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as fp:
@@ -55,6 +49,9 @@ def catalog(language: str) -> NullTranslations:
         buf.seek(0)
         return Translations(buf, domain=DOMAIN)
     return NullTranslations()
+
+
+lexicon.on_change(catalog.cache_clear)
 
 
 def normalise_language(code: str | None) -> str | None:

@@ -1,70 +1,154 @@
 """Signals in free text, checked in every language whatever the person's own: emergencies
 (112 at once), thoughts of suicide (1813 too), worries about a neighbour (coordinator only),
 a wish for more company (an offer of a call or a visit, noted for the coordinator only) and
-needs that belong with professionals (a referral, not a volunteer task).
+needs that professionals may serve better (the person is asked; nothing is diverted).
 
-A simple list per language, on purpose: it is read and extended by buurtwerkers, not data
-scientists. False alarms cost a kind sentence; a missed emergency costs more.
+The phrases are data (``locales/lexicon/<lang>/<kind>.txt``, see handlers/lexicon.py), read
+and extended by buurtwerkers, not data scientists. In a phrase ``a/b`` is either word, ``*``
+is any one word and ``...`` up to five words; a line starting with ``-`` names a phrase that
+does NOT count ("not an emergency"). False alarms cost a kind sentence; a missed emergency
+costs more -- but a cat on the floor is not one.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
-from handlers.answers import fold
+from handlers import lexicon
+from handlers.lexicon import fold_words
 
-LEXICON: dict[str, dict[str, list[str]]] = {
-    "emergency": {
-        "nl": ["112", "ambulance", "noodgeval", "bewusteloos", "hartaanval", "beroerte", "kan niet ademen",
-               "ademt niet", "bloedt", "bloeding", "ligt op de grond", "gevallen en kan niet", "er is brand",
-               "het brandt", "brand in", "gaslek", "reageert niet", "doet de deur niet open"],
-        "fr": ["urgence", "ambulance", "inconscient", "inconsciente", "crise cardiaque", "avc", "ne respire",
-               "respire plus", "saigne", "hemorragie", "par terre", "tombe et ne peut", "incendie", "au feu",
-               "fuite de gaz", "ne repond plus", "n'ouvre pas la porte", "ouvre pas la porte"],
-        "en": ["emergency", "ambulance", "unconscious", "heart attack", "stroke", "can't breathe",
-               "cannot breathe", "not breathing", "bleeding", "on the floor", "fallen and can't", "fire in",
-               "gas leak", "not responding", "doesn't open the door", "does not open the door"],
-    },
-    "suicide": {
-        "nl": ["zelfmoord", "zelfdoding", "niet meer leven", "er een eind aan maken", "er een einde aan maken",
-               "wil dood"],
-        "fr": ["suicide", "me suicider", "me tuer", "en finir", "plus envie de vivre"],
-        "en": ["suicide", "kill myself", "end my life", "want to die"],
-    },
-    "concern": {
-        "nl": ["niet meer gezien", "niet gezien", "rolluiken", "gordijnen dicht", "brievenbus vol",
-               "zorgen over mijn buur", "zorgen over mevrouw", "zorgen over meneer"],
-        "fr": ["pas vu", "plus vu", "volets", "boite aux lettres pleine", "inquiet pour", "inquiete pour"],
-        "en": ["haven't seen", "have not seen", "not seen", "shutters", "curtains closed", "worried about"],
-    },
-    "company": {
-        "nl": ["eenzaam", "zie bijna niemand", "zie niemand meer", "met niemand gesproken", "niemand om mee te praten",
-               "woon ik alleen", "ik ben alleen", "babbeltje"],
-        "fr": ["je me sens seul", "je me sens seule", "je ne vois personne", "vois plus personne",
-               "personne a qui parler", "je suis seul", "je suis seule", "je vis seul", "je vis seule"],
-        "en": ["lonely", "i see nobody", "no one to talk to", "nobody to talk to", "haven't spoken to anyone",
-               "i live alone", "on my own since"],
-    },
-    "professional": {
-        "nl": ["verpleging", "verpleegkundige", "thuisverpleging", "wassen en aankleden", "medicatie geven",
-               "dementie", "schulden", "geldproblemen", "huur betalen", "huisvesting", "woning aanpassen",
-               "advocaat", "juridisch", "rechtbank", "depressie", "mantelzorger", "kan het niet meer aan", "overbelast",
-               "badkuip", "in bad stappen", "belastingen", "belastingaangifte"],
-        "fr": ["soins infirmiers", "soins a domicile", "infirmier", "infirmiere", "faire ma toilette", "medicaments", "demence", "alzheimer", "dettes",
-               "problemes d'argent", "loyer", "logement", "adapter mon logement", "avocat", "juridique", "tribunal",
-               "depression", "aidant proche", "baignoire", "impots", "declaration d'impot"],
-        "en": ["nursing", "nurse", "personal care", "washing and dressing", "medication", "dementia", "debt",
-               "debts", "money problems", "rent", "housing", "lawyer", "legal", "court", "depression",
-               "carer", "bathtub", "taxes", "tax return"],
-    },
-}
+#: The kinds that are answered at once, whatever else is going on (and never throttled).
+URGENT = frozenset({"emergency", "suicide"})
+#: Commands that protect a person: they pass the flood limiter, typed or slashed.
+PROTECTIVE_COMMANDS = ("stop", "delete", "start")
 
-_PATTERNS = {
-    kind: re.compile(r"\b(?:" + "|".join(re.escape(fold(w)) for lang in langs.values() for w in lang) + r")\b")
-    for kind, langs in LEXICON.items()
-}
+
+def phrase_pattern(phrase: str) -> str | None:
+    """One phrase as a regular expression over ``fold_words`` text."""
+    out, gap = "", False
+    for token in phrase.split():
+        if token == "...":
+            gap = True
+            continue
+        if token == "*":
+            piece = r"\S+"
+        else:
+            words = [re.escape(w).replace(r"\ ", " ") for w in (fold_words(t) for t in token.split("/")) if w]
+            if not words:
+                continue
+            piece = "(?:" + "|".join(words) + ")" if len(words) > 1 else words[0]
+        if out:
+            out += r" (?:\S+ ){0,5}" if gap else " "
+        out, gap = out + piece, False
+    return out or None
+
+
+def alternation(phrases: list[str]) -> str | None:
+    patterns = [p for p in (phrase_pattern(ph) for ph in phrases if not ph.startswith("-")) if p]
+    return r"\b(?:" + "|".join(patterns) + r")\b" if patterns else None
+
+
+def exclusion(phrases: list[str]) -> str | None:
+    patterns = [p for p in (phrase_pattern(ph[1:]) for ph in phrases if ph.startswith("-")) if p]
+    return r"\b(?:" + "|".join(patterns) + r")\b" if patterns else None
+
+
+def anchor(phrase: str) -> set[str] | None:
+    """Words of which a text must contain one for ``phrase`` to match: the alternatives of its
+    most telling word (the one whose shortest form is longest). None: no such word (always try)."""
+    best: set[str] | None = None
+    for token in phrase.split():
+        if token in ("...", "*"):
+            continue
+        words = {fold_words(w) for w in token.split("/")} - {""}
+        if not words or any(" " in w for w in words):
+            continue
+        if best is None or min(map(len, words)) > min(map(len, best)):
+            best = words
+    return best
+
+
+@dataclass(frozen=True)
+class Kind:
+    pattern: re.Pattern | None  # every language at once
+    excluded: re.Pattern | None
+    by_language: dict[str, re.Pattern]
+    #: A text that has none of these words cannot match (None: always try). Most messages
+    #: share no word with a kind at all: one set intersection instead of a regex search.
+    anchors: frozenset[str] | None
+
+    def search(self, folded: str, words: frozenset[str], pattern: re.Pattern | None = None) -> bool:
+        pattern = pattern or self.pattern
+        if pattern is None or (self.anchors is not None and self.anchors.isdisjoint(words)):
+            return False
+        if self.excluded is not None:
+            folded = self.excluded.sub(" | ", folded)
+        return pattern.search(folded) is not None
+
+
+@lru_cache(maxsize=4)
+def compiled(lex: lexicon.Lexicon) -> dict[str, Kind]:
+    kinds = {}
+    for kind in lexicon.SIGNAL_KINDS:
+        langs = lex.words.get(kind, {})
+        every = [ph for phrases in langs.values() for ph in phrases]
+        pattern, excluded = alternation(every), exclusion(every)
+        by_language = {lang: re.compile(p) for lang, phrases in langs.items() if (p := alternation(phrases))}
+        anchors: set[str] | None = set()
+        for phrase in every:
+            found = anchor(phrase) if not phrase.startswith("-") else set()
+            anchors = None if found is None or anchors is None else anchors | found
+        kinds[kind] = Kind(re.compile(pattern) if pattern else None, re.compile(excluded) if excluded else None,
+                           by_language, frozenset(anchors) if anchors is not None else None)
+    return kinds
+
+
+@lru_cache(maxsize=1024)
+def folded_words(text: str) -> tuple[str, frozenset[str]]:
+    """The text as phrases are matched, and its words (the limiter and the router both ask)."""
+    folded = fold_words(text)
+    return folded, frozenset(folded.split())
 
 
 def signals(text: str) -> set[str]:
     """Which kinds of signal a text carries, e.g. {"emergency"}."""
-    folded = fold(text)
-    return {kind for kind, pattern in _PATTERNS.items() if pattern.search(folded)}
+    folded, words = folded_words(text)
+    return {name for name, kind in compiled(lexicon.current()).items() if kind.search(folded, words)}
+
+
+def languages_of(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[str]:
+    """The languages whose words of these kinds the text uses, in the order the bot offers its
+    languages: "Ma voisine est inconsciente" -> ["fr"]; "ambulance!" -> ["nl", "fr", "en"].
+    Words of no particular language ("bel 112") name none."""
+    folded, words = folded_words(text)
+    found = set()
+    for name in kinds:
+        kind = compiled(lexicon.current()).get(name)
+        if kind is None:
+            continue
+        found |= {lang for lang, pattern in kind.by_language.items()
+                  if lang != lexicon.ANY and kind.search(folded, words, pattern)}
+    return [code for code in lexicon.LANGUAGES if code in found]
+
+
+@lru_cache(maxsize=4)
+def _protective(lex: lexicon.Lexicon) -> re.Pattern:
+    words = {fold_words(w) for name in PROTECTIVE_COMMANDS for w in lex.commands.get(name, ())}
+    words |= {fold_words(w) for file in ("optout", "optin") for phrases in lex.words.get(file, {}).values()
+              for w in phrases}
+    whole = "|".join(sorted((re.escape(w) for w in words if w), key=len, reverse=True))
+    return re.compile(r"^(?:" + whole + r")(?: \S+)?$")
+
+
+def protective(text: str) -> bool:
+    """Must this message be handled even in a flood? An emergency or suicide word anywhere, or a
+    whole message that is /stop, /delete, /start, STOP, START or their words in any language.
+    A compiled regex over the folded text: no database, cheap enough to run on every message."""
+    folded, words = folded_words(text)
+    if not folded:
+        return False
+    if _protective(lexicon.current()).match(folded):
+        return True
+    kinds = compiled(lexicon.current())
+    return any(kinds[k].search(folded, words) for k in URGENT)

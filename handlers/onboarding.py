@@ -11,6 +11,7 @@ import re
 from handlers.answers import fold
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import LANGUAGES, _, normalise_language, speaking
+from handlers.lexicon import language_question, language_words
 from handlers.menu import show_menu
 from handlers.steps import step
 from models import Neighbourhood, Person
@@ -42,8 +43,7 @@ def ask_language(ctx: Context, step_name: str = "onboard.language") -> None:
     hint = normalise_language(ctx.inbound.locale_hint)
     langs = sorted(LANGUAGES, key=lambda c: 0 if c == hint else 1)
     ctx.goto(step_name)
-    ctx.say("Welkom bij buurtbot! · Bienvenue ! · Welcome!\n"
-            "Kies uw taal · Choisissez votre langue · Choose your language:",
+    ctx.say(language_question(),  # every language's own words: locales/lexicon/<lang>/language.txt
             [Option(LANGUAGES[c], f"lang:{c}") for c in langs])
 
 
@@ -52,10 +52,9 @@ def language_from(answer: Answer) -> str | None:
     if code:
         return normalise_language(code)
     folded = fold(answer.text)
-    for c, name in LANGUAGES.items():
-        if folded in (c, fold(name)) or folded in {"nl": ("vlaams", "dutch", "neerlandais"), "fr": ("francais", "french", "frans"), "en": ("engels", "anglais")}[c]:
-            return c
-    return None
+    # The words that choose a language are data (locales/lexicon/<lang>/language.txt): any
+    # language added there is understood, and anything else is asked again.
+    return next((c for c in LANGUAGES if folded and folded in language_words(c)), None)
 
 
 @step("onboard.language")

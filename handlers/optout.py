@@ -7,7 +7,9 @@ payloads below; the person's data stays (that is /delete), only this address fal
 """
 from __future__ import annotations
 
-from handlers import account, onboarding
+from functools import lru_cache
+
+from handlers import account, lexicon, onboarding
 from handlers.core import Context
 from handlers.i18n import _
 from handlers.menu import show_menu
@@ -15,6 +17,23 @@ from models import outbox as queue
 
 OPT_OUT, OPT_IN, HELP = "optout", "optin", "keyword-help"
 PAYLOADS = (OPT_OUT, OPT_IN, HELP)
+#: Longer messages are sentences, not keywords.
+KEYWORD_LENGTH = 20
+
+
+def keyword(text: str) -> str | None:
+    """The payload of a whole-message STOP / START / HELP in any language, else None. The words
+    are data: locales/lexicon/<lang>/optout.txt, optin.txt, info.txt (not "cancel", "end" or
+    "quit": in a conversation those mean "not this request")."""
+    if not text or len(text) > KEYWORD_LENGTH:
+        return None
+    return _keywords(lexicon.current()).get(lexicon.fold(text))
+
+
+@lru_cache(maxsize=4)
+def _keywords(lex: lexicon.Lexicon) -> dict[str, str]:
+    return {lexicon.fold(w): payload for file, payload in lexicon.KEYWORD_FILES.items()
+            for words in lex.words.get(file, {}).values() for w in words}
 
 
 def handle(ctx: Context, payload: str) -> None:

@@ -3,6 +3,11 @@
 More than ``limit`` messages in ``window`` seconds: the next one earns one polite "slow
 down", the rest are dropped until the sender's window has room again. Each sender has its
 own window, so one busy person never slows anybody else.
+
+What protects a person is never dropped: a message the caller marks ``protective`` (an
+emergency, /stop, /delete, STOP, START -- see handlers.keywords.protective) is always let
+through, and so is the sender's next message: the answer to the question it asked ("delete
+everything?" -- "ja").
 """
 from __future__ import annotations
 
@@ -18,10 +23,11 @@ class RateLimiter:
         self.limit, self.window, self.clock = limit, window, clock
         self._hits: dict[object, deque[float]] = {}
         self._warned: set[object] = set()
+        self._pass_next: set[object] = set()
         self._lock = threading.Lock()
         self._last_sweep = clock()
 
-    def hit(self, key: object) -> str:
+    def hit(self, key: object, protective: bool = False) -> str:
         now = self.clock()
         with self._lock:
             if now - self._last_sweep > self.window:
@@ -29,6 +35,13 @@ class RateLimiter:
             hits = self._hits.setdefault(key, deque())
             while hits and now - hits[0] >= self.window:
                 hits.popleft()
+            if protective or key in self._pass_next:
+                hits.append(now)  # it counts, but it is never held back
+                if protective:
+                    self._pass_next.add(key)
+                else:
+                    self._pass_next.discard(key)
+                return OK
             if len(hits) < self.limit:
                 hits.append(now)
                 self._warned.discard(key)
@@ -43,4 +56,5 @@ class RateLimiter:
         for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.window]:
             del self._hits[key]
             self._warned.discard(key)
+            self._pass_next.discard(key)
         self._last_sweep = now

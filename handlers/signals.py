@@ -1,18 +1,20 @@
 """Where the bot hands over to people: emergencies (112 at once), worries about a neighbour
-(coordinator only), professional needs (a referral) and "talk to a person"."""
+(coordinator only), professional needs (the person chooses: volunteers or a referral) and
+"talk to a person"."""
 from __future__ import annotations
 
 from typing import Callable
 
 from handlers.core import Answer, Context, Option, clean_text
-from handlers.i18n import _
+from handlers.i18n import _, current_language, speaking
+from handlers.keywords import URGENT, languages_of
 from handlers.labels import category
 from handlers.menu import menu_options, show_menu
 from handlers.steps import step
 from models import HelpRequest
 from models.audit import audit
 from models.network import coordinators_of
-from models.tasks import requests_of
+from models.tasks import create_request, requests_of
 
 
 def contact_name(ctx: Context) -> str:
@@ -34,14 +36,35 @@ def who(ctx: Context) -> str:
 
 
 def emergency(ctx: Context, kinds: set[str]) -> None:
-    text = _("If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101.")
-    if "suicide" in kinds:
-        text += "\n" + _("If you are thinking about suicide: call 1813 (Zelfmoordlijn, day and night) or 0800 32 123 (Centre de Prévention du Suicide). You are not alone.")
-    text += "\n" + _("buurtbot is not an emergency service. I have also let {contact} know.", contact=contact_name(ctx))
-    ctx.say(text, [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
-    alert_coordinators(ctx, lambda: _("URGENT: {name} wrote a message that may be an emergency. They were told to call 112. Please contact them now.", name=who(ctx)),
+    """112 at once, in the language the message is written in (see answer_languages)."""
+    languages = answer_languages(ctx, kinds)
+    texts = []
+    for language in languages:
+        with speaking(language):
+            text = _("If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101.")
+            if "suicide" in kinds:
+                text += "\n" + _("If you are thinking about suicide: call 1813 (Zelfmoordlijn, day and night) or "
+                                 "0800 32 123 (Centre de Prévention du Suicide). You are not alone.")
+            text += "\n" + _("buurtbot is not an emergency service. I have also let {contact} know.",
+                             contact=contact_name(ctx))
+            texts.append(text)
+    with speaking(languages[0]):
+        ctx.say("\n\n".join(texts), [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
+    alert_coordinators(ctx, lambda: _("URGENT: {name} wrote a message that may be an emergency. They were told to "
+                                      "call 112. Please contact them now.", name=who(ctx)),
                        about=ctx.person.id if ctx.person else None)
     audit(ctx.session, ctx.person.id if ctx.person else None, "signal.emergency", "identity", ctx.identity.id)
+
+
+def answer_languages(ctx: Context, kinds: set[str]) -> list[str]:
+    """The language(s) of the emergency words: the person's own when the words are theirs too
+    ("ambulance" is Dutch, French and English), else the language the words are written in
+    (a newcomer, or a Dutch person writing French, gets French), else all of the matched ones."""
+    own = current_language()
+    written = languages_of(ctx.inbound.text or "", kinds & URGENT)
+    if not written or own in written:
+        return [own]
+    return written
 
 
 def concern(ctx: Context, text: str) -> None:
@@ -69,6 +92,40 @@ def call_me(ctx: Context) -> None:
                        about=ctx.person.id if ctx.person else None)
     audit(ctx.session, ctx.person.id if ctx.person else None, "human.call", "identity", ctx.identity.id)
     show_menu(ctx, _("I have asked {contact} to call you.", contact=contact_name(ctx)))
+
+
+def professional(ctx: Context, text: str, category: str = "other", media: list[str] = ()) -> None:
+    """Words that suggest a professional service (debts, home nursing, a bath one cannot get
+    into): never diverted without the person's say. They choose: the volunteers, as asked,
+    or a talk with the coordinator (a referral)."""
+    ctx.goto("signals.professional", description=text[:500], category=category, media=list(media))
+    ask_professional(ctx)
+
+
+def ask_professional(ctx: Context) -> None:
+    contact = contact_name(ctx)
+    ctx.say(_("Shall I send this to the volunteers of your neighbourhood, or would you rather talk to {contact} about "
+              "it first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the "
+              "local service centre.", contact=contact),
+            [Option(_("Send it to the volunteers"), "pro:volunteers"),
+             Option(_("Talk to {contact} about it", contact=contact), "pro:contact")])
+
+
+@step("signals.professional")
+def on_professional(ctx: Context, answer: Answer) -> None:
+    from handlers.ask import ask_when  # the ask flow imports this module
+
+    choice = answer.arg("pro")
+    description, category = ctx.data("description", ""), ctx.data("category") or "other"
+    if choice == "volunteers":
+        # The usual way on: when, where, confirm -- then the matching volunteers are told.
+        ctx.goto("ask.when", category=category, description=description, media=ctx.data("media", []))
+        ask_when(ctx)
+    elif choice == "contact":
+        refer(ctx, create_request(ctx.session, ctx.person, category, description, "week", None, None,
+                                  status="referred", media=ctx.data("media", [])))
+    else:
+        ask_professional(ctx)
 
 
 def refer(ctx: Context, req: HelpRequest) -> None:

@@ -420,8 +420,10 @@ def field_rows(msg: dict) -> list[Row]:
                 Row("buur", "3"), Row("buur", "Kerkstraat 12"),
                 Row("buur", "1", told={"helper": has(text[:50], options=("claim:",))}, silent=("coordinator",),
                     db=lambda s, v: last_request(s).status == "open" or pytest.fail("not open"))]
-    if route == "referral":
-        return [Row("buur", text, reply=has(options=("human",)), told={"coordinator": has(text[:50])},
+    if route == "referral":  # asked first (issue 9.3): "2" is a talk with the coordinator
+        return [Row("buur", text, reply=has("Fatima", options=("pro:volunteers", "pro:contact")),
+                    silent=("helper", "coordinator"), db=_no_request),
+                Row("buur", "2", reply=has(options=("human",)), told={"coordinator": has(text[:50])},
                     silent=("helper",), db=_referred("buur"))]
     if route == "concern":
         return [Row("buur", text, reply=has(T("Thank you for telling us. I passed this on to {contact} only; they will follow it up. If you think someone is in danger, call 112.", lang, contact="Fatima")),
@@ -444,7 +446,9 @@ def test_field_notes(chat, mid):
 def test_professional_need_in_the_ask_flow_is_referred_not_posted(chat):
     play(chat, resident("buur", "Buur", "fr") + volunteer("helper", "Helper", "fr") + [
         Row("buur", payload="ask"), Row("buur", "3"),
-        Row("buur", FIELD["A10"]["text"], reply=has(options=("human", "menu")), told={"coordinator": has("baignoire")},
+        Row("buur", FIELD["A10"]["text"], reply=has(options=("pro:volunteers", "pro:contact")),
+            silent=("helper", "coordinator"), db=_no_request),
+        Row("buur", "2", reply=has(options=("human", "menu")), told={"coordinator": has("baignoire")},
             silent=("helper",), db=_referred("buur")),
         # the referral shows among the person's requests and can be followed up with a person
         Row("buur", payload="mine", reply=has(str(T("passed on to the coordinator", "fr")))),

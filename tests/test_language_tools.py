@@ -77,19 +77,16 @@ def test_typed_dates():
     assert parse_date("26-11-2030", base) is None  # too far ahead
 
 
-def test_catalog_compiles_from_po_when_no_mo(tmp_path, monkeypatch):
-    import handlers.i18n as i18n
+def test_catalog_compiles_from_po_when_no_mo(tmp_path):
+    from handlers import lexicon
 
     po_dir = tmp_path / "xx" / "LC_MESSAGES"
     po_dir.mkdir(parents=True)
     (po_dir / "messages.po").write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
                                         'msgid "Both"\nmsgstr "Allebei"\n', encoding="utf-8")
-    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
-    i18n.catalog.cache_clear()
-    try:
+    with lexicon.using(tmp_path):
         assert catalog("xx").gettext("Both") == "Allebei"
-    finally:
-        i18n.catalog.cache_clear()
+    assert catalog("xx").gettext("Both") == "Both"  # back to the real catalogs, which have no "xx"
 
 
 def test_speaking_switches_language_and_restores():

@@ -155,5 +155,5 @@ def test_dispatcher_default_is_twenty_a_minute(sessions):
     assert (d.limiter.limit, d.limiter.window) == (20, 60.0)
     clock = FakeClock()
     d.limiter = RateLimiter(d.limiter.limit, d.limiter.window, clock=clock)
-    results = [d.handle(Inbound("demo", "x", "/start", platform_message_id=f"x{n}")) for n in range(22)]
+    results = [d.handle(Inbound("demo", "x", "/menu", platform_message_id=f"x{n}")) for n in range(22)]
     assert results[:20] == ["ok"] * 20 and results[20:] == ["throttled", "throttled"]

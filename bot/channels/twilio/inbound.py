@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import math
 
-from handlers.answers import fold
 from handlers.core import Inbound
+from handlers.optout import keyword
 from bot.channels.twilio.phones import split_address
 
-#: Whole-message keywords (case, accents and punctuation ignored) -> payload.
-#: Not "cancel", "end" or "quit": in a conversation those mean "not this request".
-KEYWORDS = {
-    **dict.fromkeys(("stop", "stopp", "stoppen", "arret", "arreter", "stop all", "stopall", "unsubscribe",
-                     "uitschrijven", "desinscrire"), "optout"),
-    **dict.fromkeys(("start", "starten", "unstop", "restart", "herstart", "demarrer", "recommencer"), "optin"),
-    **dict.fromkeys(("help", "info", "hulp", "aide"), "keyword-help"),
-}
 MAX_MEDIA = 5
 
 
@@ -55,6 +47,6 @@ def to_inbound(form: dict[str, str]) -> Inbound | None:
     text = text if isinstance(text, str) else ""  # typed at the edge: the flows expect str
     payload = form.get("ButtonPayload") or None  # a WhatsApp quick-reply tap
     if payload is None:
-        payload = KEYWORDS.get(fold(text)) if len(text) <= 20 else None
+        payload = keyword(text)  # STOP / START / HELP in any language: locales/lexicon/*/optout.txt ...
     return Inbound(channel, number, "" if payload else text, payload, locale_hint=None,
                    platform_message_id=form["MessageSid"], media=media_of(form))
