@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from handlers import payloads
 from handlers.answers import fold
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import LANGUAGES, _, normalise_language, speaking
@@ -44,7 +45,7 @@ def ask_language(ctx: Context, step_name: str = "onboard.language") -> None:
     ctx.goto(step_name)
     ctx.say("Welkom bij buurtbot! · Bienvenue ! · Welcome!\n"
             "Kies uw taal · Choisissez votre langue · Choose your language:",
-            [Option(LANGUAGES[c], f"lang:{c}") for c in langs])
+            [Option(LANGUAGES[c], payloads.lang(c)) for c in langs])
 
 
 def language_from(answer: Answer) -> str | None:
@@ -109,7 +110,7 @@ def on_area(ctx: Context, answer: Answer) -> None:
         ask_consent(ctx, found[0])
     else:
         ctx.goto("onboard.area", choices=[nb.id for nb in found])
-        ctx.say(_("Which one is yours?"), [Option(nb.name, f"nb:{nb.id}") for nb in found])
+        ctx.say(_("Which one is yours?"), [Option(nb.name, payloads.neighbourhood(nb.id)) for nb in found])
 
 
 def ask_consent(ctx: Context, nb: Neighbourhood) -> None:
