@@ -54,8 +54,9 @@ def on_coordinator(ctx: Context, action: str) -> None:
         lines = "\n".join(volunteer_line(v) for v in people[:5])
         ctx.clear()
         ctx.say(_("Volunteers waiting for approval:") + "\n" + lines,
-                [o for v in people[:5] for o in (Option(_("Approve {name}", name=v.first_name), payloads.volunteer("ok", v.id)),
-                                                  Option(_("Decline {name}", name=v.first_name), payloads.volunteer("no", v.id)))]
+                [o for v in people[:5]
+                 for o in (Option(_("Approve {name}", name=v.first_name), payloads.volunteer("ok", v.id)),
+                           Option(_("Decline {name}", name=v.first_name), payloads.volunteer("no", v.id)))]
                 + [Option(_("Menu"), "menu")], about=None, purge_after_send=True)  # names people: not kept
     elif action == "volunteers":
         people = active_volunteers(ctx.session, p.neighbourhood_id)
@@ -66,8 +67,10 @@ def on_coordinator(ctx: Context, action: str) -> None:
                           for v in people)
         ctx.clear()
         ctx.say(_("Volunteers of your neighbourhood:") + "\n" + lines,
-                [Option(_("Resume {name}", name=v.first_name), payloads.volunteer("ok", v.id)) if v.volunteer_status == "paused"
-                 else Option(_("Pause {name}", name=v.first_name), payloads.volunteer("pause", v.id)) for v in people[:8]]
+                [Option(_("Resume {name}", name=v.first_name), payloads.volunteer("ok", v.id))
+                 if v.volunteer_status == "paused"
+                 else Option(_("Pause {name}", name=v.first_name), payloads.volunteer("pause", v.id))
+                 for v in people[:8]]
                 + [Option(_("Menu"), "menu")], purge_after_send=True)  # names people: not kept after delivery
     elif action == "proxy":
         ctx.goto("proxy.name")

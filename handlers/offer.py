@@ -124,5 +124,6 @@ def on_duo(ctx: Context, answer: Answer) -> None:
             ctx.tell(c, lambda: (
                 _("New volunteer: {name} ({tasks}; max {cap} a week). Approve?", name=p.first_name,
                   tasks=", ".join(category(x) for x in p.categories), cap=p.max_tasks_per_week),
-                [Option(_("Approve"), payloads.volunteer("ok", p.id)), Option(_("Decline"), payloads.volunteer("no", p.id))],
+                [Option(_("Approve"), payloads.volunteer("ok", p.id)),
+                 Option(_("Decline"), payloads.volunteer("no", p.id))],
             ), about=p.id)

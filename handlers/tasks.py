@@ -62,7 +62,8 @@ def do_claim(ctx: Context, raw: str | None) -> None:
     if req.requester:
         ctx.tell(req.requester, lambda: (
             _("Good news: {name} will help you with request #{id} ({category}). {name} will get in touch.", name=p.first_name, id=req.id, category=category(req.category)),
-            [Option(_("Send {name} a message", name=p.first_name), payloads.message(req.id)), Option(_("Menu"), "menu")],
+            [Option(_("Send {name} a message", name=p.first_name), payloads.message(req.id)),
+             Option(_("Menu"), "menu")],
         ), about=p.id)
 
 
@@ -145,7 +146,8 @@ def show_tasks(ctx: Context) -> None:
         return
     ctx.clear()
     ctx.say(_("Your tasks:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs),
-            [o for r in reqs[:3] for o in (Option(_("Done #{id}", id=r.id), payloads.done(r.id)), Option(_("Hand back #{id}", id=r.id), payloads.hand_back(r.id)))]
+            [o for r in reqs[:3] for o in (Option(_("Done #{id}", id=r.id), payloads.done(r.id)),
+                                           Option(_("Hand back #{id}", id=r.id), payloads.hand_back(r.id)))]
             + [Option(_("Menu"), "menu")], purge_after_send=True)  # names neighbours: not kept after delivery
 
 

@@ -251,8 +251,8 @@ def test_an_old_button_mid_question_asks_that_question_again(chat):
     chat.send("ann", payload="ask")
     chat.send("ann", payload="cat:shopping")
     got = chat.send("ann", payload="cat:lift")  # pressed twice: the question moved on
-    assert [m["text"] for m in got] == [T("en", EXPIRED), T("en", "Please describe in a few words what you need, "
-                                                                    "for example: “a pack of water from the supermarket”.")]
+    describe = "Please describe in a few words what you need, for example: “a pack of water from the supermarket”."
+    assert [m["text"] for m in got] == [T("en", EXPIRED), T("en", describe)]
     assert step_of(chat, "ann") == "ask.describe"
 
 
