@@ -513,19 +513,18 @@ def global_action(ctx: Context, payload: str) -> bool:
     p = payloads.parse(payload)
     if p is None or not p.is_global:
         return False
+    # The record a button acts on, held here while its handler runs: the session's identity
+    # map only keeps it while someone does, so the handler's own get() then costs no query.
+    model = HelpRequest if p.kind in payloads.ON_REQUEST else Person if p.kind == payloads.VOLUNTEER else None
+    record = ctx.session.get(model, p.record_id) if model is not None and p.record_id is not None else None
     if p.kind in payloads.SIMPLE and not p.args:
         simple_actions()[p.kind](ctx)
     elif p.kind == payloads.COORD:
         coordinator.on_coordinator(ctx, p.rest)
-    elif p.kind in payloads.ON_REQUEST and len(p.args) == 1 and _exists(ctx, HelpRequest, p.record_id):
+    elif record is not None and model is HelpRequest and len(p.args) == 1:
         request_actions()[p.kind](ctx, p.args[0])
-    elif p.kind == payloads.VOLUNTEER and len(p.args) == 2 and _exists(ctx, Person, p.record_id):
+    elif record is not None and model is Person and len(p.args) == 2:
         coordinator.on_volunteer_decision(ctx, p.args[0], p.args[1])
     else:
-        expired(ctx)
+        expired(ctx)  # its record is gone (or never was): this button has expired
     return True
-
-
-def _exists(ctx: Context, model, record_id: int | None) -> bool:
-    """The record a button acts on is still there (the handler's own get() then costs nothing)."""
-    return record_id is not None and ctx.session.get(model, record_id) is not None
