@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
+from handlers import payloads
 from handlers.core import Answer, Inbound
 from handlers.lexicon import DIGITS, NO, YES, fold  # noqa: F401  (yes/no words are data: locales/lexicon/*/yes.txt)
-from handlers.waiting import record_of
 
 
 def numbers_in(text: str) -> list[int]:
@@ -23,27 +23,50 @@ def resolve(inbound: Inbound, options: list[dict]) -> Answer:
     if not options or not folded:
         return Answer(text, None)
     if folded.isdecimal():  # isdigit() is also true for "²" or "፩", which int() refuses
-        n = int(folded)
-        return Answer(text, options[n - 1]["payload"] if 1 <= n <= len(options) else None)
+        return by_number(text, folded, options)
     for opt in options:
         if fold(opt["label"]) == folded:
             return Answer(text, opt["payload"])
-    payloads = [o["payload"] for o in options]
-    for words, wanted in ((YES, "yes"), (NO, "no")):
+    given = [payloads.parse(o["payload"]) for o in options]
+    for words, wanted in ((YES, payloads.YES), (NO, payloads.NO)):
         if is_word(folded, words):
-            hits = [p for p in payloads if p == wanted or p.endswith(":" + wanted)]
+            hits = [str(p) for p in given if p.kind == wanted or p.args[-1:] == (wanted,)]
             if len(hits) == 1:
                 return Answer(text, hits[0])
             if wanted == "yes" and not hits and options and options[0].get("topic") \
-                    and len({record_of(o["payload"]) for o in options if o.get("topic")}) == 1:
+                    and len({p.record for p, o in zip(given, options) if o.get("topic")}) == 1:
                 # "yes" to the notification just read, when it is the only one waiting
                 return Answer(text, options[0]["payload"])
     return Answer(text, None)
 
 
+def by_number(text: str, digits: str, options: list[dict]) -> Answer:
+    """A typed number: the option labelled with that number when the labels are numbers (a
+    weekly cap of 1, 2, 3 or 5), else the option at that position. A number that names no
+    option is a stray (the question is asked again, never answered with a neighbour) -- except
+    a long one next to named options, which is something else (a postcode, for the step)."""
+    n, labels = int(digits), [fold(o["label"]) for o in options]
+    if all(label.isdecimal() for label in labels):
+        hits = [o["payload"] for o, label in zip(options, labels) if int(label) == n]
+        return Answer(text, hits[0]) if hits else Answer(text, None, stray_number=True)
+    if 1 <= n <= len(options):
+        return Answer(text, options[n - 1]["payload"])
+    return Answer(text, None, stray_number=len(digits) <= 2)
+
+
 def is_word(folded: str, words: set[str]) -> bool:
     """"ja", "ja graag", "oui!" -- a short answer that starts with one of ``words``."""
     return folded in words or folded.split(" ")[0] in words and len(folded) < 12
+
+
+#: Words that may come with a "yes" without making it more than a yes: "ja graag", "oui merci".
+COURTESY = {"graag", "please", "svp", "merci", "thanks", "zeker", "bien", "sur", "sure", "hoor", "dank", "u", "je"}
+
+
+def is_bare_yes(text: str) -> bool:
+    """"ja", "yes please", "oui merci": a yes and nothing else, which answers no open question."""
+    words = fold(text).split()
+    return bool(words) and words[0] in YES and all(w in YES or w in COURTESY for w in words)
 
 
 def is_bare(text: str) -> bool:

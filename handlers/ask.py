@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from handlers import payloads
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, format_day, today
 from handlers.labels import THIS_WEEK, WHEN_LABELS, category, label, request_line
@@ -25,7 +26,7 @@ def start_ask(ctx: Context, on_behalf_of: str | None = None) -> None:
 
 
 def prompt_category(ctx: Context) -> None:
-    ctx.say(_("What kind of help do you need?"), [Option(category(c), f"cat:{c}") for c in CATEGORIES])
+    ctx.say(_("What kind of help do you need?"), [Option(category(c), payloads.category(c)) for c in CATEGORIES])
 
 
 def start_visit(ctx: Context) -> None:
@@ -67,7 +68,7 @@ def on_describe(ctx: Context, answer: Answer) -> None:
 
 
 def ask_when(ctx: Context) -> None:
-    ctx.say(_("When?"), [Option(_(label), f"when:{k}") for k, label in WHEN_LABELS.items()])
+    ctx.say(_("When?"), [Option(_(label), payloads.when(k)) for k, label in WHEN_LABELS.items()])
 
 
 def parse_date(text: str, base: date) -> date | None:
@@ -185,7 +186,7 @@ def notify_volunteers(ctx: Context, req: HelpRequest, exclude: set[int] = frozen
     """Tell every matching volunteer, shared language first. Returns how many were told."""
     count = ctx.tell_all(matching_volunteers(ctx.session, req, exclude=set(exclude)),
                          lambda: (_("A neighbour asks for help:\n{line}\nCan you do it?", line=request_line(req)),
-                                  [Option(_("I'll do it"), f"claim:{req.id}"), Option(_("Not now"), "menu")]),
+                                  [Option(_("I'll do it"), payloads.claim(req.id)), Option(_("Not now"), "menu")]),
                          about=req.requester_id)
     if count == 0:
         from handlers.signals import alert_coordinators

@@ -2,6 +2,7 @@
 taken yet, and invite others. Every action checks the neighbourhood."""
 from __future__ import annotations
 
+from handlers import payloads
 from handlers.ask import start_ask
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _
@@ -23,12 +24,12 @@ def coordinator_menu(ctx: Context) -> None:
     n = len(pending_volunteers(ctx.session, p.neighbourhood_id))
     ctx.clear()
     ctx.say(_("Coordinator of {neighbourhood}. What would you like to do?", neighbourhood=p.neighbourhood.name), [
-        Option(_("Volunteers to approve ({n})", n=n), "coord:pending"),
-        Option(_("Unclaimed requests"), "coord:open"),
-        Option(_("Volunteers"), "coord:volunteers"),
-        Option(_("Ask for someone without a phone"), "coord:proxy"),
-        Option(_("Invite a volunteer"), "coord:invite:volunteer"),
-        Option(_("Invite a coordinator"), "coord:invite:coordinator"),
+        Option(_("Volunteers to approve ({n})", n=n), payloads.coord("pending")),
+        Option(_("Unclaimed requests"), payloads.coord("open")),
+        Option(_("Volunteers"), payloads.coord("volunteers")),
+        Option(_("Ask for someone without a phone"), payloads.coord("proxy")),
+        Option(_("Invite a volunteer"), payloads.coord("invite:volunteer")),
+        Option(_("Invite a coordinator"), payloads.coord("invite:coordinator")),
         Option(_("Menu"), "menu"),
     ])
 
@@ -53,8 +54,9 @@ def on_coordinator(ctx: Context, action: str) -> None:
         lines = "\n".join(volunteer_line(v) for v in people[:5])
         ctx.clear()
         ctx.say(_("Volunteers waiting for approval:") + "\n" + lines,
-                [o for v in people[:5] for o in (Option(_("Approve {name}", name=v.first_name), f"vol:ok:{v.id}"),
-                                                  Option(_("Decline {name}", name=v.first_name), f"vol:no:{v.id}"))]
+                [o for v in people[:5]
+                 for o in (Option(_("Approve {name}", name=v.first_name), payloads.volunteer("ok", v.id)),
+                           Option(_("Decline {name}", name=v.first_name), payloads.volunteer("no", v.id)))]
                 + [Option(_("Menu"), "menu")], about=None, purge_after_send=True)  # names people: not kept
     elif action == "volunteers":
         people = active_volunteers(ctx.session, p.neighbourhood_id)
@@ -65,8 +67,10 @@ def on_coordinator(ctx: Context, action: str) -> None:
                           for v in people)
         ctx.clear()
         ctx.say(_("Volunteers of your neighbourhood:") + "\n" + lines,
-                [Option(_("Resume {name}", name=v.first_name), f"vol:ok:{v.id}") if v.volunteer_status == "paused"
-                 else Option(_("Pause {name}", name=v.first_name), f"vol:pause:{v.id}") for v in people[:8]]
+                [Option(_("Resume {name}", name=v.first_name), payloads.volunteer("ok", v.id))
+                 if v.volunteer_status == "paused"
+                 else Option(_("Pause {name}", name=v.first_name), payloads.volunteer("pause", v.id))
+                 for v in people[:8]]
                 + [Option(_("Menu"), "menu")], purge_after_send=True)  # names people: not kept after delivery
     elif action == "proxy":
         ctx.goto("proxy.name")

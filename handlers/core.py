@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import waiting
+from handlers import payloads, waiting
 from handlers.i18n import current_language, speaking
 from models import ChannelIdentity, ConversationState, Outbox, Person
 from models.base import utcnow
@@ -60,14 +60,15 @@ class Answer:
 
     text: str
     payload: str | None
+    #: A typed number that names none of the options on screen: the question is asked again,
+    #: never answered with a neighbouring option (see answers.resolve).
+    stray_number: bool = False
 
     def is_(self, payload: str) -> bool:
         return self.payload == payload
 
     def arg(self, prefix: str) -> str | None:
-        if self.payload and self.payload.startswith(prefix + ":"):
-            return self.payload[len(prefix) + 1:]
-        return None
+        return payloads.arg(self.payload, prefix)
 
 
 class Conversation:
@@ -135,53 +136,30 @@ class Reach(NamedTuple):
     conversation: Conversation
 
 
-@dataclass
-class Context:
-    session: Session
-    inbound: Inbound
-    identity: ChannelIdentity
-    state: Conversation
-    person: Person | None
-    invite_link: Callable[[str], str | None] = lambda code: None
-    now: datetime = field(default_factory=utcnow)
-    erased: bool = False
-    outgoing: list[dict] = field(default_factory=list)
-    _count: int = 0
-    #: Every conversation this message may change, one object per row (the sender's too).
-    conversations: dict[int, Conversation] = field(default_factory=dict)
+class Notifier:
+    """Tells people, with nothing but a session: outbox rows on the channel each person last
+    used, in their own language, never to whom asked not to be contacted (do_not_contact,
+    paused unless ``even_if_paused``, an opted-out or inactive address). A notification with
+    options joins the ones waiting on that person's screen (handlers.waiting).
 
-    def __post_init__(self) -> None:
-        if self.state is not None:
-            self.conversations[self.state.identity_id] = self.state
+    Any tick, broadcast or sender can use one; a Context uses one for its replies and for
+    telling others, so that the rows of one message keep the order they were said in. Outbox
+    keys are ``<key_prefix>:<n>``: the prefix makes them idempotent (the same message, the
+    same tick, the same held row), n counts the rows."""
 
-    # ---- the sender's conversation -------------------------------------------------------
-    def goto(self, step: str, **data) -> None:
-        self.state.step = step
-        self.state.data = {**(self.state.data or {}), **data} if step else {}
+    __slots__ = ("session", "key_prefix", "now", "outgoing", "conversations", "_count")
 
-    def clear(self) -> None:
-        self.state.step, self.state.data = "", {}
+    def __init__(self, session: Session, key_prefix: str, *, now: datetime | None = None,
+                 conversations: dict[int, Conversation] | None = None) -> None:
+        self.session, self.key_prefix = session, key_prefix
+        self.now = now or utcnow()
+        self.outgoing: list[dict] = []
+        #: Every conversation these messages may change, one object per row.
+        self.conversations: dict[int, Conversation] = {} if conversations is None else conversations
+        self._count = 0
 
-    def data(self, key: str, default=None):
-        return (self.state.data or {}).get(key, default)
-
-    def say(self, text: str, options: Iterable[Option] = (), *, about: int | None = None,
-            purpose: str = "reply", purge_after_send: bool = False, media: Iterable[str] = ()) -> None:
-        options = list(options)
-        self.state.options = [o.as_json() for o in options]
-        self._write(self.identity.channel, self.identity.address, self.identity.id, text, options,
-                    about=about, purpose=purpose, purge=purge_after_send, language=current_language(), media=media)
-
-    def say_final(self, text: str) -> None:
-        """Last words to someone whose data was just erased: there is no identity row any more,
-        and the sender deletes this message once it is delivered."""
-        self.erased = True
-        self._write(self.inbound.channel, self.inbound.address, None, text, [], about=None, purpose="farewell",
-                    purge=True, language=current_language())
-
-    # ---- other people ----------------------------------------------------------------------
     def tell(self, person: Person, render: Callable[[], tuple[str, list[Option]]], **kwargs) -> bool:
-        """Message another person in their own language, on the channel they last used."""
+        """Message one person in their own language, on the channel they last used."""
         return self.tell_all([person], render, **kwargs) == 1
 
     def tell_all(self, people: Iterable[Person], render: Callable[[], tuple[str, list[Option]]], *,
@@ -202,7 +180,7 @@ class Context:
                     rendered[person.language] = render()
             text, options = rendered[person.language]
             if options:
-                # One object per row: telling the sender changes ctx.state itself.
+                # One object per row: telling the sender changes their own conversation itself.
                 conversation = self.conversations.setdefault(reach.identity_id, reach.conversation)
                 # In the middle of a question, not one they walked away from (see STEP_TTL)?
                 in_flow = bool(conversation.step) and reach.last_inbound_at is not None \
@@ -212,17 +190,18 @@ class Context:
                     # Their "1" answers the question they are in: no numbers here that it would not mean.
                     with speaking(person.language):
                         text, options = text + "\n\n" + waiting.later(), []
-            self._write(reach.channel, reach.address, reach.identity_id, text, options, about=about,
-                        purpose=purpose, purge=False, language=person.language, media=media)
+            self.add(reach.channel, reach.address, reach.identity_id, text, options, about=about,
+                     purpose=purpose, language=person.language, media=media)
             told += 1
         return told
 
-    def _write(self, channel, address, identity_id, text, options, *, about, purpose, purge, language,
-               media: Iterable[str] = ()) -> None:
+    def add(self, channel: str, address: str, identity_id: int | None, text: str, options: Iterable[Option] = (),
+            *, about: int | None = None, purpose: str = "notify", purge: bool = False, language: str | None,
+            media: Iterable[str] = ()) -> None:
+        """One outbox row, to be written by write() (nothing is checked here: callers decide)."""
         self._count += 1
-        pmid = self.inbound.platform_message_id or uuid.uuid4().hex
         self.outgoing.append(dict(
-            idempotency_key=f"{self.inbound.channel}:{pmid}:{self._count}"[:120],
+            idempotency_key=f"{self.key_prefix}:{self._count}"[:120],
             channel=channel,
             address=address,
             identity_id=identity_id,
@@ -239,18 +218,85 @@ class Context:
             created_at=self.now,
         ))
 
-    def write(self) -> None:
-        """Write what this message changed, in the unit of work's order: the ORM objects, then
-        the conversations, then all replies in one INSERT, in the order they were said (the
-        unit of work would add a round of bookkeeping per row on the hottest path)."""
+    def write(self, skip_conversation: int | None = None) -> None:
+        """Write the conversations that changed, then all rows in one INSERT, in the order they
+        were added (the unit of work would add a round of bookkeeping per row on the hottest
+        path). ``skip_conversation``: an identity whose conversation went with its data."""
         self.session.flush()
-        if self.erased:  # the sender's conversation went with their data
-            self.conversations.pop(self.identity.id, None)
         connection = self.session.connection()
-        write_conversations(connection, self.conversations.values())
+        write_conversations(connection, [c for i, c in self.conversations.items() if i != skip_conversation])
         if self.outgoing:
             connection.execute(_OUTBOX_INSERT, self.outgoing)
             self.outgoing = []
+
+
+@dataclass
+class Context:
+    """The conversation cursor of one inbound message: the sender, their step, data and the
+    options on their screen, and their replies. Telling others goes through ``notifier``."""
+
+    session: Session
+    inbound: Inbound
+    identity: ChannelIdentity
+    state: Conversation
+    person: Person | None
+    invite_link: Callable[[str], str | None] = lambda code: None
+    now: datetime = field(default_factory=utcnow)
+    erased: bool = False
+    notifier: Notifier = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Outbox keys "<channel>:<platform message id>:<n>": a redelivered message writes nothing twice.
+        pmid = self.inbound.platform_message_id or uuid.uuid4().hex
+        self.notifier = Notifier(self.session, f"{self.inbound.channel}:{pmid}", now=self.now,
+                                 conversations={self.state.identity_id: self.state})
+
+    @property
+    def conversations(self) -> dict[int, Conversation]:
+        return self.notifier.conversations
+
+    @property
+    def outgoing(self) -> list[dict]:
+        return self.notifier.outgoing
+
+    # ---- the sender's conversation -------------------------------------------------------
+    def goto(self, step: str, **data) -> None:
+        self.state.step = step
+        self.state.data = {**(self.state.data or {}), **data} if step else {}
+
+    def clear(self) -> None:
+        self.state.step, self.state.data = "", {}
+
+    def data(self, key: str, default=None):
+        return (self.state.data or {}).get(key, default)
+
+    def say(self, text: str, options: Iterable[Option] = (), *, about: int | None = None,
+            purpose: str = "reply", purge_after_send: bool = False, media: Iterable[str] = ()) -> None:
+        options = list(options)
+        self.state.options = [o.as_json() for o in options]
+        self.notifier.add(self.identity.channel, self.identity.address, self.identity.id, text, options,
+                          about=about, purpose=purpose, purge=purge_after_send, language=current_language(),
+                          media=media)
+
+    def say_final(self, text: str) -> None:
+        """Last words to someone whose data was just erased: there is no identity row any more,
+        and the sender deletes this message once it is delivered."""
+        self.erased = True
+        self.notifier.add(self.inbound.channel, self.inbound.address, None, text, about=None, purpose="farewell",
+                          purge=True, language=current_language())
+
+    # ---- other people ----------------------------------------------------------------------
+    def tell(self, person: Person, render: Callable[[], tuple[str, list[Option]]], **kwargs) -> bool:
+        """Message another person in their own language, on the channel they last used."""
+        return self.notifier.tell(person, render, **kwargs)
+
+    def tell_all(self, people: Iterable[Person], render: Callable[[], tuple[str, list[Option]]], **kwargs) -> int:
+        return self.notifier.tell_all(people, render, **kwargs)
+
+    def write(self) -> None:
+        """Write what this message changed, in the unit of work's order: the ORM objects, then
+        the conversations, then all replies in one INSERT, in the order they were said."""
+        self.notifier.write(skip_conversation=self.identity.id if self.erased else None)
 
     write_outbox = write  # the older name, for callers outside the dispatcher
 

@@ -12,7 +12,7 @@ import time
 import traceback
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,10 +21,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers import account, ask, coordinator, offer, onboarding, optout, signals, tasks, waiting  # noqa: F401  (registers steps)
-from handlers.answers import fold, is_bare, resolve
-from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Context, Conversation, Inbound, add_or_get, clean_text,
-                           load_conversation)
+from handlers import (account, ask, coordinator, offer, onboarding, optout, payloads, signals,  # noqa: F401
+                      tasks, waiting)  # (importing them registers their steps)
+from handlers.answers import fold, is_bare, is_bare_yes, resolve
+from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,
+                           clean_text, load_conversation)
 from handlers.i18n import _, normalise_language, speaking
 from handlers.keywords import signals as find_signals
 from handlers.keywords import protective as protective_text
@@ -32,7 +33,7 @@ from handlers.lexicon import ALIASES, COMMANDS  # noqa: F401  (command words are
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import STEPS
-from models import ChannelIdentity, ConversationState, InboundLog, Outbox
+from models import ChannelIdentity, ConversationState, HelpRequest, InboundLog, Outbox, Person
 from models.base import utcnow
 from models.db import transaction, writer_turn
 
@@ -220,51 +221,247 @@ def _language(ctx: Context) -> str | None:
     return ctx.identity.language or normalise_language(ctx.inbound.locale_hint)
 
 
-def route(ctx: Context) -> None:
-    text = clean_text(ctx.inbound.text)
-    if ctx.inbound.payload in optout.PAYLOADS:
-        optout.handle(ctx, ctx.inbound.payload)
-        return
-    if ctx.identity.opted_out_at is not None:  # this address sent STOP: silence until START
-        kinds = find_signals(text) if text else set()
-        if kinds & {"emergency", "suicide"}:
-            signals.emergency(ctx, kinds)
-        elif fold(text.split(" ")[0]) == "start":
-            optout.opt_in(ctx)
-        return
-    if text.startswith("/"):
-        command(ctx, text)
-        return
-    kinds = find_signals(text) if text and not ctx.inbound.payload else set()
-    if kinds & {"emergency", "suicide"}:
-        signals.emergency(ctx, kinds)
-        return
-    answer = resolve(Inbound(**{**ctx.inbound.__dict__, "text": text}), ctx.state.options or [])
-    if ctx.person is None:
-        if ctx.state.step.startswith("onboard.") and ctx.state.step in STEPS:
-            STEPS[ctx.state.step](ctx, answer)
-        else:
-            onboarding.start(ctx, None)
-        return
-    if not ctx.state.step and not ctx.inbound.payload and waiting.several(ctx.state.options) and is_bare(text):
-        waiting.ask_which(ctx)  # "ja" with two requests waiting: which one? never both, never a guess
-        return
-    if answer.payload and global_action(ctx, answer.payload):
-        return
-    if ctx.state.step in STEPS:
-        STEPS[ctx.state.step](ctx, answer)
-    elif fold(text) in ALIASES:
-        command(ctx, "/" + fold(text))
-    elif "concern" in kinds:
-        signals.concern(ctx, text)
-    elif ctx.inbound.media and not text:
-        signals.media_only(ctx)
-    elif "company" in kinds and "professional" not in kinds:
-        signals.company(ctx, text)
-    elif "professional" in kinds:
-        signals.professional(ctx, text)  # asked, never diverted
+class Turn:
+    """One message as the rules see it: read once (cleaned, folded, its signals found, the typed
+    answer matched to the options on screen), then offered to each rule in order."""
+
+    __slots__ = ("ctx", "text", "pressed", "kinds", "answer", "word")
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.text = clean_text(ctx.inbound.text)
+        #: The payload of a button pressed (None for a typed message).
+        self.pressed = ctx.inbound.payload
+        self.kinds = find_signals(self.text) if self.text and not self.pressed else _NO_SIGNALS
+        self.answer = resolve(replace(ctx.inbound, text=self.text), ctx.state.options or [])
+        #: The command a whole typed message names ("menu", "terug" -> "cancel"), if any.
+        self.word = ALIASES.get(fold(self.text)) if self.text and not self.pressed and len(self.text) < 30 else None
+
+
+_NO_SIGNALS: frozenset[str] = frozenset()
+#: Commands that, typed alone, mean themselves at every step and are never taken as an answer.
+GLOBAL_WORDS = frozenset({"menu", "help", "stop", "cancel"})
+#: Steps whose text is a message to a person, not an answer the bot stores: a "ja" is passed on.
+MESSAGE_STEPS = frozenset({"relay", "human.message"})
+
+
+def _optout_payload(t: Turn) -> bool:
+    """STOP/START/HELP keywords (the channel turned them into payloads): carriers require that they always work."""
+    if t.pressed not in optout.PAYLOADS:
+        return False
+    optout.handle(t.ctx, t.pressed)
+    return True
+
+
+def _opted_out(t: Turn) -> bool:
+    """An address that sent STOP hears nothing until START -- except 112 for an emergency."""
+    if t.ctx.identity.opted_out_at is None:
+        return False
+    if t.kinds & {"emergency", "suicide"}:
+        signals.emergency(t.ctx, t.kinds)
+    elif fold(t.text.split(" ")[0]) == "start":
+        optout.opt_in(t.ctx)
+    return True
+
+
+def _slash_command(t: Turn) -> bool:
+    """A /command is unambiguous: it means itself whatever question is open."""
+    if not t.text.startswith("/"):
+        return False
+    command(t.ctx, t.text)
+    return True
+
+
+def _emergency(t: Turn) -> bool:
+    """Someone in danger gets 112 before anything else the words could mean."""
+    if not t.kinds & {"emergency", "suicide"}:
+        return False
+    signals.emergency(t.ctx, t.kinds)
+    return True
+
+
+def _global_word(t: Turn) -> bool:
+    """"menu", "stop", "help", "terug"... typed alone work at every step (onboarding too) and are never an answer."""
+    if t.word not in GLOBAL_WORDS:
+        return False
+    command(t.ctx, "/" + t.word)
+    return True
+
+
+def _expired_button(t: Turn) -> bool:
+    """A button of an earlier screen is not an answer to this one: said so before anyone reads it as one."""
+    if not t.pressed:
+        return False
+    ctx, parsed = t.ctx, payloads.parse(t.pressed)
+    if ctx.person is not None and parsed is not None and parsed.is_global:
+        return False  # a notification's or menu's button works from anywhere (checked by global_button)
+    on_screen = any(o.get("payload") == t.pressed for o in ctx.state.options or [])
+    if on_screen and (ctx.person is None or ctx.state.step in STEPS):
+        return False
+    expired(ctx)
+    return True
+
+
+def _onboarding(t: Turn) -> bool:
+    """Someone who has not joined can only join: every rule below needs a person."""
+    ctx = t.ctx
+    if ctx.person is not None:
+        return False
+    if ctx.state.step.startswith("onboard.") and ctx.state.step in STEPS:
+        answer_question(t)
     else:
-        not_understood(ctx)
+        onboarding.start(ctx, None)
+    return True
+
+
+def _several_waiting(t: Turn) -> bool:
+    """A bare "ja" or "1" with several notifications waiting could mean any of them: never guess, ask which."""
+    ctx = t.ctx
+    if ctx.state.step or t.pressed or not waiting.several(ctx.state.options) or not is_bare(t.text):
+        return False
+    waiting.ask_which(ctx)
+    return True
+
+
+def _global_button(t: Turn) -> bool:
+    """A notification's or the menu's button works from anywhere, even pressed hours later mid-question."""
+    return bool(t.answer.payload) and global_action(t.ctx, t.answer.payload)
+
+
+def _open_question(t: Turn) -> bool:
+    """What is left answers the question on screen (typed words below only mean themselves without one)."""
+    if t.ctx.state.step not in STEPS:
+        return False
+    answer_question(t)
+    return True
+
+
+def _typed_command(t: Turn) -> bool:
+    """A command word typed without its slash ("taal", "vraag") when no question is open."""
+    if t.word is None:
+        return False
+    command(t.ctx, "/" + fold(t.text))
+    return True
+
+
+def _concern(t: Turn) -> bool:
+    """A worry about a neighbour goes to the coordinator before any reading of it as small talk."""
+    if "concern" not in t.kinds:
+        return False
+    signals.concern(t.ctx, t.text)
+    return True
+
+
+def _media_only(t: Turn) -> bool:
+    """A photo or voice note without words, outside a question: thanked, never dropped in silence."""
+    if not t.ctx.inbound.media or t.text:
+        return False
+    signals.media_only(t.ctx)
+    return True
+
+
+def _company(t: Turn) -> bool:
+    """Loneliness words: an offer of a call or a visit, unless the words ask for a professional."""
+    if "company" not in t.kinds or "professional" in t.kinds:
+        return False
+    signals.company(t.ctx, t.text)
+    return True
+
+
+def _professional(t: Turn) -> bool:
+    """A need for a professional service: a referral (after everything more urgent or more personal)."""
+    if "professional" not in t.kinds:
+        return False
+    signals.professional(t.ctx, t.text)  # asked, never diverted
+    return True
+
+
+def _not_understood(t: Turn) -> bool:
+    """Nothing above understood it: say so, and show what can be done."""
+    not_understood(t.ctx)
+    return True
+
+
+class Rule(NamedTuple):
+    name: str
+    handle: Callable[[Turn], bool]
+
+    @property
+    def why(self) -> str:
+        return (self.handle.__doc__ or "").strip().splitlines()[0]
+
+
+#: The order is the policy: the first rule that takes the message handles it.
+RULES: tuple[Rule, ...] = (
+    Rule("optout_payload", _optout_payload),
+    Rule("opted_out", _opted_out),
+    Rule("slash_command", _slash_command),
+    Rule("emergency", _emergency),
+    Rule("global_word", _global_word),
+    Rule("expired_button", _expired_button),
+    Rule("onboarding", _onboarding),
+    Rule("several_waiting", _several_waiting),
+    Rule("global_button", _global_button),
+    Rule("open_question", _open_question),
+    Rule("typed_command", _typed_command),
+    Rule("concern", _concern),
+    Rule("media_only", _media_only),
+    Rule("company", _company),
+    Rule("professional", _professional),
+    Rule("not_understood", _not_understood),
+)
+
+
+def route(ctx: Context) -> str:
+    """Hand the message to the first rule that takes it; returns that rule's name."""
+    turn = Turn(ctx)
+    for rule in RULES:
+        if rule.handle(turn):
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("routed by %s", rule.name)
+            return rule.name
+    raise AssertionError("not_understood takes every message")
+
+
+def answer_question(t: Turn) -> None:
+    """The open question gets the answer -- unless it is a typed number that names none of its
+    options, or a bare "yes" where it offers no yes (meant for something else): then it is
+    asked again, and nothing is stored."""
+    ctx, answer = t.ctx, t.answer
+    stray_yes = (answer.payload is None and ctx.state.step not in MESSAGE_STEPS and is_bare_yes(t.text)
+                 and not ctx.inbound.media)
+    if answer.stray_number or stray_yes:
+        reask(ctx)
+    else:
+        STEPS[ctx.state.step](ctx, answer)
+
+
+def reask(ctx: Context) -> None:
+    """The open question again: every step asks its question again when given no answer."""
+    STEPS[ctx.state.step](ctx, Answer("", None))
+
+
+def expired(ctx: Context) -> None:
+    """An old button (its screen, step or record is gone): say so, and show what can be done now --
+    the open question, the menu, or for someone who has not joined, the start."""
+    notice = _("This button is no longer valid.")
+    if ctx.state.step in STEPS:
+        ctx.say(notice)
+        reask(ctx)
+    elif ctx.person is None:
+        ctx.say(notice)
+        onboarding.start(ctx, None)
+    else:
+        show_menu(ctx, notice + "\n" + _("What would you like to do?"))
+
+
+def cancel(ctx: Context) -> None:
+    """"terug", "annuleer", /cancel: leave the open question, keeping nothing half-written."""
+    ctx.clear()
+    if ctx.person is None:
+        onboarding.start(ctx, None)
+    else:
+        show_menu(ctx, _("All right, we leave that. What would you like to do?"))
 
 
 def command(ctx: Context, text: str) -> None:
@@ -274,6 +471,8 @@ def command(ctx: Context, text: str) -> None:
         onboarding.start(ctx, rest.strip() or None)
     elif name == "language":
         onboarding.ask_language(ctx, "language" if ctx.person else "onboard.language")
+    elif name == "cancel":
+        cancel(ctx)
     elif ctx.person is None:
         if name in ("mydata", "delete"):
             ctx.say(_("We do not keep anything about you. Type /start to join."))
@@ -286,29 +485,43 @@ def command(ctx: Context, text: str) -> None:
         not_understood(ctx)
     else:
         {"help": account.show_help, "menu": show_menu, "stop": account.stop, "mydata": account.show_my_data,
-         "delete": account.ask_delete, "ask": ask.start_ask, "offer": offer.start_offer,
-         "cancel": show_menu}[name](ctx)
+         "delete": account.ask_delete, "ask": ask.start_ask, "offer": offer.start_offer}[name](ctx)
+
+
+def simple_actions() -> dict[str, Callable[[Context], None]]:
+    """Buttons that mean the same wherever they are pressed (looked up when pressed, not bound at import)."""
+    return {
+        payloads.MENU: show_menu, payloads.HELP: account.show_help, payloads.HUMAN: signals.talk_to_person,
+        payloads.ASK: ask.start_ask, payloads.OFFER: offer.start_offer, payloads.OPEN: tasks.show_open,
+        payloads.MINE: tasks.show_mine, payloads.TASKS: tasks.show_tasks, payloads.COORD: coordinator.coordinator_menu,
+        payloads.CALL_ME: signals.call_me, payloads.VISIT: ask.start_visit,
+    }
+
+
+def request_actions() -> dict[str, Callable[[Context, str], None]]:
+    """Buttons about one help request: ``kind:<request id>``."""
+    return {"claim": tasks.do_claim, "handback": tasks.do_hand_back, "done": tasks.do_done,
+            "cancel": tasks.do_cancel, "thanks": tasks.do_thanks, "msg": tasks.start_message}
 
 
 def global_action(ctx: Context, payload: str) -> bool:
     """Buttons that work from anywhere (a notification pressed hours later). Each checks
-    that this person may touch that record; forged or stale ones get a kind refusal."""
-    kind, _sep, arg = payload.partition(":")
-    simple = {"menu": show_menu, "help": account.show_help, "human": signals.talk_to_person,
-              "ask": ask.start_ask, "offer": offer.start_offer, "open": tasks.show_open, "mine": tasks.show_mine,
-              "tasks": tasks.show_tasks, "coord": coordinator.coordinator_menu, "callme": signals.call_me,
-              "visit": ask.start_visit}
-    by_id = {"claim": tasks.do_claim, "handback": tasks.do_hand_back, "done": tasks.do_done,
-             "cancel": tasks.do_cancel, "thanks": tasks.do_thanks, "msg": tasks.start_message}
-    if not arg and kind in simple:
-        simple[kind](ctx)
-    elif kind in by_id:
-        by_id[kind](ctx, arg)
-    elif kind == "coord" and arg:
-        coordinator.on_coordinator(ctx, arg)
-    elif kind == "vol":
-        decision, _sep, raw = arg.partition(":")
-        coordinator.on_volunteer_decision(ctx, decision, raw)
-    else:
+    that this person may touch that record; a record that is gone means an expired button."""
+    p = payloads.parse(payload)
+    if p is None or not p.is_global:
         return False
+    # The record a button acts on, held here while its handler runs: the session's identity
+    # map only keeps it while someone does, so the handler's own get() then costs no query.
+    model = HelpRequest if p.kind in payloads.ON_REQUEST else Person if p.kind == payloads.VOLUNTEER else None
+    record = ctx.session.get(model, p.record_id) if model is not None and p.record_id is not None else None
+    if p.kind in payloads.SIMPLE and not p.args:
+        simple_actions()[p.kind](ctx)
+    elif p.kind == payloads.COORD:
+        coordinator.on_coordinator(ctx, p.rest)
+    elif record is not None and model is HelpRequest and len(p.args) == 1:
+        request_actions()[p.kind](ctx, p.args[0])
+    elif record is not None and model is Person and len(p.args) == 2:
+        coordinator.on_volunteer_decision(ctx, p.args[0], p.args[1])
+    else:
+        expired(ctx)  # its record is gone (or never was): this button has expired
     return True

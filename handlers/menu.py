@@ -1,22 +1,23 @@
 """The main menu: what this person can do now, depending on their roles."""
 from __future__ import annotations
 
+from handlers import payloads
 from handlers.core import Context, Option
 from handlers.i18n import _
 
 
 def menu_options(ctx: Context) -> list[Option]:
     p = ctx.person
-    opts = [Option(_("Ask for help"), "ask")]
+    opts = [Option(_("Ask for help"), payloads.ASK)]
     if p and p.is_approved_volunteer:
-        opts.append(Option(_("Open requests"), "open"))
-        opts.append(Option(_("My tasks"), "tasks"))
+        opts.append(Option(_("Open requests"), payloads.OPEN))
+        opts.append(Option(_("My tasks"), payloads.TASKS))
     elif p and not p.is_volunteer:
-        opts.append(Option(_("Offer help"), "offer"))
-    opts.append(Option(_("My requests"), "mine"))
+        opts.append(Option(_("Offer help"), payloads.OFFER))
+    opts.append(Option(_("My requests"), payloads.MINE))
     if p and p.is_coordinator:
-        opts.append(Option(_("Coordinator"), "coord"))
-    opts.append(Option(_("Talk to a person"), "human"))
+        opts.append(Option(_("Coordinator"), payloads.COORD))
+    opts.append(Option(_("Talk to a person"), payloads.HUMAN))
     return opts
 
 

@@ -2,6 +2,7 @@
 A new volunteer is pending until a coordinator approves, and sees no personal details."""
 from __future__ import annotations
 
+from handlers import payloads
 from handlers.answers import fold, numbers_in
 from handlers.core import Answer, Context, Option
 from handlers.i18n import _
@@ -22,8 +23,8 @@ def start_offer(ctx: Context) -> None:
 
 
 def _multi_options(codes, chosen, label, prefix) -> list[Option]:
-    opts = [Option(("✓ " if c in chosen else "") + label(c), f"{prefix}:{c}") for c in codes]
-    return opts + [Option(_("Done"), f"{prefix}:done")]
+    opts = [Option(("✓ " if c in chosen else "") + label(c), payloads.pick(prefix, c)) for c in codes]
+    return opts + [Option(_("Done"), payloads.pick(prefix, "done"))]
 
 
 def ask_categories(ctx: Context) -> None:
@@ -78,7 +79,7 @@ def on_languages(ctx: Context, answer: Answer) -> None:
         ctx.person.languages_spoken = [c for c in codes if c in chosen]
         ctx.goto("offer.cap")
         ctx.say(_("How many tasks a week at most? You can change this later."),
-                [Option(str(n), f"cap:{n}") for n in CAPS])
+                [Option(str(n), payloads.cap(n)) for n in CAPS])
         return
     ctx.goto("offer.languages", chosen=chosen)
     ask_languages(ctx)
@@ -92,7 +93,7 @@ def on_cap(ctx: Context, answer: Answer) -> None:
         value = str(nums[0]) if nums and 1 <= nums[0] <= 20 else None
     if value is None or not value.isdecimal() or not 1 <= int(value) <= 20:
         ctx.say(_("How many tasks a week at most? You can change this later."),
-                [Option(str(n), f"cap:{n}") for n in CAPS])
+                [Option(str(n), payloads.cap(n)) for n in CAPS])
         return
     ctx.person.max_tasks_per_week = int(value)
     ctx.goto("offer.duo")
@@ -123,5 +124,6 @@ def on_duo(ctx: Context, answer: Answer) -> None:
             ctx.tell(c, lambda: (
                 _("New volunteer: {name} ({tasks}; max {cap} a week). Approve?", name=p.first_name,
                   tasks=", ".join(category(x) for x in p.categories), cap=p.max_tasks_per_week),
-                [Option(_("Approve"), f"vol:ok:{p.id}"), Option(_("Decline"), f"vol:no:{p.id}")],
+                [Option(_("Approve"), payloads.volunteer("ok", p.id)),
+                 Option(_("Decline"), payloads.volunteer("no", p.id))],
             ), about=p.id)

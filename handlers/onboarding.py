@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from handlers import payloads
 from handlers.answers import fold
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import LANGUAGES, _, normalise_language, speaking
@@ -44,7 +45,7 @@ def ask_language(ctx: Context, step_name: str = "onboard.language") -> None:
     langs = sorted(LANGUAGES, key=lambda c: 0 if c == hint else 1)
     ctx.goto(step_name)
     ctx.say(language_question(),  # every language's own words: locales/lexicon/<lang>/language.txt
-            [Option(LANGUAGES[c], f"lang:{c}") for c in langs])
+            [Option(LANGUAGES[c], payloads.lang(c)) for c in langs])
 
 
 def language_from(answer: Answer) -> str | None:
@@ -108,7 +109,7 @@ def on_area(ctx: Context, answer: Answer) -> None:
         ask_consent(ctx, found[0])
     else:
         ctx.goto("onboard.area", choices=[nb.id for nb in found])
-        ctx.say(_("Which one is yours?"), [Option(nb.name, f"nb:{nb.id}") for nb in found])
+        ctx.say(_("Which one is yours?"), [Option(nb.name, payloads.neighbourhood(nb.id)) for nb in found])
 
 
 def ask_consent(ctx: Context, nb: Neighbourhood) -> None:

@@ -2,6 +2,7 @@
 thank, cancel, and pass messages between the two without sharing phone numbers."""
 from __future__ import annotations
 
+from handlers import payloads
 from handlers.ask import notify_volunteers
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _
@@ -35,7 +36,7 @@ def show_open(ctx: Context) -> None:
     lines = "\n\n".join(request_line(r) for r in reqs[:5])
     ctx.clear()
     ctx.say(_("Open requests in your neighbourhood:") + "\n\n" + lines,
-            [Option(_("Take #{id}", id=r.id), f"claim:{r.id}") for r in reqs[:5]] + [Option(_("Menu"), "menu")],
+            [Option(_("Take #{id}", id=r.id), payloads.claim(r.id)) for r in reqs[:5]] + [Option(_("Menu"), "menu")],
             purge_after_send=True)  # names neighbours: a view, not kept after delivery
 
 
@@ -61,7 +62,8 @@ def do_claim(ctx: Context, raw: str | None) -> None:
     if req.requester:
         ctx.tell(req.requester, lambda: (
             _("Good news: {name} will help you with request #{id} ({category}). {name} will get in touch.", name=p.first_name, id=req.id, category=category(req.category)),
-            [Option(_("Send {name} a message", name=p.first_name), f"msg:{req.id}"), Option(_("Menu"), "menu")],
+            [Option(_("Send {name} a message", name=p.first_name), payloads.message(req.id)),
+             Option(_("Menu"), "menu")],
         ), about=p.id)
 
 
@@ -80,8 +82,8 @@ def show_claimed(ctx: Context, req: HelpRequest) -> None:
 
 
 def task_options(req: HelpRequest) -> list[Option]:
-    return [Option(_("Done"), f"done:{req.id}"), Option(_("Send a message"), f"msg:{req.id}"),
-            Option(_("Hand back"), f"handback:{req.id}")]
+    return [Option(_("Done"), payloads.done(req.id)), Option(_("Send a message"), payloads.message(req.id)),
+            Option(_("Hand back"), payloads.hand_back(req.id))]
 
 
 def do_hand_back(ctx: Context, raw: str | None) -> None:
@@ -108,7 +110,7 @@ def do_done(ctx: Context, raw: str | None) -> None:
         if req.requester:
             ctx.tell(req.requester, lambda: (
                 _("{name} marked request #{id} as done. Would you like to send a thank-you?", name=p.first_name, id=req.id),
-                [Option(_("Send a thank-you"), f"thanks:{req.id}"), Option(_("Menu"), "menu")],
+                [Option(_("Send a thank-you"), payloads.thanks(req.id)), Option(_("Menu"), "menu")],
             ), about=p.id)
     else:
         show_menu(ctx, _("Thank you, request #{id} is closed.", id=req.id),)
@@ -133,7 +135,7 @@ def show_mine(ctx: Context) -> None:
     lines = "\n".join(f"#{r.id} {category(r.category)}: {_(STATUS_LABELS[r.status])}" for r in reqs)
     ctx.clear()
     ctx.say(_("Your requests:") + "\n" + lines,
-            [Option(_("Cancel #{id}", id=r.id), f"cancel:{r.id}") for r in reqs if r.status in ("open", "claimed")]
+            [Option(_("Cancel #{id}", id=r.id), payloads.cancel(r.id)) for r in reqs if r.status in ("open", "claimed")]
             + [Option(_("Menu"), "menu")])
 
 
@@ -144,7 +146,8 @@ def show_tasks(ctx: Context) -> None:
         return
     ctx.clear()
     ctx.say(_("Your tasks:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs),
-            [o for r in reqs[:3] for o in (Option(_("Done #{id}", id=r.id), f"done:{r.id}"), Option(_("Hand back #{id}", id=r.id), f"handback:{r.id}"))]
+            [o for r in reqs[:3] for o in (Option(_("Done #{id}", id=r.id), payloads.done(r.id)),
+                                           Option(_("Hand back #{id}", id=r.id), payloads.hand_back(r.id)))]
             + [Option(_("Menu"), "menu")], purge_after_send=True)  # names neighbours: not kept after delivery
 
 
@@ -184,7 +187,7 @@ def on_relay(ctx: Context, answer: Answer) -> None:
     ctx.clear()
     if other is None or not ctx.tell(other, lambda: (
         _("Message from {name} about request #{id}:\n“{text}”", name=p.first_name, id=req.id, text=text),
-        [Option(_("Reply"), f"msg:{req.id}"), Option(_("Menu"), "menu")],
+        [Option(_("Reply"), payloads.message(req.id)), Option(_("Menu"), "menu")],
     ), about=p.id):
         show_menu(ctx, _("Sorry, I could not pass on your message. Choose “Talk to a person” and the coordinator will help."))
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.core import Context, Inbound
+from handlers.core import Notifier
 from handlers.i18n import N_, _
 from models import ChannelIdentity, Outbox
 from models.network import coordinators_of
@@ -35,15 +35,14 @@ def tell_coordinators(session: Session, row: Outbox, reason: str) -> int:
     person = identity.person if identity is not None else None
     if person is None:
         return 0
-    # A context that only tells others; its outbox keys are "undelivered:<row id>:<n>".
-    ctx = Context(session=session, inbound=Inbound(PURPOSE, "", platform_message_id=str(row.id)),
-                  identity=None, state=None, person=None)  # type: ignore[arg-type]
+    # Outbox keys "undelivered:<row id>:<n>": told once per held row.
+    notifier = Notifier(session, f"{PURPOSE}:{row.id}")
     channel = identity.channel
-    told = ctx.tell_all(
+    told = notifier.tell_all(
         [c for c in coordinators_of(session, person.neighbourhood_id) if c.id != person.id],
         lambda: (_("A message to {name} could not be delivered on {channel}: {reason}. It is kept and goes out when "
                    "{name} writes again. Could you reach {name} another way?",
                    name=person.first_name or "?", channel=channel, reason=_(REASONS[reason])), []),
         about=person.id, purpose=PURPOSE, even_if_paused=True)
-    ctx.write_outbox()
+    notifier.write()
     return told

@@ -10,16 +10,14 @@ guesses and never accepts them all. Someone in the middle of a flow keeps its op
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from handlers import payloads
 from handlers.i18n import _
 
 if TYPE_CHECKING:  # core uses this module: only the names, not the import
     from handlers.core import Context, Option
 
-#: Answers that act on one record: what a notification asks to accept.
-ITEM = re.compile(r"^(claim|vol:ok|vol:no):\d+$")
 TOPIC_LENGTH = 60
 
 
@@ -35,9 +33,9 @@ def merged(in_flow: bool, current: list[dict], options: list["Option"], text: st
     if in_flow:
         return current
     topic = topic_of(text)
-    fresh = [{**o.as_json(), "topic": topic} if ITEM.match(o.payload) else o.as_json() for o in options]
-    payloads = {o["payload"] for o in fresh}
-    return fresh + [o for o in current if o.get("topic") and o["payload"] not in payloads]
+    fresh = [{**o.as_json(), "topic": topic} if payloads.parse(o.payload).is_item else o.as_json() for o in options]
+    given = {o["payload"] for o in fresh}
+    return fresh + [o for o in current if o.get("topic") and o["payload"] not in given]
 
 
 def later() -> str:
@@ -52,7 +50,7 @@ def waiting(options: list[dict]) -> list[dict]:
 
 def record_of(payload: str) -> tuple[str, str]:
     """Which record an answer acts on: "vol:ok:8" and "vol:no:8" are both ("vol", "8")."""
-    return payload.partition(":")[0], payload.rpartition(":")[2]
+    return payloads.parse(payload).record
 
 
 def several(options: list[dict]) -> bool:
@@ -64,4 +62,4 @@ def ask_which(ctx: "Context") -> None:
     from handlers.core import Option
     ctx.say(_("You have several questions waiting for an answer. Which one do you mean?"),
             [Option(f"{o['label']}: {o['topic']}", o["payload"]) for o in waiting(ctx.state.options)]
-            + [Option(_("Menu"), "menu")])
+            + [Option(_("Menu"), payloads.MENU)])

@@ -17,6 +17,7 @@ REFUSALS = (
     "Sorry, only coordinators of this neighbourhood can do that.",
     "Sorry, only coordinators can do that.",
     "A coordinator still needs to approve you as a volunteer. Then you will see requests here.",
+    "This button is no longer valid.",  # the record it acts on does not exist (issue 9, point 14)
 )
 STREET, ADDRESS, WHAT = "Kerkstraat", "Kerkstraat 12, 1040 Etterbeek", "Een pak water van de Carrefour"
 B_STREET, B_WHAT = "Rue Gray", "Un coup de main au jardin"

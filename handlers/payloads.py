@@ -1,0 +1,149 @@
+"""The vocabulary of button payloads: builders, and the one parser.
+
+A payload is what a button carries back (Telegram callback_data, at most 64 bytes; a typed "2"
+is resolved to the second option's payload). It is ``kind`` or ``kind:arg[:arg...]``:
+``claim:12``, ``vol:ok:8``, ``coord:invite:volunteer``. The strings are kept exactly as they
+always were: buttons already in people's chats must still mean what they meant.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+MAX_BYTES = 64  # Telegram's callback_data limit
+
+# ---- payloads without arguments -----------------------------------------------------------
+YES, NO = "yes", "no"
+MENU, HELP, HUMAN, ASK, OFFER = "menu", "help", "human", "ask", "offer"
+OPEN, MINE, TASKS, COORD, CALL_ME, VISIT = "open", "mine", "tasks", "coord", "callme", "visit"
+#: Buttons that mean the same wherever and whenever they are pressed.
+SIMPLE = frozenset({MENU, HELP, HUMAN, ASK, OFFER, OPEN, MINE, TASKS, COORD, CALL_ME, VISIT})
+#: Buttons that act on one help request: ``kind:<request id>``.
+ON_REQUEST = frozenset({"claim", "handback", "done", "cancel", "thanks", "msg"})
+#: Buttons that act on one volunteer: ``vol:<decision>:<person id>``.
+VOLUNTEER, DECISIONS = "vol", ("ok", "no", "pause")
+#: Kinds that work from anywhere (a notification pressed hours later), not only as the answer
+#: to the question on screen.
+GLOBAL = SIMPLE | ON_REQUEST | {VOLUNTEER}
+#: Answers that act on one record: what a notification asks to accept.
+ITEMS = frozenset({"claim", VOLUNTEER})
+
+
+class Payload(NamedTuple):
+    kind: str
+    args: tuple[str, ...] = ()
+
+    @property
+    def rest(self) -> str:
+        """Everything after the kind: "invite:volunteer" of "coord:invite:volunteer"."""
+        return ":".join(self.args)
+
+    @property
+    def record_id(self) -> int | None:
+        """The id the payload acts on (its last argument), if it is a plausible one."""
+        raw = self.args[-1] if self.args else ""
+        # int() refuses "²", which isdigit() accepts; 12 digits keep it inside every integer column
+        return int(raw) if raw.isdecimal() and len(raw) < 12 and raw.isascii() else None
+
+    @property
+    def record(self) -> tuple[str, str]:
+        """Which record an answer acts on: "vol:ok:8" and "vol:no:8" are both ("vol", "8")."""
+        return self.kind, self.args[-1] if self.args else ""
+
+    @property
+    def is_item(self) -> bool:
+        """Acts on one record and asks to be accepted (claim:12, vol:ok:8, vol:no:8)."""
+        if self.kind == "claim":
+            return len(self.args) == 1 and self.record_id is not None
+        return (self.kind == VOLUNTEER and len(self.args) == 2 and self.args[0] in ("ok", "no")
+                and self.record_id is not None)
+
+    @property
+    def is_global(self) -> bool:
+        return self.kind in GLOBAL
+
+    def __str__(self) -> str:
+        return ":".join((self.kind, *self.args))
+
+
+def parse(payload: str | None) -> Payload | None:
+    """The one parser: "vol:ok:8" -> Payload("vol", ("ok", "8")); None for no payload."""
+    if not payload:
+        return None
+    kind, *args = payload[:MAX_BYTES].split(":")
+    return Payload(kind, tuple(args))
+
+
+def arg(payload: str | None, kind: str) -> str | None:
+    """What follows ``kind:`` in ``payload`` ("nl" of "lang:nl"), or None if it is another kind."""
+    parsed = parse(payload)
+    return parsed.rest if parsed is not None and parsed.kind == kind and parsed.args else None
+
+
+def _build(kind: str, *args: object) -> str:
+    text = ":".join((kind, *(str(a) for a in args)))
+    assert len(text.encode()) <= MAX_BYTES, "a payload must fit Telegram's callback_data"
+    return text
+
+
+# ---- builders --------------------------------------------------------------------------------
+def lang(code: str) -> str:
+    return _build("lang", code)
+
+
+def neighbourhood(nb_id: int) -> str:
+    return _build("nb", nb_id)
+
+
+def role(which: str) -> str:
+    return _build("role", which)
+
+
+def category(code: str) -> str:
+    return _build("cat", code)
+
+
+def when(kind: str) -> str:
+    return _build("when", kind)
+
+
+def pick(prefix: str, code: str) -> str:
+    """One choice of a multiple choice (``offercat:shopping``, ``offerlang:done``)."""
+    return _build(prefix, code)
+
+
+def cap(n: int) -> str:
+    return _build("cap", n)
+
+
+def claim(request_id: int) -> str:
+    return _build("claim", request_id)
+
+
+def hand_back(request_id: int) -> str:
+    return _build("handback", request_id)
+
+
+def done(request_id: int) -> str:
+    return _build("done", request_id)
+
+
+def cancel(request_id: int) -> str:
+    return _build("cancel", request_id)
+
+
+def thanks(request_id: int) -> str:
+    return _build("thanks", request_id)
+
+
+def message(request_id: int) -> str:
+    return _build("msg", request_id)
+
+
+def volunteer(decision: str, person_id: int) -> str:
+    assert decision in DECISIONS
+    return _build(VOLUNTEER, decision, person_id)
+
+
+def coord(action: str) -> str:
+    """A coordinator action: ``coord:pending``, ``coord:invite:volunteer``."""
+    return _build(COORD, action)
