@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers import account, ask, coordinator, offer, onboarding, optout, signals, tasks, waiting  # noqa: F401  (registers steps)
+from handlers import account, alerts, ask, coordinator, offer, onboarding, optout, signals, tasks, waiting  # noqa: F401
 from handlers.answers import fold, is_bare, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Context, Conversation, Inbound, add_or_get, clean_text,
                            load_conversation)
@@ -306,6 +306,8 @@ def global_action(ctx: Context, payload: str) -> bool:
         by_id[kind](ctx, arg)
     elif kind == "coord" and arg:
         coordinator.on_coordinator(ctx, arg)
+    elif kind == "alert":
+        alerts.on_alert(ctx, arg)
     elif kind == "vol":
         decision, _sep, raw = arg.partition(":")
         coordinator.on_volunteer_decision(ctx, decision, raw)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handlers.alerts import decorate, open_alert
 from handlers.core import Context, Inbound
 from handlers.i18n import N_, _
 from models import ChannelIdentity, Outbox
@@ -39,11 +40,13 @@ def tell_coordinators(session: Session, row: Outbox, reason: str) -> int:
     ctx = Context(session=session, inbound=Inbound(PURPOSE, "", platform_message_id=str(row.id)),
                   identity=None, state=None, person=None)  # type: ignore[arg-type]
     channel = identity.channel
+    coordinators = [c for c in coordinators_of(session, person.neighbourhood_id) if c.id != person.id]
+    alert = open_alert(ctx, person, "undelivered") if coordinators else None  # the phone, "Reply", "I'll take this"
     told = ctx.tell_all(
-        [c for c in coordinators_of(session, person.neighbourhood_id) if c.id != person.id],
-        lambda: (_("A message to {name} could not be delivered on {channel}: {reason}. It is kept and goes out when "
-                   "{name} writes again. Could you reach {name} another way?",
-                   name=person.first_name or "?", channel=channel, reason=_(REASONS[reason])), []),
+        coordinators,
+        lambda: decorate(alert, _("A message to {name} could not be delivered on {channel}: {reason}. It is kept and "
+                                  "goes out when {name} writes again. Could you reach {name} another way?",
+                                  name=person.first_name or "?", channel=channel, reason=_(REASONS[reason])), []),
         about=person.id, purpose=PURPOSE, even_if_paused=True)
     ctx.write_outbox()
     return told
