@@ -141,7 +141,8 @@ def ask_where(ctx: Context, again: bool = False) -> None:
         confirm(ctx)
         return
     if ctx.data("no_number"):
-        ctx.say(_("Type the name of your street, and anything that helps to find your door."))
+        ctx.say(((_("That does not look like a street name.") + " ") if again else "")
+                + _("Type the name of your street, and anything that helps to find your door."))
         return
     text = _("Where should the volunteer come? Type your street and house number. Volunteers only see the street until one of them takes your request.")
     if again:
@@ -152,6 +153,14 @@ def ask_where(ctx: Context, again: bool = False) -> None:
 #: "No house number" as people type it (folded: lowercase, no accents).
 NO_NUMBER = ("geen nummer", "geen huisnummer", "zonder nummer", "zonder huisnummer", "sans numero", "pas de numero",
              "no number", "no house number", "without number", "without a number")
+
+
+def only_no_number(text: str) -> bool:
+    """ "geen nummer" alone: the street name is still to come."""
+    folded = fold(text)
+    for phrase in NO_NUMBER:
+        folded = folded.replace(phrase, " ")
+    return folded != fold(text) and sum(ch.isalpha() for ch in folded) < 3
 
 
 def looks_like_street(text: str, no_number: bool) -> bool:
@@ -171,14 +180,14 @@ def looks_like_street(text: str, no_number: bool) -> bool:
 def on_where(ctx: Context, answer: Answer) -> None:
     """Street and number typed, or a shared location (a map link; the street is then asked
     of nobody: volunteers see "location on the map" until they claim)."""
-    if answer.is_("where:nonumber"):
+    if answer.is_("where:nonumber") or only_no_number(answer.text):
         ctx.goto("ask.where", no_number=True)
         ask_where(ctx)
         return
     location = location_address(ctx.inbound.media)
     text = clean_text(answer.text, 200) or location
     if answer.payload or not (location and text == location or looks_like_street(text, ctx.data("no_number"))):
-        ask_where(ctx, again=True)
+        ask_where(ctx, again=bool(text or answer.payload))  # nothing said (coming back to it): just the question
         return
     if ctx.data("on_behalf_of"):
         ctx.goto("ask.confirm", address=text)

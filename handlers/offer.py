@@ -19,6 +19,7 @@ CAPS = (1, 2, 3, 5)
 def start_offer(ctx: Context, intro: str | None = None) -> None:
     """The limits everyone who helps states: tasks, languages, weekly cap, duo. Invited
     volunteers too: an invitation vouches for a person, it does not decide their limits."""
+    ctx.clear()  # nothing from a question left behind
     ctx.goto("offer.categories", chosen=list(ctx.person.categories or []))
     if intro:
         ctx.say(intro)
