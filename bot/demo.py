@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handlers.labels import readable
 from models import ChannelIdentity, Neighbourhood, Outbox, Person
 from models.base import utcnow
 from models.outbox import mark_delivered
@@ -39,6 +40,6 @@ def inbox(session: Session, persona: str, after: int = 0, limit: int = 200) -> l
                Outbox.status.in_(("pending", "sent")))
         .order_by(Outbox.id).limit(limit)
     ).all()
-    out = [{"id": r.id, "text": r.text, "options": list(r.options or [])} for r in rows]
+    out = [{"id": r.id, "text": readable(r.text, r.language), "options": list(r.options or [])} for r in rows]
     mark_delivered(session, rows)
     return out

@@ -2,22 +2,44 @@
 from __future__ import annotations
 
 from handlers.core import Answer, Context, Option
-from handlers.i18n import LANGUAGES, _, format_day, speaking
+from handlers.i18n import LANGUAGES, _, current_language, format_day, speaking
 from handlers.labels import ROLE_LABELS, SPOKEN, STATUS_LABELS, VOLUNTEER_STATUS_LABELS, category, label
 from handlers.menu import menu_options, show_menu
 from handlers.onboarding import ask_language, language_from
-from handlers.steps import step
+from handlers.steps import STEPS, step
 from models.privacy import erase, export
 from models.tasks import requests_of
 
 
+#: Where each language's alias stands in dispatch.COMMANDS' tuples (English, Dutch, French).
+_ALIAS_POSITION = {"en": 0, "nl": 1, "fr": 2}
+#: The same word in every language: /start, /menu, and STOP (the word SMS users know).
+_UNIVERSAL = ("start", "menu", "stop")
+
+
+def command_for(name: str, language: str | None) -> str:
+    """A command's name in ``language`` ("language", "nl" -> "taal"), from the one table the
+    dispatcher reads, so help never shows a command the bot would not understand."""
+    from handlers.dispatch import COMMANDS  # the dispatcher imports this module
+
+    aliases = COMMANDS.get(name, (name,))
+    position = _ALIAS_POSITION.get(language or "", 0)
+    if name in _UNIVERSAL or position >= len(aliases):
+        return aliases[0]
+    return aliases[position]
+
+
 def show_help(ctx: Context) -> None:
     ctx.clear()
+    lang = current_language()
+    c = {name: "/" + command_for(name, lang) for name in ("menu", "language", "mydata", "stop", "delete", "ask",
+                                                          "offer", "help")}
     ctx.say(_("buurtbot connects neighbours: ask for a hand, or lend one.\n"
               "Choose an option or type its number. Commands:\n"
-              "/menu – what you can do\n/language – change language\n/mydata – what we keep about you\n"
-              "/stop – no more messages from us\n/delete – delete everything\n"
-              "In an emergency call 112. buurtbot is not an emergency service."),
+              "{menu} – what you can do\n{ask} – ask for help\n{offer} – offer help\n"
+              "{language} – change language\n{mydata} – what we keep about you\n"
+              "{stop} – no more messages from us\n{delete} – delete everything\n{help} – this help\n"
+              "In an emergency call 112. buurtbot is not an emergency service.", **c),
             menu_options(ctx))
 
 
@@ -71,7 +93,11 @@ def show_my_data(ctx: Context) -> None:
 
 
 def ask_delete(ctx: Context) -> None:
-    ctx.goto("delete.confirm")
+    """The question they were in (a request half written) is kept aside: "No" goes back to it."""
+    if ctx.state.step != "delete.confirm":
+        back = {"step": ctx.state.step, "data": ctx.state.data or {}} if ctx.state.step else None
+        ctx.clear()
+        ctx.goto("delete.confirm", back=back)
     ctx.say(_("Do you want us to delete everything we keep about you? Your name, address and messages are erased, and open requests are cancelled. This cannot be undone."),
             [Option(_("Yes, delete everything"), "yes"), Option(_("No, keep it"), "no")])
 
@@ -79,7 +105,7 @@ def ask_delete(ctx: Context) -> None:
 @step("delete.confirm")
 def on_delete(ctx: Context, answer: Answer) -> None:
     if not answer.is_("yes"):
-        show_menu(ctx, _("Nothing was deleted."))
+        resume(ctx, ctx.data("back"), _("Nothing was deleted."))
         return
     person = ctx.person
     for req in requests_of(ctx.session, person.id, ("claimed",)):
@@ -88,3 +114,15 @@ def on_delete(ctx: Context, answer: Answer) -> None:
     erase(ctx.session, person)
     ctx.person = None
     ctx.say_final(_("Everything we kept about you is deleted. Thank you for taking part in the neighbourhood. Type /start if you ever want to come back."))
+
+
+def resume(ctx: Context, back: dict | None, intro: str) -> None:
+    """Back to the question they were in, step and answers as they were: the step is asked
+    again by giving it an empty answer (each step re-asks its question on one)."""
+    if not back or back.get("step") not in STEPS:
+        show_menu(ctx, intro)
+        return
+    ctx.clear()
+    ctx.say(intro + " " + _("Let us go on where you were."))
+    ctx.goto(back["step"], **(back.get("data") or {}))
+    STEPS[back["step"]](ctx, Answer("", None))

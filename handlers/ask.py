@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 from handlers import payloads
+from handlers.answers import NO, YES, fold, is_word
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, format_day, today
 from handlers.labels import THIS_WEEK, WHEN_LABELS, category, label, request_line
@@ -18,15 +19,24 @@ from models.tasks import create_request, matching_volunteers, street_of
 from models import HelpRequest
 
 
-def start_ask(ctx: Context, on_behalf_of: str | None = None) -> None:
-    """Ask for oneself, or (a coordinator) for a neighbour who has no phone."""
+def start_ask(ctx: Context, on_behalf_of: str | None = None, intro: str | None = None) -> None:
+    """Ask for oneself, or (a coordinator) for a neighbour who has no phone. ``intro``: the
+    first request right after joining, which may also wait ("Not now")."""
     ctx.clear()
-    ctx.goto("ask.category", on_behalf_of=on_behalf_of)
+    ctx.goto("ask.category", on_behalf_of=on_behalf_of, first=bool(intro))
+    if intro:
+        ctx.say(intro + "\n" + _("What kind of help do you need?"),
+                [*category_options(), Option(_("Not now"), "menu")])
+        return
     prompt_category(ctx)
 
 
+def category_options() -> list[Option]:
+    return [Option(category(c), payloads.category(c)) for c in CATEGORIES]
+
+
 def prompt_category(ctx: Context) -> None:
-    ctx.say(_("What kind of help do you need?"), [Option(category(c), payloads.category(c)) for c in CATEGORIES])
+    ctx.say(_("What kind of help do you need?"), category_options())
 
 
 def start_visit(ctx: Context) -> None:
@@ -43,6 +53,14 @@ def prompt_description(ctx: Context) -> None:
 @step("ask.category")
 def on_category(ctx: Context, answer: Answer) -> None:
     code = answer.arg("cat")
+    if code not in CATEGORIES and ctx.data("first") and not answer.payload and not fold(answer.text).isdecimal():
+        # The first request, offered right after joining: what they type instead (a worry, a
+        # question, a photo) is read as it would be at the menu, not refused as a category.
+        from handlers.dispatch import route  # the dispatcher imports this module
+
+        ctx.clear()
+        route(ctx)
+        return
     if code not in CATEGORIES:
         prompt_category(ctx)
         return
@@ -116,21 +134,59 @@ def on_date(ctx: Context, answer: Answer) -> None:
     ask_where(ctx)
 
 
-def ask_where(ctx: Context) -> None:
+def ask_where(ctx: Context, again: bool = False) -> None:
     if ctx.person.address_full and not ctx.data("on_behalf_of"):
         ctx.goto("ask.confirm")
         confirm(ctx)
         return
-    ctx.say(_("Where should the volunteer come? Type your street and house number. Volunteers only see the street until one of them takes your request."))
+    if ctx.data("no_number"):
+        ctx.say(((_("That does not look like a street name.") + " ") if again else "")
+                + _("Type the name of your street, and anything that helps to find your door."))
+        return
+    text = _("Where should the volunteer come? Type your street and house number. Volunteers only see the street until one of them takes your request.")
+    if again:
+        text = _("That does not look like a street and house number. Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
+    ctx.say(text, [Option(_("I have no house number"), "where:nonumber")])
+
+
+#: "No house number" as people type it (folded: lowercase, no accents).
+NO_NUMBER = ("geen nummer", "geen huisnummer", "zonder nummer", "zonder huisnummer", "sans numero", "pas de numero",
+             "no number", "no house number", "without number", "without a number")
+
+
+def only_no_number(text: str) -> bool:
+    """ "geen nummer" alone: the street name is still to come."""
+    folded = fold(text)
+    for phrase in NO_NUMBER:
+        folded = folded.replace(phrase, " ")
+    return folded != fold(text) and sum(ch.isalpha() for ch in folded) < 3
+
+
+def looks_like_street(text: str, no_number: bool) -> bool:
+    """Letters and a house number ("Kerkstraat 12", "12 Main Street", "rue de la Loi 16"), or
+    letters only when the person said there is no house number. "yes" is no street."""
+    folded = fold(text)
+    letters = sum(ch.isalpha() for ch in folded)
+    if letters < 3 or is_word(folded, YES) or is_word(folded, NO):
+        return False
+    if no_number or any(phrase in folded for phrase in NO_NUMBER):
+        return True
+    return re.search(r"(?<![\d/])\d{1,4}(?:\s?[a-z])?\b", folded) is not None and \
+        any(len(w) >= 3 and w.isalpha() for w in re.split(r"[\s,.]+", folded))
 
 
 @step("ask.where")
 def on_where(ctx: Context, answer: Answer) -> None:
     """Street and number typed, or a shared location (a map link; the street is then asked
     of nobody: volunteers see "location on the map" until they claim)."""
-    text = clean_text(answer.text, 200) or location_address(ctx.inbound.media)
-    if len(text) < 3 or not any(ch.isalpha() for ch in text) or answer.payload:
+    if answer.is_("where:nonumber") or only_no_number(answer.text):
+        ctx.goto("ask.where", no_number=True)
         ask_where(ctx)
+        return
+    location = location_address(ctx.inbound.media)
+    text = clean_text(answer.text, 200) or location
+    if answer.payload or not (location and text == location or looks_like_street(text, ctx.data("no_number"))):
+        ask_where(ctx, again=bool(text or answer.payload))  # nothing said (coming back to it): just the question
         return
     if ctx.data("on_behalf_of"):
         ctx.goto("ask.confirm", address=text)
@@ -192,5 +248,5 @@ def notify_volunteers(ctx: Context, req: HelpRequest, exclude: set[int] = frozen
         from handlers.signals import alert_coordinators
 
         alert_coordinators(ctx, lambda: _("Request #{id} found no free volunteer:\n{line}", id=req.id, line=request_line(req)),
-                           about=req.requester_id)
+                           about=req.requester_id, kind="unclaimed", subject=req.requester)
     return count

@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers import (account, ask, coordinator, offer, onboarding, optout, payloads, signals,  # noqa: F401
-                      tasks, waiting)  # (importing them registers their steps)
+from handlers import (account, alerts, ask, coordinator, offer, onboarding, optout, payloads,  # noqa: F401
+                      signals, tasks, waiting)  # (importing them registers their steps)
 from handlers.answers import fold, is_bare, is_bare_yes, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,
                            clean_text, load_conversation)
@@ -518,6 +518,8 @@ def global_action(ctx: Context, payload: str) -> bool:
         simple_actions()[p.kind](ctx)
     elif p.kind == payloads.COORD:
         coordinator.on_coordinator(ctx, p.rest)
+    elif p.kind == payloads.ALERT:
+        alerts.on_alert(ctx, p.rest)
     elif record is not None and model is HelpRequest and len(p.args) == 1:
         request_actions()[p.kind](ctx, p.args[0])
     elif record is not None and model is Person and len(p.args) == 2:

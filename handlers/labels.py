@@ -1,8 +1,9 @@
 """Names of things shown in many places: categories, times, request states."""
 from __future__ import annotations
 
-from handlers.i18n import N_, _, format_day
+from handlers.i18n import N_, _, format_day, speaking
 from models import HelpRequest
+from models.privacy import REDACTED
 
 CATEGORY_LABELS = {
     "shopping": N_("Shopping & errands"),
@@ -87,3 +88,12 @@ def request_line(req: HelpRequest, with_name: bool = True) -> str:
     if req.description:
         text += f"\n“{req.description[:300]}”"
     return text
+
+
+def readable(text: str, language: str | None) -> str:
+    """A stored message as a person reads it: an erased one says so in their language, not
+    with the storage marker ``[erased]``."""
+    if text != REDACTED:
+        return text
+    with speaking(language):
+        return _("(erased)")

@@ -17,8 +17,13 @@ from models.people import CATEGORIES
 CAPS = (1, 2, 3, 5)
 
 
-def start_offer(ctx: Context) -> None:
+def start_offer(ctx: Context, intro: str | None = None) -> None:
+    """The limits everyone who helps states: tasks, languages, weekly cap, duo. Invited
+    volunteers too: an invitation vouches for a person, it does not decide their limits."""
+    ctx.clear()  # nothing from a question left behind
     ctx.goto("offer.categories", chosen=list(ctx.person.categories or []))
+    if intro:
+        ctx.say(intro)
     ask_categories(ctx)
 
 
@@ -61,20 +66,29 @@ def on_categories(ctx: Context, answer: Answer) -> None:
     ask_categories(ctx)
 
 
+def own_language(ctx: Context) -> str:
+    """The person's own language: always among the ones they speak, never unticked by a tap."""
+    return ctx.person.language
+
+
 def ask_languages(ctx: Context) -> None:
-    ctx.say(_("Which languages do you speak? Tap to choose, then “Done”."),
+    own = own_language(ctx)
+    ctx.say(_("Which languages do you speak? Tap to choose, then “Done”.") + "\n"
+            + _("{language}, your own language, is always included.", language=SPOKEN.get(own, own)),
             _multi_options(list(SPOKEN), ctx.data("chosen", []), SPOKEN.get, "offerlang"))
 
 
 @step("offer.languages")
 def on_languages(ctx: Context, answer: Answer) -> None:
-    codes = list(SPOKEN)
+    codes, own = list(SPOKEN), own_language(ctx)
     chosen, done = _toggle_or_numbers(ctx, answer, "offerlang", codes)
     if not answer.payload and not numbers_in(answer.text):
         typed = set(fold(answer.text).replace(",", " ").split())
         names = [c for c, name in SPOKEN.items() if c in typed or fold(name) in typed]
         if names:
             chosen, done = names, True
+    if own in codes and own not in chosen:
+        chosen = [own, *chosen]  # a tap on the own language does not untick it
     if done and chosen:
         ctx.person.languages_spoken = [c for c in codes if c in chosen]
         ctx.goto("offer.cap")
@@ -82,6 +96,8 @@ def on_languages(ctx: Context, answer: Answer) -> None:
                 [Option(str(n), payloads.cap(n)) for n in CAPS])
         return
     ctx.goto("offer.languages", chosen=chosen)
+    if done:
+        ctx.say(_("Please choose at least one language."))
     ask_languages(ctx)
 
 

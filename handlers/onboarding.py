@@ -32,6 +32,9 @@ def start(ctx: Context, code: str | None) -> None:
                 ctx.say(_("This invite code is not valid (any more). Ask the person who gave it to you for a new one."))
             else:
                 use_invite(ctx.session, invite, ctx.person)
+                if invite.role == "volunteer":
+                    invited_volunteer(ctx, invite)
+                    return
         show_menu(ctx, _("Welcome back, {name}!", name=ctx.person.first_name))
         return
     ctx.clear()
@@ -167,8 +170,20 @@ def on_name(ctx: Context, answer: Answer) -> None:
         if invite.role == "coordinator":
             show_menu(ctx, _("Welcome, {name}! You are now a coordinator of {neighbourhood}.", name=name, neighbourhood=invite.neighbourhood.name))
             return
+        invited_volunteer(ctx, invite)
+        return
     ctx.goto("onboard.role")
     ctx.say(_("Nice to meet you, {name}! What brings you here?", name=name), role_options())
+
+
+def invited_volunteer(ctx: Context, invite) -> None:
+    """An invitation vouches for a person (no approval needed), it does not decide their
+    limits: they state them like everyone who offers help."""
+    from handlers.offer import start_offer  # the offer flow follows onboarding
+
+    start_offer(ctx, _("Welcome, {name}! You are now a volunteer of {neighbourhood}. First, a few questions "
+                       "about what you would like to do.", name=ctx.person.first_name,
+                       neighbourhood=invite.neighbourhood.name))
 
 
 def role_options() -> list[Option]:
@@ -181,7 +196,8 @@ def role_options() -> list[Option]:
 
 @step("onboard.role")
 def on_role(ctx: Context, answer: Answer) -> None:
-    from handlers.offer import start_offer  # the offer flow follows onboarding
+    from handlers.ask import start_ask  # the ask and offer flows follow onboarding
+    from handlers.offer import start_offer
 
     role = answer.arg("role")
     if role not in ("help", "give", "both"):
@@ -196,7 +212,11 @@ def on_role(ctx: Context, answer: Answer) -> None:
     if role in ("give", "both") and not p.is_approved_volunteer:
         start_offer(ctx)
         return
-    show_menu(ctx, _("Welcome to the neighbourhood! Whenever you need a hand, choose “Ask for help”."))
     for c in coordinators_of(ctx.session, p.neighbourhood_id):
         if c.id != p.id:
             ctx.tell(c, lambda: (_("{name} joined the neighbourhood on buurtbot.", name=p.first_name), []), about=p.id)
+    if role == "give":
+        show_menu(ctx, _("Welcome to the neighbourhood! Whenever you need a hand, choose “Ask for help”."))
+        return
+    # They came for help: straight into their request (or "Not now" for the menu).
+    start_ask(ctx, intro=_("Welcome to the neighbourhood! Let us write down what you need."))

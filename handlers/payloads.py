@@ -19,11 +19,13 @@ OPEN, MINE, TASKS, COORD, CALL_ME, VISIT = "open", "mine", "tasks", "coord", "ca
 SIMPLE = frozenset({MENU, HELP, HUMAN, ASK, OFFER, OPEN, MINE, TASKS, COORD, CALL_ME, VISIT})
 #: Buttons that act on one help request: ``kind:<request id>``.
 ON_REQUEST = frozenset({"claim", "handback", "done", "cancel", "thanks", "msg"})
+#: Buttons about a coordinator alert: ``alert:take:<alert id>``, ``alert:reply:<alert id>``.
+ALERT, ALERT_ACTIONS = "alert", ("take", "reply")
 #: Buttons that act on one volunteer: ``vol:<decision>:<person id>``.
 VOLUNTEER, DECISIONS = "vol", ("ok", "no", "pause")
 #: Kinds that work from anywhere (a notification pressed hours later), not only as the answer
 #: to the question on screen.
-GLOBAL = SIMPLE | ON_REQUEST | {VOLUNTEER}
+GLOBAL = SIMPLE | ON_REQUEST | {VOLUNTEER, ALERT}
 #: Answers that act on one record: what a notification asks to accept.
 ITEMS = frozenset({"claim", VOLUNTEER})
 
@@ -147,3 +149,9 @@ def volunteer(decision: str, person_id: int) -> str:
 def coord(action: str) -> str:
     """A coordinator action: ``coord:pending``, ``coord:invite:volunteer``."""
     return _build(COORD, action)
+
+
+def alert(action: str, alert_id: int) -> str:
+    """``alert:take:<id>`` (I'll take this) or ``alert:reply:<id>`` (a reply relayed to the person)."""
+    assert action in ALERT_ACTIONS
+    return _build(ALERT, action, alert_id)

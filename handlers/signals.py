@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Callable
 
+from handlers.alerts import decorate, open_alert, parse_phone, phone_of
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, current_language, speaking
 from handlers.keywords import URGENT, languages_of
 from handlers.labels import category
 from handlers.menu import menu_options, show_menu
 from handlers.steps import step
-from models import HelpRequest
+from models import HelpRequest, Person
 from models.audit import audit
 from models.network import coordinators_of
 from models.tasks import create_request, requests_of
@@ -23,12 +24,19 @@ def contact_name(ctx: Context) -> str:
 
 
 def alert_coordinators(ctx: Context, render: Callable[[], str], about: int | None,
-                       options: Callable[[], list[Option]] = list, media: list[str] = ()) -> int:
-    """Tell every coordinator of the sender's neighbourhood, even if they paused messages."""
+                       options: Callable[[], list[Option]] = list, media: list[str] = (), *,
+                       kind: str = "alert", subject: Person | None = None, phone: str | None = None) -> int:
+    """Tell every coordinator of the sender's neighbourhood, even if they paused messages.
+    An alert about a person (``subject``, by default the sender) carries a way to reach them:
+    their phone when known, "Reply" and "I'll take this" (handlers/alerts.py)."""
     nb_id = ctx.person.neighbourhood_id if ctx.person else None
     others = [c for c in coordinators_of(ctx.session, nb_id) if ctx.person is None or c.id != ctx.person.id]
-    return ctx.tell_all(others, lambda: (render(), options()), about=about, purpose="alert", even_if_paused=True,
-                        media=media)
+    if not others:
+        return 0
+    subject = subject if subject is not None else ctx.person
+    alert = open_alert(ctx.session, subject, kind, phone) if subject is not None and subject.id == about else None
+    return ctx.tell_all(others, lambda: decorate(alert, render(), options()), about=about, purpose="alert",
+                        even_if_paused=True, media=media)
 
 
 def who(ctx: Context) -> str:
@@ -88,8 +96,32 @@ def company(ctx: Context, text: str) -> None:
 
 
 def call_me(ctx: Context) -> None:
+    """A call from the coordinator: they need a number. On WhatsApp/SMS the address is one;
+    elsewhere (Telegram, the demo) the person is asked for it, and may skip."""
+    if phone_of(ctx.person) is None:
+        ctx.goto("callme.phone")
+        ctx.say(_("Which number can {contact} call?", contact=contact_name(ctx)),
+                [Option(_("Skip"), "callme:skip")])
+        return
+    ask_for_call(ctx, None)
+
+
+@step("callme.phone")
+def on_call_phone(ctx: Context, answer: Answer) -> None:
+    if answer.is_("callme:skip"):
+        ask_for_call(ctx, None)
+        return
+    phone = parse_phone(answer.text) if not answer.payload else None
+    if phone is None:
+        ctx.say(_("That does not look like a phone number. Type it like 0470 12 34 56, or choose “Skip”."),
+                [Option(_("Skip"), "callme:skip")])
+        return
+    ask_for_call(ctx, phone)
+
+
+def ask_for_call(ctx: Context, phone: str | None) -> None:
     alert_coordinators(ctx, lambda: _("{name} would like a phone call.", name=who(ctx)),
-                       about=ctx.person.id if ctx.person else None)
+                       about=ctx.person.id if ctx.person else None, kind="call", phone=phone)
     audit(ctx.session, ctx.person.id if ctx.person else None, "human.call", "identity", ctx.identity.id)
     show_menu(ctx, _("I have asked {contact} to call you.", contact=contact_name(ctx)))
 
@@ -157,7 +189,7 @@ def on_human_message(ctx: Context, answer: Answer) -> None:
     told = alert_coordinators(ctx, lambda: _("{name} would like to talk to a person (on {channel}; open requests: {requests}):\n“{text}”",
                                              name=who(ctx), channel=ctx.identity.channel, text=text[:1500],
                                              requests=", ".join(f"#{r.id} {category(r.category)}" for r in open_items) or "-"),
-                              about=ctx.person.id if ctx.person else None)
+                              about=ctx.person.id if ctx.person else None, kind="human")
     audit(ctx.session, ctx.person.id if ctx.person else None, "human.request", "identity", ctx.identity.id)
     if told:
         show_menu(ctx, _("Thank you. Your message is with {contact}, who will get back to you.", contact=contact_name(ctx)))

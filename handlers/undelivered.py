@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handlers.alerts import decorate, open_alert
 from handlers.core import Notifier
 from handlers.i18n import N_, _
 from models import ChannelIdentity, Outbox
@@ -38,11 +39,13 @@ def tell_coordinators(session: Session, row: Outbox, reason: str) -> int:
     # Outbox keys "undelivered:<row id>:<n>": told once per held row.
     notifier = Notifier(session, f"{PURPOSE}:{row.id}")
     channel = identity.channel
+    coordinators = [c for c in coordinators_of(session, person.neighbourhood_id) if c.id != person.id]
+    alert = open_alert(session, person, "undelivered") if coordinators else None  # the phone, "Reply", "I'll take this"
     told = notifier.tell_all(
-        [c for c in coordinators_of(session, person.neighbourhood_id) if c.id != person.id],
-        lambda: (_("A message to {name} could not be delivered on {channel}: {reason}. It is kept and goes out when "
-                   "{name} writes again. Could you reach {name} another way?",
-                   name=person.first_name or "?", channel=channel, reason=_(REASONS[reason])), []),
+        coordinators,
+        lambda: decorate(alert, _("A message to {name} could not be delivered on {channel}: {reason}. It is kept and "
+                                  "goes out when {name} writes again. Could you reach {name} another way?",
+                                  name=person.first_name or "?", channel=channel, reason=_(REASONS[reason])), []),
         about=person.id, purpose=PURPOSE, even_if_paused=True)
     notifier.write()
     return told

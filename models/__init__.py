@@ -7,8 +7,9 @@ from models.base import Base
 from models.people import ChannelIdentity, Invite, Neighbourhood, Person
 from models.help import HelpRequest, Offer, RequestAddress
 from models.messaging import AuditLog, ConversationState, InboundLog, Outbox
+from models.alerts import Alert
 
 __all__ = [
-    "AuditLog", "Base", "ChannelIdentity", "ConversationState", "HelpRequest", "InboundLog",
+    "Alert", "AuditLog", "Base", "ChannelIdentity", "ConversationState", "HelpRequest", "InboundLog",
     "Invite", "Neighbourhood", "Offer", "Outbox", "Person", "RequestAddress",
 ]

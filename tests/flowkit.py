@@ -198,7 +198,7 @@ def resident(who: str, name: str, lang: str = "nl", postcode: str = "1040") -> l
         Row(who, postcode),
         Row(who, payload="yes"),
         Row(who, name),
-        Row(who, payload="role:help", reply=has(options=("ask",))),
+        Row(who, payload="role:help", reply=has(options=("cat:shopping", "menu"))),  # straight into a request
     ]
 
 

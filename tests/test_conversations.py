@@ -63,7 +63,7 @@ ONBOARDING = [
         db=lambda s, v: person(s, "ann") is None or pytest.fail("a person before consent")),
     Row("ann", "yes", reply=has(T("Thank you! What is your first name?", "en"))),
     Row("ann", "Ann", reply=has("Ann", options=("role:help", "role:give", "role:both"))),
-    Row("ann", T("I would like help", "en"), reply=has(options=("ask", "offer", "mine", "human")),
+    Row("ann", T("I would like help", "en"), reply=has(options=("cat:shopping", "menu")),
         told={"coordinator": has("Ann")}, db=_onboarded_resident),
 ]
 
@@ -127,9 +127,12 @@ INVITE_VOLUNTEER = [
     Row("vera", lambda v: f"/start {v['code']}"),
     Row("vera", "Français", reply=has("Demo", options=("yes", "no"))),
     Row("vera", "oui"),
-    Row("vera", "Vera", reply=has(options=("role:help", "role:give", "role:both")), db=_volunteer_joined),
-    # an approved volunteer is not sent through the offer flow again, and sees open requests
-    Row("vera", "2", reply=has(options=("open", "tasks"), no_options=("offercat:shopping",))),
+    # the invitation vouches (approved at once), the limits are theirs to state (issue 9 point 16)
+    Row("vera", "Vera", reply=has(options=("offercat:shopping",)), db=_volunteer_joined),
+    Row("vera", "1 3"),
+    Row("vera", payload="offerlang:done"),
+    Row("vera", payload="cap:2"),
+    Row("vera", payload="no", reply=has(options=("open", "tasks")), silent=("coordinator",)),
     Row("vera", payload="open", reply=has(T("There are no open requests right now. Thank you for checking!", "fr"))),
 ]
 

@@ -1,6 +1,6 @@
 """senders: lease owner on outbox rows; a heartbeat table of live sender instances
 
-Revision ID: 0004_sender_leases
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-07 04:00:00
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0004_sender_leases'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
