@@ -152,3 +152,9 @@ def protective(text: str) -> bool:
         return True
     kinds = compiled(lexicon.current())
     return any(kinds[k].search(folded, words) for k in URGENT)
+
+
+# Compiled at import (and again for a new directory), never while a message waits.
+lexicon.on_change(lambda: (compiled(lexicon.current()), _protective(lexicon.current())))
+compiled(lexicon.current())
+_protective(lexicon.current())
