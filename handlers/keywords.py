@@ -104,9 +104,10 @@ def compiled(lex: lexicon.Lexicon) -> dict[str, Kind]:
     return kinds
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=16)
 def folded_words(text: str) -> tuple[str, frozenset[str]]:
-    """The text as phrases are matched, and its words (the limiter and the router both ask)."""
+    """The text as phrases are matched, and its words. The limiter and the router ask for the
+    same message one after the other: a small cache, so that little text stays in memory."""
     folded = fold_words(text)
     return folded, frozenset(folded.split())
 
