@@ -144,9 +144,11 @@ def ask_where(ctx: Context, again: bool = False) -> None:
         ctx.say(((_("That does not look like a street name.") + " ") if again else "")
                 + _("Type the name of your street, and anything that helps to find your door."))
         return
-    text = _("Where should the volunteer come? Type your street and house number. Volunteers only see the street until one of them takes your request.")
+    text = _("Where should the volunteer come? Type your street and house number. "
+             "Volunteers only see the street until one of them takes your request.")
     if again:
-        text = _("That does not look like a street and house number. Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
+        text = _("That does not look like a street and house number. "
+                 "Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
     ctx.say(text, [Option(_("I have no house number"), "where:nonumber")])
 
 

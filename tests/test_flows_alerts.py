@@ -66,14 +66,16 @@ TALK = coordinator("kees", "Kees") + resident("maria", "Maria", "en") + [
     Row("coordinator", "I will ring you tomorrow at ten.", reply=has(T("Sent.", "en")),
         told={"maria": has("I will ring you tomorrow at ten.", "Fatima", options=("human",))}),
     Row("maria", payload="human"),
-    Row("maria", "Thank you, that is fine", told={"coordinator": has("Thank you, that is fine", options=("alert:take:",)),
+    Row("maria", "Thank you, that is fine", told={"coordinator": has("Thank you, that is fine",
+                                                                     options=("alert:take:",)),
                                                   "kees": has(options=("alert:take:",))}),
 ]
 
 CALL_ME = resident("rosa", "Rosa", "nl") + [
     Row("rosa", payload="callme", reply=has(T("Which number can {contact} call?", "nl", contact="Fatima"),
                                             options=("callme:skip",)), silent=("coordinator",)),
-    Row("rosa", "morgen", reply=has(T("That does not look like a phone number. Type it like 0470 12 34 56, or choose “Skip”.", "nl")),
+    Row("rosa", "morgen", reply=has(T("That does not look like a phone number. Type it like 0470 12 34 56, "
+                                      "or choose “Skip”.", "nl")),
         silent=("coordinator",)),
     Row("rosa", "0470 12 34 56", reply=has(T("I have asked {contact} to call you.", "nl", contact="Fatima")),
         keep=alert_id, told={"coordinator": has("Rosa", "+32470123456", options=(TAKE, REPLY))}),
@@ -217,3 +219,16 @@ async def test_on_whatsapp_and_sms_the_alert_carries_the_phone(world, channel):
     assert number in world.last("Fatima")
     with world.rt.sessions() as s:
         assert s.scalar(select(ChannelIdentity.address).join(Person).where(Person.first_name == "Maria")) == number
+
+
+async def test_an_undelivered_message_alert_carries_the_phone_and_can_be_taken(world):
+    from tests.test_twilio import age_window, resident_asks, volunteer_and_coordinator
+
+    await volunteer_and_coordinator(world)
+    age_window(world, "Jan", 30)
+    await resident_asks(world)
+    told = world.last("Fatima")
+    assert "Jan" in told and world.phones["Jan"][1] in told, told
+    assert str(T("I'll take this", "nl")) in told and str(T("Reply", "nl")) in told
+    got = await world.choose("Fatima", str(T("I'll take this", "nl")))
+    assert any(str(T("Thank you, you take care of {name}.", "nl", name="Jan")) in m for m in got), got

@@ -8,8 +8,10 @@ from sqlalchemy import select
 from models import ChannelIdentity, ConversationState, HelpRequest
 from tests.flowkit import Row, T, dispatcher, has, last_request, person, play, resident  # noqa: F401  (fixture)
 
-WHERE = "Where should the volunteer come? Type your street and house number. Volunteers only see the street until one of them takes your request."
-NOT_A_STREET = "That does not look like a street and house number. Please type them like “Kerkstraat 12” or “12 rue de la Loi”."
+WHERE = ("Where should the volunteer come? Type your street and house number. "
+         "Volunteers only see the street until one of them takes your request.")
+NOT_A_STREET = ("That does not look like a street and house number. "
+                "Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
 STREET_ONLY = "Type the name of your street, and anything that helps to find your door."
 
 
@@ -96,8 +98,9 @@ DELETE_NO = resident("ann", "Ann", "nl") + to_where("ann", "nl") + [
 DELETE_TWO = resident("vic", "Vic", "en") + [
     Row("vic", payload="offer"), Row("vic", payload="offercat:pets"), Row("vic", payload="offercat:lift"),
     Row("vic", "/delete"),
-    Row("vic", "2", reply=has(T("Which tasks would you like to do? Tap to choose (tap again to remove), then “Done”. "
-                                "You can also type the numbers, like 1 3 4.", "en"), options=("offercat:done",)),
+    Row("vic", "2", reply=has(T("Which tasks would you like to do? Tap to choose (tap again to remove), "
+                                "then “Done”. You can also type the numbers, like 1 3 4.", "en"),
+                              options=("offercat:done",)),
         db=lambda s, v: state("vic")(s) == ("offer.categories", {"chosen": ["pets", "lift"]})
         or pytest.fail(repr(state("vic")(s)))),
     Row("vic", payload="offercat:done", reply=has(options=("offerlang:done",))),
