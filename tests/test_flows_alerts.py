@@ -15,7 +15,9 @@ from handlers.core import Inbound
 from models import Alert, ChannelIdentity, Outbox, Person
 from models.network import add_neighbourhood, create_invite, neighbourhood_by_slug
 from tests.flowkit import Do, Row, T, dispatcher, has, person, pid, play, resident  # noqa: F401  (fixture)
+from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 from tests.test_concurrency import OnePerThread, add_person, run_together
+from tests.tgkit import TelegramPeople, build_runtime, join, running
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
 from tests.twiliokit import TwilioWorld, settings_for
 
@@ -232,3 +234,24 @@ async def test_an_undelivered_message_alert_carries_the_phone_and_can_be_taken(w
     assert str(T("I'll take this", "nl")) in told and str(T("Reply", "nl")) in told
     got = await world.choose("Fatima", str(T("I'll take this", "nl")))
     assert any(str(T("Thank you, you take care of {name}.", "nl", name="Jan")) in m for m in got), got
+
+
+# ---- Telegram: no phone in the address, so the call-me path asks for one -------------------
+
+async def test_on_telegram_the_call_me_path_asks_for_a_number(telegram_fake, db_url):
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    async with running(rt):
+        await join(people, "Maria", "nl")
+        await people.say("Maria", "Ik voel me soms eenzaam", "nl")
+        got = await people.press("Maria", "callme")
+        assert got[-1]["text"] == str(T("Which number can {contact} call?", "nl", contact="Fatima"))
+        await people.await_button("Maria", "callme:skip")
+        got = await people.say("Maria", "0470 12 34 56", "nl")
+        assert got[-1]["text"].startswith(str(T("I have asked {contact} to call you.", "nl", contact="Fatima")))
+    with rt.sessions() as s:
+        alert = s.scalars(select(Outbox).where(Outbox.channel == CHANNEL, Outbox.address == "coordinator")
+                          .order_by(Outbox.id.desc())).first()
+        assert "Maria" in alert.text and "+32470123456" in alert.text
+        assert any(o["payload"].startswith("alert:take:") for o in alert.options)
+        assert s.scalar(select(Person.phone).where(Person.first_name == "Maria")) is None
