@@ -23,19 +23,14 @@ def start_ask(ctx: Context, on_behalf_of: str | None = None, intro: str | None =
     first request right after joining, which may also wait ("Not now")."""
     ctx.clear()
     ctx.goto("ask.category", on_behalf_of=on_behalf_of, first=bool(intro))
-    if intro:
-        ctx.say(intro + "\n" + _("What kind of help do you need?"),
-                [*category_options(), Option(_("Not now"), "menu")])
-        return
-    prompt_category(ctx)
+    prompt_category(ctx, intro)
 
 
-def category_options() -> list[Option]:
-    return [Option(category(c), f"cat:{c}") for c in CATEGORIES]
-
-
-def prompt_category(ctx: Context) -> None:
-    ctx.say(_("What kind of help do you need?"), category_options())
+def prompt_category(ctx: Context, intro: str | None = None) -> None:
+    options = [Option(category(c), f"cat:{c}") for c in CATEGORIES]
+    if ctx.data("first"):  # right after joining it may also wait
+        options.append(Option(_("Not now"), "menu"))
+    ctx.say((intro + "\n" if intro else "") + _("What kind of help do you need?"), options)
 
 
 def start_visit(ctx: Context) -> None:

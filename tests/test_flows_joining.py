@@ -104,6 +104,7 @@ FIRST_REQUEST = [
 FIRST_REQUEST_LATER = [
     Row("max", "/start"), Row("max", payload="lang:en"), Row("max", "1040"), Row("max", "yes"), Row("max", "Max"),
     Row("max", payload="role:help", reply=has(options=("cat:other", "menu"))),
+    Row("max", "12", reply=has(T("What kind of help do you need?", "en"), options=("cat:other", "menu"))),
     Row("max", T("Not now", "en"), reply=has(options=("ask", "human")),
         db=lambda s, v: count(s, HelpRequest) == 0 or pytest.fail("a request")),
 ]
