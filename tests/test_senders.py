@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from bot.channels.outbox_sender import HOST, LEASE, STALE
 from bot.channels.telegram.sender import TelegramSender
@@ -228,6 +228,33 @@ async def test_a_malformed_number_fails_once_on_whatsapp_and_sms(twilio_edge, sq
 
 
 # ---- 10. several instances on one PostgreSQL ------------------------------------------------------
+async def test_when_the_active_senders_connection_is_lost_another_takes_over(telegram_fake, pg_migrated):
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_migrated)
+    sessions = make_sessionmaker(pg_migrated)
+    first = [queue(sessions, str(7500 + i), f"eerst {i}") for i in range(3)]
+    async with telegram_sender(telegram_fake, sessions, heartbeat=0) as a, \
+            telegram_sender(telegram_fake, sessions, heartbeat=0) as b:
+        assert await a.drain_once()  # a has the channel
+        assert not await b.drain_once()  # b stands by
+        later = [queue(sessions, str(7600 + i), f"daarna {i}") for i in range(3)]
+        backend = a.lock.conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with pg_migrated.connect() as admin:  # a's connection dies (a network cut, a restarted pooler)
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+            def ended() -> bool:
+                return not admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                         {"pid": backend}).scalar()
+
+            await asyncio.to_thread(wait_for, ended, "the backend to end")
+        assert await b.drain_once()  # b takes the channel over
+        assert not await a.drain_once() and not a.active  # a notices and stands by
+    got = rows(sessions)
+    assert {got[i].leased_by for i in first} == {a.owner} and {got[i].leased_by for i in later} == {b.owner}
+    assert sorted(sent_texts(telegram_fake)) == [str(7500 + i) for i in range(3)] + [str(7600 + i) for i in range(3)]
+
+
 RATE = 10
 
 
