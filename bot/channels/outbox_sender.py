@@ -235,7 +235,7 @@ class OutboxSender:
                         pass
         finally:
             if self._tasks:  # answers on their way are recorded, not sent again by the next one
-                with contextlib.suppress(BaseException):
+                with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait(list(self._tasks), timeout=2.0)
             self.retire()
 
