@@ -90,8 +90,8 @@ async def test_rows_leased_by_a_dead_sender_are_sent_at_once(telegram_fake, sess
     alive = [queue(sessions, "9100", "nog onderweg")]
     now = utcnow()
     later = now + STALE + timedelta(seconds=5)  # the new sender's clock: well inside the 120 s lease
-    if death == "process gone from this host":
-        leased_by_a_sender(sessions, dead, "gone", HOST, a_finished_pid(), now)
+    if death == "process gone from this host":  # its last beat is fresh: only its pid tells
+        leased_by_a_sender(sessions, dead, "gone", HOST, a_finished_pid(), later)
     else:
         leased_by_a_sender(sessions, dead, "gone", "elsewhere", 1, now)
     # a sender on another host that beat just now (by the new sender's clock) is alive: its rows stay its own
