@@ -12,11 +12,18 @@ from models.privacy import erase, export
 from models.tasks import requests_of
 
 
+def command_for(name: str, language: str | None) -> str:
+    """A command's name in ``language`` ("language", "nl" -> "taal"). ONE place names the commands:
+    the first word of each line of locales/lexicon/<language>/commands.txt, the data the dispatcher
+    reads, so help never shows a command the bot would not understand."""
+    return command_name(name, language)
+
+
 def show_help(ctx: Context) -> None:
     ctx.clear()
     lang = current_language()
-    c = {name: "/" + command_name(name, lang)  # the names are data: locales/lexicon/<lang>/commands.txt
-         for name in ("menu", "language", "mydata", "stop", "delete", "ask", "offer", "help")}
+    c = {name: "/" + command_for(name, lang) for name in ("menu", "language", "mydata", "stop", "delete", "ask",
+                                                          "offer", "help")}
     ctx.say(_("buurtbot connects neighbours: ask for a hand, or lend one.\n"
               "Choose an option or type its number. Commands:\n"
               "{menu} – what you can do\n{ask} – ask for help\n{offer} – offer help\n"

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from bot.demo import inbox
-from handlers.lexicon import command_name
+from handlers.account import command_for
 from handlers.dispatch import ALIASES
 from models.network import create_invite, neighbourhood_by_slug
 from tests.flowkit import Do, Row, T, dispatcher, has, play, resident  # noqa: F401  (fixture)
@@ -27,7 +27,7 @@ ENGLISH_ONLY = ("/language", "/mydata", "/delete")
 def test_help_names_the_commands_of_the_persons_language(chat, lang):
     others = () if lang == "en" else ENGLISH_ONLY
     play(chat, resident("ria", "Ria", lang) + [
-        Row("ria", f"/{command_name('help', lang)}", reply=has(*OWN[lang], lacks=others, options=("ask",))),
+        Row("ria", f"/{command_for('help', lang)}", reply=has(*OWN[lang], lacks=others, options=("ask",))),
     ])
 
 
@@ -35,7 +35,7 @@ def test_help_names_the_commands_of_the_persons_language(chat, lang):
 def test_every_command_help_names_is_understood(chat, lang):
     """What help shows is what the dispatcher understands, and the help command too."""
     for name in ("help", "language", "mydata", "delete", "ask", "offer", "menu", "stop"):
-        word = command_name(name, lang)
+        word = command_for(name, lang)
         assert ALIASES[word] == name, (lang, name, word)
         assert "/" + word in OWN[lang]
 

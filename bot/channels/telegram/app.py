@@ -19,9 +19,9 @@ from bot.channels.telegram.inbound import ALLOWED_UPDATES, CHANNEL, chat_id_of, 
 from bot.channels.telegram.render import escape, pressed_label
 from bot.channels.telegram.sender import TelegramSender
 from bot.settings import Settings
+from handlers.account import command_for
 from handlers.dispatch import Dispatcher
 from handlers.i18n import LANGUAGES, N_, _, speaking
-from handlers.lexicon import command_name
 
 log = logging.getLogger("buurtbot.telegram")
 WEBHOOK_PATH = "/telegram/webhook"
@@ -92,7 +92,7 @@ class TelegramChannel:
         """Commands and descriptions in every language, so the menu speaks the user's."""
         for lang in LANGUAGES:
             with speaking(lang):
-                commands = [BotCommand(command_name(name, lang), _(text)) for name, text in COMMANDS]
+                commands = [BotCommand(command_for(name, lang), _(text)) for name, text in COMMANDS]
                 description, short = _(DESCRIPTION), _(SHORT_DESCRIPTION)
             await self.app.bot.set_my_commands(commands, language_code=lang)
             await self.app.bot.set_my_description(description, language_code=lang)
