@@ -64,8 +64,9 @@ class Payload(NamedTuple):
     @property
     def is_global(self) -> bool:
         """Works from anywhere. A simple kind with an argument ("callme:skip") is an answer to
-        its own question on screen, not the simple button ("callme")."""
-        return self.kind in GLOBAL and not (self.kind in SIMPLE and self.args)
+        its own question on screen, not the simple button ("callme"); ``coord:<action>`` is the
+        coordinator's own vocabulary and works from anywhere."""
+        return self.kind in GLOBAL and not (self.args and self.kind in SIMPLE and self.kind != COORD)
 
     def __str__(self) -> str:
         return ":".join((self.kind, *self.args))

@@ -62,6 +62,7 @@ def test_a_simple_kind_with_an_argument_answers_its_own_question():
     (read as the global "callme" it would be an expired button)."""
     assert parse("callme").is_global and not parse("callme:skip").is_global
     assert parse("alert:take:7").is_global and parse("claim:3").is_global
+    assert parse("coord:open").is_global and parse("coord:invite:volunteer").is_global
 
 
 def test_payloads_fit_telegram_callback_data():
