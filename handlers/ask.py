@@ -48,7 +48,8 @@ def prompt_description(ctx: Context) -> None:
 @step("ask.category")
 def on_category(ctx: Context, answer: Answer) -> None:
     code = answer.arg("cat")
-    if code not in CATEGORIES and ctx.data("first") and not answer.payload and not fold(answer.text).isdecimal():
+    if (code not in CATEGORIES and ctx.data("first") and not answer.payload and (answer.text or ctx.inbound.media)
+            and not fold(answer.text).isdecimal()):  # no text: the question asked again (an old button, a stray "7")
         # The first request, offered right after joining: what they type instead (a worry, a
         # question, a photo) is read as it would be at the menu, not refused as a category.
         from handlers.dispatch import route  # the dispatcher imports this module

@@ -165,6 +165,7 @@ def test_authorization_matrix(chat):
                                     "done:1 OR 1=1", "msg:0", "thanks:", "cancel:1e3", "claim:٣", "claim:²", "vol:ok:²"])
 def test_forged_payloads_are_refused_without_change(chat, forged):
     rows = resident("maria", "Maria", "en") + volunteer("pam", "Pam", "en", approve=False) + [
+        Row("maria", payload="menu"),  # "Not now" to the first request (point 18): no question open
         Row("maria", payload=forged, reply=has(options=("ask",)), silent=("pam", "coordinator"), db=vol_status("pam", "pending")),
         Row("pam", payload=forged, reply=has(options=("ask",)), silent=("maria", "coordinator"), db=vol_status("pam", "pending")),
     ]

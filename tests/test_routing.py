@@ -40,7 +40,10 @@ def chat(sqlite_engine):
 
 
 def join(chat, who: str, lang: str = "en", role: str = "role:help") -> None:
+    """Joined, and no question open: "I would like help" starts the first request (point 18), "Not now" leaves it."""
     chat.join(who, who.title(), language=lang, role=role)
+    if role == "role:help":
+        chat.send(who, payload="menu")
 
 
 def step_of(chat, who: str) -> str:
@@ -281,6 +284,7 @@ async def test_a_stale_telegram_button_says_it_expired(telegram_fake, tmp_path, 
     people = TelegramPeople(telegram_fake, rt)
     async with running(rt):
         await tg_join(people, "Kim", "fr")
+        await people.press("Kim", "menu")  # "Not now" to the first request (point 18): no question open
         kim = people.user("Kim")  # the role question's button, pressed again
         got = await people._after("Kim", lambda: telegram_fake.inject_callback_query("role:give", user=kim))
         assert got[-1]["text"].startswith(T("fr", EXPIRED))
@@ -288,3 +292,16 @@ async def test_a_stale_telegram_button_says_it_expired(telegram_fake, tmp_path, 
         assert T("fr", "Sorry, I did not understand that. You can choose one of these, or type its number:") \
             not in got[-1]["text"]
         assert telegram_fake.unanswered_callback_queries() == []
+
+
+@pytest.mark.parametrize("send", [dict(text="12"), dict(payload="role:give")])
+def test_the_first_request_question_is_asked_again_not_routed_twice(chat, send):
+    """Right after joining (point 18) a stray "12" or an old button re-asks the category question:
+    the message is not routed a second time (which said "expired" twice or "not understood")."""
+    chat.join("ann", "Ann", language="en", role="role:help")
+    got = chat.send("ann", **send)
+    texts = [m["text"] for m in got]
+    assert texts[-1] == T("en", "What kind of help do you need?") and "cat:shopping" in payloads_of(got[-1])
+    assert sum(T("en", EXPIRED) in t for t in texts) == (1 if "payload" in send else 0), texts
+    assert not any(t.startswith(T("en", "Sorry, I did not understand")[:20]) for t in texts), texts
+    assert step_of(chat, "ann") == "ask.category"
