@@ -6,7 +6,8 @@ outbox on the demo channel, one transaction per message -- on SQLite and on Post
     .venv/bin/python bench/dispatch.py --postgres postgresql://buurtbot:buurtbot@127.0.0.1/buurtbot_test
     BUURTBOT_BENCH_POSTGRES_URL=... .venv/bin/python bench/dispatch.py --threads 4 --threads 8
 
-Two mixes, each measured on its own. "cold" is a neighbourhood being set up: new residents join (language, postcode, consent, name,
+Two mixes, each measured on its own. "cold" is a neighbourhood being set up: new residents join (language,
+postcode, consent, name,
 role), look at the menu, type something the bot does not understand, and ask for help (category,
 description, when, address, confirm -- every matching volunteer is notified); volunteers list
 the open requests and take one ("1"), sometimes just after someone else did. Messages of

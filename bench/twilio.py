@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import logging
 import resource
-import shutil
 import sys
 import tempfile
 import time
@@ -106,10 +105,18 @@ async def outbound(edge, n: int, tmp: Path) -> dict:
             identity = ChannelIdentity(channel="whatsapp", address=f"+32471{i:06d}", last_inbound_at=utcnow())
             s.add(identity)
             s.flush()
-            s.add(Outbox(idempotency_key=f"bench:{i}", channel="whatsapp", address=identity.address,
-                         identity_id=identity.id, language="nl", purpose="notify",
-                         text=f"Bericht {i}: een buur vraagt hulp bij boodschappen.",
-                         options=[{"label": "Ik doe het", "payload": f"claim:{i}"}, {"label": "Niet nu", "payload": "menu"}]))
+            s.add(
+                Outbox(
+                    idempotency_key=f"bench:{i}",
+                    channel="whatsapp",
+                    address=identity.address,
+                    identity_id=identity.id,
+                    language="nl",
+                    purpose="notify",
+                    text=f"Bericht {i}: een buur vraagt hulp bij boodschappen.",
+                    options=[{"label": "Ik doe het", "payload": f"claim:{i}"}, {"label": "Niet nu", "payload": "menu"}],
+                )
+            )
     edge.reset()
     rt.twilio.connect()
     sender = rt.twilio.senders["whatsapp"]

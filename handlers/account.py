@@ -75,9 +75,15 @@ def show_my_data(ctx: Context) -> None:
         _("Channels: {value}", value=", ".join(f"{c} {a}" for c, a in d["channels"])),
     ]
     if d["volunteer_status"]:
-        lines.append(_("Volunteer: {status}; tasks: {tasks}; max {cap} a week; duo visits only: {duo}",
-                       status=label(VOLUNTEER_STATUS_LABELS, d["volunteer_status"], fallback="pending"), tasks=", ".join(category(c) for c in d["categories"]) or "-",
-                       cap=d["max_tasks_per_week"], duo=yes_no(d["duo_only"])))
+        lines.append(
+            _(
+                "Volunteer: {status}; tasks: {tasks}; max {cap} a week; duo visits only: {duo}",
+                status=label(VOLUNTEER_STATUS_LABELS, d["volunteer_status"], fallback="pending"),
+                tasks=", ".join(category(c) for c in d["categories"]) or "-",
+                cap=d["max_tasks_per_week"],
+                duo=yes_no(d["duo_only"]),
+            )
+        )
     for rid, cat, status, desc in d["requests"]:
         lines.append(_("Request #{id} {category}: {status} – “{description}”", id=rid, category=category(cat),
                        status=label(STATUS_LABELS, status, fallback="open"), description=desc))
@@ -92,7 +98,8 @@ def ask_delete(ctx: Context) -> None:
         back = {"step": ctx.state.step, "data": ctx.state.data or {}} if ctx.state.step else None
         ctx.clear()
         ctx.goto("delete.confirm", back=back)
-    ctx.say(_("Do you want us to delete everything we keep about you? Your name, address and messages are erased, and open requests are cancelled. This cannot be undone."),
+    ctx.say(_("Do you want us to delete everything we keep about you? Your name, address and messages are erased, and "
+              "open requests are cancelled. This cannot be undone."),
             [Option(_("Yes, delete everything"), "yes"), Option(_("No, keep it"), "no")])
 
 
@@ -104,10 +111,14 @@ def on_delete(ctx: Context, answer: Answer) -> None:
     person = ctx.person
     for req in requests_of(ctx.session, person.id, ("claimed",)):
         if req.claimed_by is not None:
-            ctx.tell(req.claimed_by, lambda: (_("Request #{id} was cancelled. No need to go any more, thank you!", id=req.id), []))
+            ctx.tell(
+                req.claimed_by,
+                lambda: (_("Request #{id} was cancelled. No need to go any more, thank you!", id=req.id), []),
+            )
     erase(ctx.session, person)
     ctx.person = None
-    ctx.say_final(_("Everything we kept about you is deleted. Thank you for taking part in the neighbourhood. Type /start if you ever want to come back."))
+    ctx.say_final(_("Everything we kept about you is deleted. Thank you for taking part in the neighbourhood. Type "
+                    "/start if you ever want to come back."))
 
 
 def resume(ctx: Context, back: dict | None, intro: str) -> None:

@@ -124,7 +124,12 @@ def on_when(ctx: Context, answer: Answer) -> None:
 def on_date(ctx: Context, answer: Answer) -> None:
     d = parse_date(answer.text, today())
     if d is None:
-        ctx.say(_("I could not read that date. Type it like {example}.", example=(today() + timedelta(days=3)).strftime("%d/%m")))
+        ctx.say(
+            _(
+                "I could not read that date. Type it like {example}.",
+                example=(today() + timedelta(days=3)).strftime("%d/%m"),
+            )
+        )
         return
     ctx.goto("ask.where", when="date", due=d.isoformat())
     ask_where(ctx)
@@ -207,7 +212,8 @@ def location_address(media) -> str:
 def confirm(ctx: Context) -> None:
     due = ctx.data("due")
     when = format_day(date.fromisoformat(due)) if due else label(WHEN_LABELS, THIS_WEEK, fallback=THIS_WEEK)
-    ctx.say(_("Shall I pass this on to the volunteers of your neighbourhood?\n{category}: “{description}”\nWhen: {when}\nThey will see the first name {name} and the street: {street}.",
+    ctx.say(_("Shall I pass this on to the volunteers of your neighbourhood?\n{category}: “{description}”\nWhen: "
+              "{when}\nThey will see the first name {name} and the street: {street}.",
               category=category(ctx.data("category")), description=ctx.data("description"), when=when,
               name=ctx.data("on_behalf_of") or ctx.person.first_name,
               street=street_of(ctx.data("address")) if ctx.data("address") else ctx.person.street or "-"),
@@ -231,9 +237,11 @@ def on_confirm(ctx: Context, answer: Answer) -> None:
     if not ctx.person.is_resident and not req.on_behalf_of:  # set only when it changes: no flush for nothing
         ctx.person.is_resident = True
     if told:
-        show_menu(ctx, _("Thank you! Your request #{id} went to the volunteers of your neighbourhood. I will tell you as soon as someone takes it.", id=req.id))
+        show_menu(ctx, _("Thank you! Your request #{id} went to the volunteers of your neighbourhood. I will tell you "
+                         "as soon as someone takes it.", id=req.id))
     else:
-        show_menu(ctx, _("Thank you! Your request #{id} is saved. There is no volunteer free right now, so the coordinator will look for someone.", id=req.id))
+        show_menu(ctx, _("Thank you! Your request #{id} is saved. There is no volunteer free right now, so the "
+                         "coordinator will look for someone.", id=req.id))
 
 
 def notify_volunteers(ctx: Context, req: HelpRequest, exclude: set[int] = frozenset()) -> int:
@@ -245,6 +253,11 @@ def notify_volunteers(ctx: Context, req: HelpRequest, exclude: set[int] = frozen
     if count == 0:
         from handlers.signals import alert_coordinators
 
-        alert_coordinators(ctx, lambda: _("Request #{id} found no free volunteer:\n{line}", id=req.id, line=request_line(req)),
-                           about=req.requester_id, kind="unclaimed", subject=req.requester)
+        alert_coordinators(
+            ctx,
+            lambda: _("Request #{id} found no free volunteer:\n{line}", id=req.id, line=request_line(req)),
+            about=req.requester_id,
+            kind="unclaimed",
+            subject=req.requester,
+        )
     return count

@@ -63,8 +63,10 @@ def on_coordinator(ctx: Context, action: str) -> None:
         if not people:
             show_menu(ctx, _("There are no approved or paused volunteers yet."))
             return
-        lines = "\n".join(f"• {v.first_name} ({label(VOLUNTEER_STATUS_LABELS, v.volunteer_status, fallback='approved')})"
-                          for v in people)
+        lines = "\n".join(
+            f"• {v.first_name} ({label(VOLUNTEER_STATUS_LABELS, v.volunteer_status, fallback='approved')})"
+            for v in people
+        )
         ctx.clear()
         ctx.say(_("Volunteers of your neighbourhood:") + "\n" + lines,
                 [Option(_("Resume {name}", name=v.first_name), payloads.volunteer("ok", v.id))
@@ -74,7 +76,8 @@ def on_coordinator(ctx: Context, action: str) -> None:
                 + [Option(_("Menu"), "menu")], purge_after_send=True)  # names people: not kept after delivery
     elif action == "proxy":
         ctx.goto("proxy.name")
-        ctx.say(_("For whom do you ask? Type their first name. Volunteers will see this name and the street; you stay the contact."))
+        ctx.say(_("For whom do you ask? Type their first name. Volunteers will see this name and the street; you stay "
+                  "the contact."))
     elif action == "open":
         reqs = open_requests(ctx.session, p.neighbourhood_id)
         if not reqs:
@@ -86,7 +89,11 @@ def on_coordinator(ctx: Context, action: str) -> None:
         role = action.split(":")[1]
         invite = create_invite(ctx.session, p.neighbourhood, role, created_by=p)
         link = ctx.invite_link(invite.code)
-        text = _("Invite code for a new {role}: {code}\nThey type: /start {code}", role=_("volunteer") if role == "volunteer" else _("coordinator"), code=invite.code)
+        text = _(
+            "Invite code for a new {role}: {code}\nThey type: /start {code}",
+            role=_("volunteer") if role == "volunteer" else _("coordinator"),
+            code=invite.code,
+        )
         if link:
             text += "\n" + link
         show_menu(ctx, text)
@@ -110,10 +117,28 @@ def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
                     "declined": _("{name} was declined."),
                     "paused": _("{name} is paused.")}[status].format(name=volunteer.first_name), about=volunteer.id)
     messages = {
-        "approved": lambda: (_("Good news, {name}: you are now a volunteer of {neighbourhood}! You will get requests that fit you. You can always say no.", name=volunteer.first_name, neighbourhood=volunteer.neighbourhood.name),
-                             [Option(_("Open requests"), "open"), Option(_("Menu"), "menu")]),
-        "declined": lambda: (_("Thank you for offering help, {name}. For now the coordinator has not added you as a volunteer; they will tell you why. You can still ask for help at any time.", name=volunteer.first_name), []),
-        "paused": lambda: (_("Your volunteering is paused for now, {name}. Thank you for all you did!", name=volunteer.first_name), []),
+        "approved": lambda: (
+            _(
+                "Good news, {name}: you are now a volunteer of {neighbourhood}! You will get requests "
+                "that fit you. You can always say no.",
+                name=volunteer.first_name,
+                neighbourhood=volunteer.neighbourhood.name,
+            ),
+            [Option(_("Open requests"), "open"), Option(_("Menu"), "menu")],
+        ),
+        "declined": lambda: (
+            _(
+                "Thank you for offering help, {name}. For now the coordinator has not added you as a "
+                "volunteer; they will tell you why. You can still ask "
+                "for help at any time.",
+                name=volunteer.first_name,
+            ),
+            [],
+        ),
+        "paused": lambda: (
+            _("Your volunteering is paused for now, {name}. Thank you for all you did!", name=volunteer.first_name),
+            [],
+        ),
     }
     ctx.tell(volunteer, messages[status])
 

@@ -321,7 +321,6 @@ class Context:
         the conversations, then all replies in one INSERT, in the order they were said."""
         self.notifier.write(skip_conversation=self.identity.id if self.erased else None)
 
-    write_outbox = write  # the older name, for callers outside the dispatcher
 
 
 _OUTBOX_INSERT = insert(Outbox.__table__)

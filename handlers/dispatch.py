@@ -105,7 +105,8 @@ class Dispatcher:
             ctx = self._context(session, inbound)
             with speaking(_language(ctx)):
                 if verdict == WARN:
-                    ctx.say(_("You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."))
+                    ctx.say(_("You are sending a lot of messages at once. Please slow down a little; I will read your "
+                              "next message in a minute."))
                 else:
                     route(ctx)
             ctx.write()
@@ -116,7 +117,8 @@ class Dispatcher:
         makes it once per group, whatever the number of messages or processes."""
         language = normalise_language(locale_hint)
         with speaking(language):
-            text = _("Hello! I only talk in private chats, so that what neighbours share stays private. Please write to me directly.")
+            text = _("Hello! I only talk in private chats, so that what neighbours share stays private. Please write "
+                     "to me directly.")
         try:
             with transaction(self.sessions) as session:
                 session.add(Outbox(idempotency_key=f"group-notice:{channel}:{group_address}"[:120], channel=channel,

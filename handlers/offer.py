@@ -9,7 +9,6 @@ from handlers.i18n import _
 from handlers.labels import SPOKEN, category
 from handlers.menu import show_menu
 from handlers.steps import step
-from models import Offer
 from models.audit import audit
 from models.network import coordinators_of
 from models.people import CATEGORIES
@@ -33,7 +32,8 @@ def _multi_options(codes, chosen, label, prefix) -> list[Option]:
 
 
 def ask_categories(ctx: Context) -> None:
-    ctx.say(_("Which tasks would you like to do? Tap to choose (tap again to remove), then “Done”. You can also type the numbers, like 1 3 4."),
+    ctx.say(_("Which tasks would you like to do? Tap to choose (tap again to remove), then “Done”. You can also type "
+              "the numbers, like 1 3 4."),
             _multi_options(CATEGORIES, ctx.data("chosen", []), category, "offercat"))
 
 
@@ -113,14 +113,19 @@ def on_cap(ctx: Context, answer: Answer) -> None:
         return
     ctx.person.max_tasks_per_week = int(value)
     ctx.goto("offer.duo")
-    ctx.say(_("Would you rather visit people only together with someone else (a duo visit)? That is fine, just tell us."),
-            [Option(_("Yes, only in a duo"), "yes"), Option(_("No, alone is fine"), "no")])
+    ctx.say(
+        _("Would you rather visit people only together with someone else (a duo visit)? That is fine, just tell us."),
+        [Option(_("Yes, only in a duo"), "yes"), Option(_("No, alone is fine"), "no")],
+    )
 
 
 @step("offer.duo")
 def on_duo(ctx: Context, answer: Answer) -> None:
     if answer.payload not in ("yes", "no"):
-        ctx.say(_("Please answer yes or no."), [Option(_("Yes, only in a duo"), "yes"), Option(_("No, alone is fine"), "no")])
+        ctx.say(
+            _("Please answer yes or no."),
+            [Option(_("Yes, only in a duo"), "yes"), Option(_("No, alone is fine"), "no")],
+        )
         return
     p = ctx.person
     p.duo_only = answer.is_("yes")
@@ -128,13 +133,13 @@ def on_duo(ctx: Context, answer: Answer) -> None:
     p.is_volunteer = True
     if not already:
         p.volunteer_status = "pending"
-    ctx.session.add(Offer(person_id=p.id, neighbourhood_id=p.neighbourhood_id, categories=",".join(p.categories)))
     audit(ctx.session, p.id, "volunteer.offer", "person", p.id)
     if already:
         show_menu(ctx, _("Thank you, your choices are saved."))
         return
     contact = p.neighbourhood.contact_name if p.neighbourhood and p.neighbourhood.contact_name else _("the coordinator")
-    show_menu(ctx, _("Thank you, {name}! You will hear from {contact}, who would like to get to know you. Once you are approved you will see requests from neighbours.", name=p.first_name, contact=contact))
+    show_menu(ctx, _("Thank you, {name}! You will hear from {contact}, who would like to get to know you. Once you are "
+                     "approved you will see requests from neighbours.", name=p.first_name, contact=contact))
     for c in coordinators_of(ctx.session, p.neighbourhood_id):
         if c.id != p.id:
             ctx.tell(c, lambda: (

@@ -82,7 +82,8 @@ def on_language(ctx: Context, answer: Answer) -> None:
 
 def ask_area(ctx: Context, intro: str | None = None) -> None:
     ctx.goto("onboard.area", code=None)
-    ctx.say((intro + "\n" if intro else "") + _("Which neighbourhood do you live in? Type your postcode (for example 1040), or the invite code you received."))
+    ctx.say((intro + "\n" if intro else "") + _("Which neighbourhood do you live in? Type your postcode (for example "
+                                                "1040), or the invite code you received."))
 
 
 @step("onboard.area")
@@ -95,7 +96,11 @@ def on_area(ctx: Context, answer: Answer) -> None:
             ask_consent(ctx, nb)
             return
     text = clean_text(answer.text, 40)
-    invite = find_invite(ctx.session, text) if text and re.fullmatch(r"[A-Za-z0-9]{6,12}", text) and not text.isdigit() else None
+    invite = (
+        find_invite(ctx.session, text)
+        if text and re.fullmatch(r"[A-Za-z0-9]{6,12}", text) and not text.isdigit()
+        else None
+    )
     if invite is not None:
         ctx.goto("onboard.consent", neighbourhood_id=invite.neighbourhood_id, code=invite.code)
         ask_consent(ctx, invite.neighbourhood)
@@ -106,7 +111,8 @@ def on_area(ctx: Context, answer: Answer) -> None:
         return
     found = neighbourhoods_for_postcode(ctx.session, postcode.group(1))
     if not found:
-        ask_area(ctx, _("There is no caring neighbourhood on buurtbot for {postcode} yet. Try another postcode, or ask your neighbourhood house for an invite code.", postcode=postcode.group(1)))
+        ask_area(ctx, _("There is no caring neighbourhood on buurtbot for {postcode} yet. Try another postcode, or ask "
+                        "your neighbourhood house for an invite code.", postcode=postcode.group(1)))
     elif len(found) == 1:
         ctx.goto("onboard.consent", neighbourhood_id=found[0].id)
         ask_consent(ctx, found[0])
@@ -124,7 +130,8 @@ def ask_consent(ctx: Context, nb: Neighbourhood) -> None:
         _("Before we start, what we keep about you:\n"
           "• your first name, language and neighbourhood ({neighbourhood});\n"
           "• what you ask or offer, and later your address if you ask for a visit.\n"
-          "Who sees it: {who_sees}. A volunteer sees only your first name and street, and your address only once they help you.\n"
+          "Who sees it: {who_sees}. A volunteer sees only your first name and street, and your address only once they "
+          "help you.\n"
           "You can see everything with {mydata} and delete it all with {delete}, at any time.\n"
           "Is that all right?", neighbourhood=nb.name, who_sees=who_sees, **commands("mydata", "delete")),
         [Option(_("Yes, that's fine"), "yes"), Option(_("No"), "no")],
@@ -170,7 +177,14 @@ def on_name(ctx: Context, answer: Answer) -> None:
     if invite is not None:
         use_invite(ctx.session, invite, ctx.person)
         if invite.role == "coordinator":
-            show_menu(ctx, _("Welcome, {name}! You are now a coordinator of {neighbourhood}.", name=name, neighbourhood=invite.neighbourhood.name))
+            show_menu(
+                ctx,
+                _(
+                    "Welcome, {name}! You are now a coordinator of {neighbourhood}.",
+                    name=name,
+                    neighbourhood=invite.neighbourhood.name,
+                ),
+            )
             return
         invited_volunteer(ctx, invite)
         return

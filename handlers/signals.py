@@ -78,10 +78,14 @@ def answer_languages(ctx: Context, kinds: set[str]) -> list[str]:
 
 def concern(ctx: Context, text: str) -> None:
     """A worry about a third person goes to coordinators only, never to the volunteer board."""
-    ctx.say(_("Thank you for telling us. I passed this on to {contact} only; they will follow it up. If you think someone is in danger, call 112.", contact=contact_name(ctx)),
+    ctx.say(_("Thank you for telling us. I passed this on to {contact} only; they will follow it up. If you think "
+              "someone is in danger, call 112.", contact=contact_name(ctx)),
             menu_options(ctx))
-    alert_coordinators(ctx, lambda: _("A worry about a neighbour, from {name}:\n“{text}”", name=who(ctx), text=text[:1000]),
-                       about=ctx.person.id if ctx.person else None)
+    alert_coordinators(
+        ctx,
+        lambda: _("A worry about a neighbour, from {name}:\n“{text}”", name=who(ctx), text=text[:1000]),
+        about=ctx.person.id if ctx.person else None,
+    )
     audit(ctx.session, ctx.person.id if ctx.person else None, "signal.concern", "identity", ctx.identity.id)
 
 
@@ -89,10 +93,19 @@ def company(ctx: Context, text: str) -> None:
     """Offer, never impose: a call from the coordinator, or a neighbour who comes by. The
     coordinator alone is told, in words that label nobody."""
     ctx.clear()
-    ctx.say(_("Thank you for telling me. Would you like {contact} to call you for a chat, or a neighbour to come by now and then? It is up to you.", contact=contact_name(ctx)),
-            [Option(_("Yes, a call"), "callme"), Option(_("Yes, a visit"), "visit"), Option(_("No, thank you"), "menu")])
-    alert_coordinators(ctx, lambda: _("{name} may appreciate more contact. They wrote: “{text}”", name=who(ctx), text=text[:1000]),
-                       about=ctx.person.id if ctx.person else None)
+    ctx.say(
+        _(
+            "Thank you for telling me. Would you like {contact} to call you for a chat, or a neighbour to come by "
+            "now and then? It is up to you.",
+            contact=contact_name(ctx),
+        ),
+        [Option(_("Yes, a call"), "callme"), Option(_("Yes, a visit"), "visit"), Option(_("No, thank you"), "menu")],
+    )
+    alert_coordinators(
+        ctx,
+        lambda: _("{name} may appreciate more contact. They wrote: “{text}”", name=who(ctx), text=text[:1000]),
+        about=ctx.person.id if ctx.person else None,
+    )
     audit(ctx.session, ctx.person.id if ctx.person else None, "signal.company", "identity", ctx.identity.id)
 
 
@@ -163,21 +176,38 @@ def on_professional(ctx: Context, answer: Answer) -> None:
 
 def refer(ctx: Context, req: HelpRequest) -> None:
     ctx.clear()
-    ctx.say(_("This sounds like something professionals can help with better than a volunteer: the OCMW/CPAS, the CAW, your mutualiteit or the local service centre (lokaal dienstencentrum). You will hear from {contact}, who can help you find the right place.", contact=contact_name(ctx)),
+    ctx.say(_("This sounds like something professionals can help with better than a volunteer: the OCMW/CPAS, the CAW, "
+              "your mutualiteit or the local service centre (lokaal dienstencentrum). You will hear from {contact}, "
+              "who can help you find the right place.", contact=contact_name(ctx)),
             [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
-    alert_coordinators(ctx, lambda: _("Request #{id} ({category}) from {name} may need a professional: “{text}”. Please follow it up.",
-                                      id=req.id, category=category(req.category), name=who(ctx), text=req.description[:500]),
-                       about=ctx.person.id if ctx.person else None, media=req.media or [])
+    alert_coordinators(
+        ctx,
+        lambda: _(
+            "Request #{id} ({category}) from {name} may need a professional: “{text}”. Please follow it up.",
+            id=req.id,
+            category=category(req.category),
+            name=who(ctx),
+            text=req.description[:500],
+        ),
+        about=ctx.person.id if ctx.person else None,
+        media=req.media or [],
+    )
 
 
 def media_only(ctx: Context) -> None:
     """A photo, voice note or location outside a request: thanked, never dropped in silence."""
-    show_menu(ctx, _("Thank you! I cannot look at photos or listen to voice messages here, but when you ask for help you can add one for the volunteer. Or choose “Talk to a person”."))
+    show_menu(ctx, _("Thank you! I cannot look at photos or listen to voice messages here, but when you ask for help "
+                     "you can add one for the volunteer. Or choose “Talk to a person”."))
 
 
 def talk_to_person(ctx: Context) -> None:
     ctx.goto("human.message")
-    ctx.say(_("Of course. Write your message and {contact} will read it and get back to you. Or type /menu to go back.", contact=contact_name(ctx)))
+    ctx.say(
+        _(
+            "Of course. Write your message and {contact} will read it and get back to you. Or type /menu to go back.",
+            contact=contact_name(ctx),
+        )
+    )
 
 
 @step("human.message")
@@ -187,12 +217,23 @@ def on_human_message(ctx: Context, answer: Answer) -> None:
         talk_to_person(ctx)
         return
     open_items = requests_of(ctx.session, ctx.person.id) if ctx.person else []
-    told = alert_coordinators(ctx, lambda: _("{name} would like to talk to a person (on {channel}; open requests: {requests}):\n“{text}”",
-                                             name=who(ctx), channel=ctx.identity.channel, text=text[:1500],
-                                             requests=", ".join(f"#{r.id} {category(r.category)}" for r in open_items) or "-"),
-                              about=ctx.person.id if ctx.person else None, kind="human")
+    told = alert_coordinators(
+        ctx,
+        lambda: _(
+            "{name} would like to talk to a person (on {channel}; open requests: {requests}):\n“{text}”",
+            name=who(ctx),
+            channel=ctx.identity.channel,
+            text=text[:1500],
+            requests=", ".join(f"#{r.id} {category(r.category)}" for r in open_items) or "-",
+        ),
+        about=ctx.person.id if ctx.person else None,
+        kind="human",
+    )
     audit(ctx.session, ctx.person.id if ctx.person else None, "human.request", "identity", ctx.identity.id)
     if told:
-        show_menu(ctx, _("Thank you. Your message is with {contact}, who will get back to you.", contact=contact_name(ctx)))
+        show_menu(
+            ctx, _("Thank you. Your message is with {contact}, who will get back to you.", contact=contact_name(ctx))
+        )
     else:
-        show_menu(ctx, _("Sorry, your neighbourhood has no coordinator on buurtbot yet. Please contact your neighbourhood house directly."))
+        show_menu(ctx, _("Sorry, your neighbourhood has no coordinator on buurtbot yet. Please contact your "
+                         "neighbourhood house directly."))

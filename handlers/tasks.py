@@ -42,7 +42,12 @@ def show_open(ctx: Context) -> None:
 
 def do_claim(ctx: Context, raw: str | None) -> None:
     p, req = ctx.person, _request(ctx, raw)
-    if req is None or not p.is_approved_volunteer or req.neighbourhood_id != p.neighbourhood_id or req.requester_id == p.id:
+    if (
+        req is None
+        or not p.is_approved_volunteer
+        or req.neighbourhood_id != p.neighbourhood_id
+        or req.requester_id == p.id
+    ):
         refuse(ctx)
         return
     if req.claimed_by_id == p.id and req.status == "claimed":
@@ -52,7 +57,8 @@ def do_claim(ctx: Context, raw: str | None) -> None:
         show_menu(ctx, _("Thank you! Someone else is already helping with this one. 💛"))
         return
     if claims_this_week(ctx.session, p.id) >= p.max_tasks_per_week:
-        show_menu(ctx, _("You already reached your limit of {n} tasks this week. Thank you for all you do! You can change the limit with the coordinator.", n=p.max_tasks_per_week))
+        show_menu(ctx, _("You already reached your limit of {n} tasks this week. Thank you for all you do! You can "
+                         "change the limit with the coordinator.", n=p.max_tasks_per_week))
         return
     if not claim(ctx.session, req.id, p.id):
         show_menu(ctx, _("Thank you! Someone else was just a little faster and is helping with this one. 💛"))
@@ -60,22 +66,35 @@ def do_claim(ctx: Context, raw: str | None) -> None:
     ctx.session.refresh(req)
     show_claimed(ctx, req)
     if req.requester:
-        ctx.tell(req.requester, lambda: (
-            _("Good news: {name} will help you with request #{id} ({category}). {name} will get in touch.", name=p.first_name, id=req.id, category=category(req.category)),
-            [Option(_("Send {name} a message", name=p.first_name), payloads.message(req.id)),
-             Option(_("Menu"), "menu")],
-        ), about=p.id)
+        ctx.tell(
+            req.requester,
+            lambda: (
+                _(
+                    "Good news: {name} will help you with request #{id} ({category}). {name} will get in touch.",
+                    name=p.first_name,
+                    id=req.id,
+                    category=category(req.category),
+                ),
+                [
+                    Option(_("Send {name} a message", name=p.first_name), payloads.message(req.id)),
+                    Option(_("Menu"), "menu"),
+                ],
+            ),
+            about=p.id,
+        )
 
 
 def show_claimed(ctx: Context, req: HelpRequest) -> None:
     requester = req.requester
     address = req.address.address_full if req.address else (requester.address_full if requester else None)
-    reach = _("Phone: {phone}", phone=requester.phone) if requester and requester.phone else _("You can send a message through buurtbot.")
+    reach = _("Phone: {phone}", phone=requester.phone) if requester and requester.phone else _("You can send a message "
+                                                                                               "through buurtbot.")
     ctx.clear()
     if req.media:
         ctx.say(_("{name} sent this with the request:", name=requester_name(req) or "-"), media=req.media,
                 about=req.requester_id)
-    ctx.say(_("Thank you! Request #{id} is yours.\n{category}: “{description}”\nWho: {name}\nAddress: {address}\n{reach}",
+    ctx.say(_("Thank you! Request #{id} is yours.\n{category}: “{description}”\nWho: {name}\nAddress: "
+              "{address}\n{reach}",
               id=req.id, category=category(req.category), description=req.description,
               name=requester_name(req) or "-", address=address or "-", reach=reach),
             task_options(req), about=req.requester_id)
@@ -94,7 +113,8 @@ def do_hand_back(ctx: Context, raw: str | None) -> None:
     hand_back(ctx.session, req, p.id)
     show_menu(ctx, _("No problem, thank you for letting us know. We will look for someone else."))
     if req.requester:
-        ctx.tell(req.requester, lambda: (_("{name} cannot help with request #{id} after all. We are looking for someone else.", name=p.first_name, id=req.id), []), about=p.id)
+        ctx.tell(req.requester, lambda: (_("{name} cannot help with request #{id} after all. We are looking for "
+                                           "someone else.", name=p.first_name, id=req.id), []), about=p.id)
     notify_volunteers(ctx, req, exclude={p.id})
 
 
@@ -108,14 +128,29 @@ def do_done(ctx: Context, raw: str | None) -> None:
     if p.id == req.claimed_by_id:
         show_menu(ctx, _("Wonderful, thank you for helping a neighbour! 🌻"))
         if req.requester:
-            ctx.tell(req.requester, lambda: (
-                _("{name} marked request #{id} as done. Would you like to send a thank-you?", name=p.first_name, id=req.id),
-                [Option(_("Send a thank-you"), payloads.thanks(req.id)), Option(_("Menu"), "menu")],
-            ), about=p.id)
+            ctx.tell(
+                req.requester,
+                lambda: (
+                    _(
+                        "{name} marked request #{id} as done. Would you like to send a thank-you?",
+                        name=p.first_name,
+                        id=req.id,
+                    ),
+                    [Option(_("Send a thank-you"), payloads.thanks(req.id)), Option(_("Menu"), "menu")],
+                ),
+                about=p.id,
+            )
     else:
         show_menu(ctx, _("Thank you, request #{id} is closed.", id=req.id),)
         if volunteer:
-            ctx.tell(volunteer, lambda: (_("{name} marked request #{id} as done. Thank you for helping! 🌻", name=p.first_name, id=req.id), []), about=p.id)
+            ctx.tell(
+                volunteer,
+                lambda: (
+                    _("{name} marked request #{id} as done. Thank you for helping! 🌻", name=p.first_name, id=req.id),
+                    [],
+                ),
+                about=p.id,
+            )
 
 
 def do_thanks(ctx: Context, raw: str | None) -> None:
@@ -124,7 +159,11 @@ def do_thanks(ctx: Context, raw: str | None) -> None:
         refuse(ctx)
         return
     show_menu(ctx, _("Your thank-you is on its way."))
-    ctx.tell(req.claimed_by, lambda: (_("{name} says thank you for your help with request #{id}! 💛", name=p.first_name, id=req.id), []), about=p.id)
+    ctx.tell(
+        req.claimed_by,
+        lambda: (_("{name} says thank you for your help with request #{id}! 💛", name=p.first_name, id=req.id), []),
+        about=p.id,
+    )
 
 
 def show_mine(ctx: Context) -> None:
@@ -160,12 +199,23 @@ def do_cancel(ctx: Context, raw: str | None) -> None:
     cancel_request(ctx.session, req, p.id)
     show_menu(ctx, _("Request #{id} is cancelled.", id=req.id))
     if volunteer:
-        ctx.tell(volunteer, lambda: (_("{name} cancelled request #{id}. No need to go any more, thank you!", name=p.first_name, id=req.id), []), about=p.id)
+        ctx.tell(
+            volunteer,
+            lambda: (
+                _("{name} cancelled request #{id}. No need to go any more, thank you!", name=p.first_name, id=req.id),
+                [],
+            ),
+            about=p.id,
+        )
 
 
 def start_message(ctx: Context, raw: str | None) -> None:
     req = _request(ctx, raw)
-    if req is None or req.status not in ("claimed", "done") or ctx.person.id not in (req.claimed_by_id, req.requester_id):
+    if (
+        req is None
+        or req.status not in ("claimed", "done")
+        or ctx.person.id not in (req.claimed_by_id, req.requester_id)
+    ):
         refuse(ctx)
         return
     ctx.goto("relay", request_id=req.id)
@@ -189,6 +239,7 @@ def on_relay(ctx: Context, answer: Answer) -> None:
         _("Message from {name} about request #{id}:\n“{text}”", name=p.first_name, id=req.id, text=text),
         [Option(_("Reply"), payloads.message(req.id)), Option(_("Menu"), "menu")],
     ), about=p.id):
-        show_menu(ctx, _("Sorry, I could not pass on your message. Choose “Talk to a person” and the coordinator will help."))
+        show_menu(ctx, _("Sorry, I could not pass on your message. Choose “Talk to a person” and the coordinator will "
+                         "help."))
         return
     ctx.say(_("Sent."), menu_options(ctx))

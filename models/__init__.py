@@ -5,11 +5,11 @@ channel.
 """
 from models.base import Base
 from models.people import ChannelIdentity, Invite, Neighbourhood, Person
-from models.help import HelpRequest, Offer, RequestAddress
+from models.help import HelpRequest, RequestAddress
 from models.messaging import AuditLog, ConversationState, InboundLog, Outbox
 from models.alerts import Alert
 
 __all__ = [
     "Alert", "AuditLog", "Base", "ChannelIdentity", "ConversationState", "HelpRequest", "InboundLog",
-    "Invite", "Neighbourhood", "Offer", "Outbox", "Person", "RequestAddress",
+    "Invite", "Neighbourhood", "Outbox", "Person", "RequestAddress",
 ]

@@ -47,17 +47,3 @@ class RequestAddress(Base):
     address_full: Mapped[str] = mapped_column(String(200))
 
     request: Mapped[HelpRequest] = relationship(back_populates="address")
-
-
-class Offer(Base):
-    """A talent or a standing offer ("I can teach gardening"), kept for the coordinator."""
-
-    __tablename__ = "offers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    neighbourhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighbourhoods.id"))
-    categories: Mapped[str] = mapped_column(String(200), default="")
-    description: Mapped[str] = mapped_column(Text, default="")
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

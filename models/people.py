@@ -39,7 +39,6 @@ class Person(Base):
     is_coordinator: Mapped[bool] = mapped_column(Boolean, default=False)
     is_partner: Mapped[bool] = mapped_column(Boolean, default=False)
     volunteer_status: Mapped[str | None] = mapped_column(String(12))
-    talents: Mapped[str | None] = mapped_column(String(500))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     max_tasks_per_week: Mapped[int] = mapped_column(Integer, default=2)
     duo_only: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,7 +12,7 @@ from sqlalchemy import Text, cast, delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.audit import audit
-from models.help import HelpRequest, Offer, RequestAddress
+from models.help import HelpRequest, RequestAddress
 from models.messaging import ConversationState, Outbox
 from models.people import ChannelIdentity, Invite, Person
 
@@ -85,7 +85,6 @@ def erase(session: Session, person: Person) -> None:
         update(HelpRequest).where(HelpRequest.claimed_by_id == pid)
         .values(claimed_by_id=None).execution_options(synchronize_session=False)
     )
-    session.execute(delete(Offer).where(Offer.person_id == pid))
     # Messages that carried this person's data are redacted (and not sent if still pending);
     # messages that went to them lose the address too.
     about = Outbox.about_person_id == pid

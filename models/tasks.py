@@ -24,7 +24,11 @@ def street_of(address: str) -> str:
     if address.startswith("📍"):
         return "📍"  # a shared location: the map link is the address, shown only after the claim
     first = address.split(",")[0]
-    words = [w for w in first.split() if not re.search(r"\d", w) and w.lower() not in {"bus", "boîte", "bte", "box", "nr", "n°", "no"}]
+    words = [
+        w
+        for w in first.split()
+        if not re.search(r"\d", w) and w.lower() not in {"bus", "boîte", "bte", "box", "nr", "n°", "no"}
+    ]
     return (" ".join(words).strip() or first.strip())[:120]  # the street columns hold 120
 
 

@@ -41,5 +41,7 @@ def problems(locales_dir: Path = LOCALES) -> list[str]:
             expected = set().union(*(fields(i) for i in ids))
             for s in strings:
                 if fields(s) - expected or (isinstance(mid, str) and fields(s) != expected):
-                    found.append(f"{lang}: placeholders differ in {first[:60]!r}: {sorted(fields(s))} vs {sorted(expected)}")
+                    found.append(
+                        f"{lang}: placeholders differ in {first[:60]!r}: {sorted(fields(s))} vs {sorted(expected)}"
+                    )
     return found

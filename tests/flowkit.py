@@ -88,8 +88,8 @@ def has(*contains, options=(), no_options=(), lacks=()) -> Msg:
 class Row:
     """One message and what must hold afterwards.
 
-    ``reply``: one of the sender's new messages matches (the bot may say two things at once). ``told``: each named person got at
-    least one new message that matches. ``silent``: these people got nothing new.
+    ``reply``: one of the sender's new messages matches (the bot may say two things at once).
+    ``told``: each named person got at least one new message that matches. ``silent``: these people got nothing new.
     ``db``: called as ``db(session, v)`` and asserts on the database. ``keep``: called as
     ``keep(session, v)`` to remember values (ids) for later rows in ``v``.
     """
@@ -202,8 +202,17 @@ def resident(who: str, name: str, lang: str = "nl", postcode: str = "1040") -> l
     ]
 
 
-def volunteer(who: str, name: str, lang: str = "nl", tasks: str = "1 2 3 4 5 6 7", speaks: str | None = None,
-              cap: str = "5", approve: bool = True, postcode: str = "1040", coordinator: str = "coordinator") -> list[Row]:
+def volunteer(
+    who: str,
+    name: str,
+    lang: str = "nl",
+    tasks: str = "1 2 3 4 5 6 7",
+    speaks: str | None = None,
+    cap: str = "5",
+    approve: bool = True,
+    postcode: str = "1040",
+    coordinator: str = "coordinator",
+) -> list[Row]:
     """Join as a volunteer through the offer flow and (by default) get approved by the coordinator."""
     rows = [
         Row(who, "/start"),

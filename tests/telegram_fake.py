@@ -64,7 +64,9 @@ from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
 # The official method list, vendored in tests/specs (with its licence) so a clone anywhere passes.
-SPEC_PATH = os.environ.get("BUURTBOT_TELEGRAM_SPEC", str(Path(__file__).resolve().parent / "specs" / "telegram-bot-api.json"))
+SPEC_PATH = os.environ.get(
+    "BUURTBOT_TELEGRAM_SPEC", str(Path(__file__).resolve().parent / "specs" / "telegram-bot-api.json")
+)
 DEFAULT_TOKEN = "123456789:AAFakeTokenForBuurtbotTests-0123456789"
 DEFAULT_USERNAME = "buurtbot_test_bot"
 PARSE_MODES = ("HTML", "MarkdownV2", "Markdown")

@@ -74,14 +74,22 @@ def ask(who, what, address, key):
 
 
 NETWORK = (
-    [Do(_elders),
-     Row("omar", lambda v: f"/start {v['omar_code']}"), Row("omar", "English"), Row("omar", "yes"),
-     Row("omar", "Omar", reply=has(options=("coord",)))]
-    + resident("maria", "Maria", "en") + resident("rosa", "Rosa", "en") + resident("bert", "Bert", "fr", postcode="1050")
-    + volunteer("jan", "Jan", "en") + volunteer("kim", "Kim", "en")
+    [
+        Do(_elders),
+        Row("omar", lambda v: f"/start {v['omar_code']}"),
+        Row("omar", "English"),
+        Row("omar", "yes"),
+        Row("omar", "Omar", reply=has(options=("coord",))),
+    ]
+    + resident("maria", "Maria", "en")
+    + resident("rosa", "Rosa", "en")
+    + resident("bert", "Bert", "fr", postcode="1050")
+    + volunteer("jan", "Jan", "en")
+    + volunteer("kim", "Kim", "en")
     + volunteer("pam", "Pam", "en", approve=False)
     + volunteer("eli", "Eli", "en", postcode="1050", coordinator="omar")
-    + ask("maria", WHAT, ADDRESS, "a") + ask("bert", B_WHAT, "Rue Gray 40", "b")
+    + ask("maria", WHAT, ADDRESS, "a")
+    + ask("bert", B_WHAT, "Rue Gray 40", "b")
 )
 
 def rid_claim(v):
@@ -90,8 +98,20 @@ def rid_claim(v):
 
 MATRIX = [
     # a resident cannot approve, decline or pause volunteers
-    Row("maria", payload=lambda v: f"vol:ok:{v['_pid']('pam')}", reply=refused(), silent=("pam",), db=vol_status("pam", "pending")),
-    Row("maria", payload=lambda v: f"vol:pause:{v['_pid']('jan')}", reply=refused(), silent=("jan",), db=vol_status("jan", "approved")),
+    Row(
+        "maria",
+        payload=lambda v: f"vol:ok:{v['_pid']('pam')}",
+        reply=refused(),
+        silent=("pam",),
+        db=vol_status("pam", "pending"),
+    ),
+    Row(
+        "maria",
+        payload=lambda v: f"vol:pause:{v['_pid']('jan')}",
+        reply=refused(),
+        silent=("jan",),
+        db=vol_status("jan", "approved"),
+    ),
     Row("maria", payload="coord:pending", reply=refused(), db=vol_status("pam", "pending")),
     Row("maria", payload="coord:open", reply=refused()),
     # ... nor can a volunteer
@@ -102,14 +122,31 @@ MATRIX = [
     Row("pam", payload=rid_claim, reply=refused(), silent=("maria",), db=state("a", "open")),
     Row("pam", "/menu", reply=has(no_options=("open", "tasks"))),
     # a coordinator of another neighbourhood cannot approve, decline or pause ours, nor see our requests
-    Row("omar", payload=lambda v: f"vol:ok:{v['_pid']('pam')}", reply=refused(), silent=("pam",), db=vol_status("pam", "pending")),
+    Row(
+        "omar",
+        payload=lambda v: f"vol:ok:{v['_pid']('pam')}",
+        reply=refused(),
+        silent=("pam",),
+        db=vol_status("pam", "pending"),
+    ),
     Row("omar", payload=lambda v: f"vol:no:{v['_pid']('pam')}", reply=refused(), db=vol_status("pam", "pending")),
-    Row("omar", payload=lambda v: f"vol:pause:{v['_pid']('jan')}", reply=refused(), silent=("jan",), db=vol_status("jan", "approved")),
+    Row(
+        "omar",
+        payload=lambda v: f"vol:pause:{v['_pid']('jan')}",
+        reply=refused(),
+        silent=("jan",),
+        db=vol_status("jan", "approved"),
+    ),
     Row("omar", payload="coord:pending", reply=has(lacks=("Pam",))),
     Row("omar", payload="coord:open", reply=has(B_WHAT, lacks=(WHAT, STREET))),
     Row("omar", payload=rid_claim, reply=refused(), db=state("a", "open")),
     # and ours cannot touch theirs
-    Row("coordinator", payload=lambda v: f"vol:pause:{v['_pid']('eli')}", reply=refused(), db=vol_status("eli", "approved")),
+    Row(
+        "coordinator",
+        payload=lambda v: f"vol:pause:{v['_pid']('eli')}",
+        reply=refused(),
+        db=vol_status("eli", "approved"),
+    ),
     Row("coordinator", payload="coord:open", reply=has(WHAT, lacks=(B_WHAT, B_STREET))),
     # a volunteer of neighbourhood B cannot claim a request of A (and vice versa)
     Row("eli", payload=rid_claim, reply=refused(), silent=("maria",), db=state("a", "open")),
@@ -121,7 +158,13 @@ MATRIX = [
     # Jan claims Maria's request
     Row("jan", payload=rid_claim, reply=has(ADDRESS), told={"maria": has("Jan")}, db=state("a", "claimed", "jan")),
     # only the claimer or the requester can mark it done
-    Row("rosa", payload=lambda v: f"done:{v['a']}", reply=refused(), silent=("maria", "jan"), db=state("a", "claimed", "jan")),
+    Row(
+        "rosa",
+        payload=lambda v: f"done:{v['a']}",
+        reply=refused(),
+        silent=("maria", "jan"),
+        db=state("a", "claimed", "jan"),
+    ),
     Row("kim", payload=lambda v: f"done:{v['a']}", reply=refused(), db=state("a", "claimed", "jan")),
     Row("coordinator", payload=lambda v: f"done:{v['a']}", reply=refused(), db=state("a", "claimed", "jan")),
     Row("omar", payload=lambda v: f"done:{v['a']}", reply=refused(), db=state("a", "claimed", "jan")),
@@ -129,7 +172,9 @@ MATRIX = [
     Row("kim", payload=lambda v: f"handback:{v['a']}", reply=refused(), db=state("a", "claimed", "jan")),
     Row("maria", payload=lambda v: f"handback:{v['a']}", reply=refused(), db=state("a", "claimed", "jan")),
     # only the requester cancels
-    Row("jan", payload=lambda v: f"cancel:{v['a']}", reply=refused(), silent=("maria",), db=state("a", "claimed", "jan")),
+    Row(
+        "jan", payload=lambda v: f"cancel:{v['a']}", reply=refused(), silent=("maria",), db=state("a", "claimed", "jan")
+    ),
     Row("rosa", payload=lambda v: f"cancel:{v['a']}", reply=refused(), db=state("a", "claimed", "jan")),
     Row("coordinator", payload=lambda v: f"cancel:{v['a']}", reply=refused(), db=state("a", "claimed", "jan")),
     # messages: only the two people of the request
@@ -144,7 +189,12 @@ MATRIX = [
     Row("jan", payload=lambda v: f"thanks:{v['a']}", reply=refused(), silent=("maria",)),
     Row("maria", payload=lambda v: f"thanks:{v['a']}", told={"jan": has("Maria")}),
     # positive control: our coordinator may approve our pending volunteer
-    Row("coordinator", payload=lambda v: f"vol:ok:{v['_pid']('pam')}", told={"pam": has(options=("open",))}, db=vol_status("pam", "approved")),
+    Row(
+        "coordinator",
+        payload=lambda v: f"vol:ok:{v['_pid']('pam')}",
+        told={"pam": has(options=("open",))},
+        db=vol_status("pam", "approved"),
+    ),
     # ... but not make a volunteer of someone who never offered
     Row("coordinator", payload=lambda v: f"vol:ok:{v['_pid']('rosa')}", reply=refused(), db=vol_status("rosa", None)),
 ]
@@ -157,16 +207,52 @@ def test_authorization_matrix(chat):
         for who in ("pam", "eli", "rosa"):
             texts = [r.text for r in s.scalars(select(Outbox).where(Outbox.address == who))]
             assert texts and not any(STREET in t or WHAT in t for t in texts), (who, texts)
-        assert not any(B_STREET in r.text for r in s.scalars(select(Outbox).where(Outbox.address.in_(("jan", "kim", "pam")))))
+        assert not any(
+            B_STREET in r.text for r in s.scalars(select(Outbox).where(Outbox.address.in_(("jan", "kim", "pam"))))
+        )
 
 
-@pytest.mark.parametrize("forged", ["vol:ok:-1", "vol:ok:", "vol:ok:abc", "vol:maybe:2", "vol:ok:99999999999999999999",
-                                    "coord:invite:admin", "coord:../../", "claim:1;DROP TABLE people", "claim:-1",
-                                    "done:1 OR 1=1", "msg:0", "thanks:", "cancel:1e3", "claim:٣", "claim:²", "vol:ok:²"])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "vol:ok:-1",
+        "vol:ok:",
+        "vol:ok:abc",
+        "vol:maybe:2",
+        "vol:ok:99999999999999999999",
+        "coord:invite:admin",
+        "coord:../../",
+        "claim:1;DROP TABLE people",
+        "claim:-1",
+        "done:1 OR 1=1",
+        "msg:0",
+        "thanks:",
+        "cancel:1e3",
+        "claim:٣",
+        "claim:²",
+        "vol:ok:²",
+    ],
+)
 def test_forged_payloads_are_refused_without_change(chat, forged):
-    rows = resident("maria", "Maria", "en") + volunteer("pam", "Pam", "en", approve=False) + [
-        Row("maria", payload="menu"),  # "Not now" to the first request (point 18): no question open
-        Row("maria", payload=forged, reply=has(options=("ask",)), silent=("pam", "coordinator"), db=vol_status("pam", "pending")),
-        Row("pam", payload=forged, reply=has(options=("ask",)), silent=("maria", "coordinator"), db=vol_status("pam", "pending")),
-    ]
+    rows = (
+        resident("maria", "Maria", "en")
+        + volunteer("pam", "Pam", "en", approve=False)
+        + [
+            Row("maria", payload="menu"),  # "Not now" to the first request (point 18): no question open
+            Row(
+                "maria",
+                payload=forged,
+                reply=has(options=("ask",)),
+                silent=("pam", "coordinator"),
+                db=vol_status("pam", "pending"),
+            ),
+            Row(
+                "pam",
+                payload=forged,
+                reply=has(options=("ask",)),
+                silent=("maria", "coordinator"),
+                db=vol_status("pam", "pending"),
+            ),
+        ]
+    )
     play(chat, rows)

@@ -239,7 +239,9 @@ def test_a_deadlock_victim_is_run_again_and_answered_once(sessions, dispatcher, 
         real_route(ctx)  # writes the reply and the state ...
         if len(calls) == 1:  # ... and then this transaction is the deadlock victim
             ctx.session.flush()
-            raise OperationalError("UPDATE conversation_states ...", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+            raise OperationalError(
+                "UPDATE conversation_states ...", {}, psycopg.errors.DeadlockDetected("deadlock detected")
+            )
 
     monkeypatch.setattr(dispatch_module, "route", route_deadlocking_once)
     result = dispatcher.handle(Inbound(CHANNEL, "maria", payload="ask", platform_message_id="dl-1"))

@@ -35,9 +35,21 @@ def test_one_transaction_per_message(chat, engine):
     event.listen(engine, "begin", on_begin)
     event.listen(engine, "commit", on_commit)
     try:
-        for text_, payload in (("", "ask"), ("1", None), ("Melk", None), ("", "when:week"), ("Kerkstraat 1", None), ("ja", None)):
+        for text_, payload in (
+            ("", "ask"),
+            ("1", None),
+            ("Melk", None),
+            ("", "when:week"),
+            ("Kerkstraat 1", None),
+            ("ja", None),
+        ):
             begins.clear(), commits.clear()
-            assert chat.dispatcher.handle(Inbound("demo", "maria", text_, payload, platform_message_id=f"t-{text_}{payload}")) == "ok"
+            assert (
+                chat.dispatcher.handle(
+                    Inbound("demo", "maria", text_, payload, platform_message_id=f"t-{text_}{payload}")
+                )
+                == "ok"
+            )
             assert (len(begins), len(commits)) == (1, 1), (text_, payload, len(begins), len(commits))
     finally:
         event.remove(engine, "begin", on_begin)
@@ -62,8 +74,14 @@ def test_a_replayed_message_is_processed_once(chat):
     assert outbox_count(chat) == before
     with chat.sessions() as s:
         assert count(s, HelpRequest) == 1
-        assert s.scalar(select(ConversationState.step).join(ChannelIdentity).where(ChannelIdentity.address == "maria")) == state
-        assert s.scalar(select(func.count()).select_from(InboundLog).where(InboundLog.platform_message_id == "update-777")) == 1
+        assert (
+            s.scalar(select(ConversationState.step).join(ChannelIdentity).where(ChannelIdentity.address == "maria"))
+            == state
+        )
+        assert (
+            s.scalar(select(func.count()).select_from(InboundLog).where(InboundLog.platform_message_id == "update-777"))
+            == 1
+        )
     # the same id on another channel is another message
     chat.send("someone", "/start", channel="sms", message_id="update-777")
     assert chat.result == "ok" and outbox_count(chat) == before + 1
@@ -97,7 +115,9 @@ def half_way(ctx, answer):
 def test_a_failure_half_way_rolls_back_everything_of_that_message(chat, monkeypatch):
     to_describe(chat)
     with chat.sessions() as s:
-        state_before = s.scalar(select(ConversationState.step).join(ChannelIdentity).where(ChannelIdentity.address == "maria"))
+        state_before = s.scalar(
+            select(ConversationState.step).join(ChannelIdentity).where(ChannelIdentity.address == "maria")
+        )
         people_before = count(s, Person)
     monkeypatch.setitem(STEPS, "ask.describe", half_way)
     got = chat.send("maria", SECRET, message_id="boom-1")
@@ -107,9 +127,14 @@ def test_a_failure_half_way_rolls_back_everything_of_that_message(chat, monkeypa
         p = person(s, "maria")
         assert (p.first_name, p.address_full) == ("Maria", None)
         assert count(s, HelpRequest) == 0 and count(s, Person) == people_before
-        assert s.scalar(select(ConversationState.step).join(ChannelIdentity).where(ChannelIdentity.address == "maria")) == state_before
+        assert (
+            s.scalar(select(ConversationState.step).join(ChannelIdentity).where(ChannelIdentity.address == "maria"))
+            == state_before
+        )
         assert not s.scalar(select(func.count()).select_from(Outbox).where(Outbox.text.like("half-way%")))
-        assert not s.scalar(select(func.count()).select_from(InboundLog).where(InboundLog.platform_message_id == "boom-1"))
+        assert not s.scalar(
+            select(func.count()).select_from(InboundLog).where(InboundLog.platform_message_id == "boom-1")
+        )
     # the platform retries the same message after the fix: processed, not dropped as a duplicate
     monkeypatch.undo()
     got = chat.send("maria", "Melk en brood", message_id="boom-1")

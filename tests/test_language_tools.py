@@ -102,7 +102,8 @@ def test_speaking_switches_language_and_restores():
 @pytest.mark.parametrize("text", [
     "Sinds ik slecht te been ben kan ik niet meer naar de tekenles. Ik zie bijna niemand meer.",
     "Niet zo goed. Ik heb deze week nog met niemand gesproken en ik voel me eenzaam.",
-    "Sinds mijn vrouw gestorven is woon ik alleen. Ik zou graag af en toe iemand over de vloer hebben voor een babbeltje.",
+    "Sinds mijn vrouw gestorven is woon ik alleen. Ik zou graag af en toe iemand over de vloer hebben voor een "
+    "babbeltje.",
     "Depuis l'hiver je ne vois personne.",
 ])
 def test_wish_for_company_is_recognised(text):

@@ -46,10 +46,13 @@ def test_upgrade_keeps_existing_rows(engine):
         conn.execute(text("INSERT INTO neighbourhoods (name, slug, postcodes, default_language, created_at) "
                           "VALUES ('N', 'n', '[\"1040\"]', 'nl', CURRENT_TIMESTAMP)"))
         nb = conn.execute(text("SELECT id FROM neighbourhoods")).scalar()
-        conn.execute(text("INSERT INTO help_requests (neighbourhood_id, category, description, when_kind, status, created_at) "
+        conn.execute(text("INSERT INTO help_requests (neighbourhood_id, category, description, when_kind, status, "
+                          "created_at) "
                           "VALUES (:nb, 'shopping', 'water', 'week', 'open', CURRENT_TIMESTAMP)"), {"nb": nb})
-        conn.execute(text("INSERT INTO outbox (idempotency_key, channel, address, language, purpose, text, options, status, "
-                          "attempts, next_attempt_at, purge_after_send, created_at) VALUES ('k', 'demo', 'a', 'nl', 'reply', "
+        conn.execute(text("INSERT INTO outbox (idempotency_key, channel, address, language, purpose, text, options, "
+                          "status, "
+                          "attempts, next_attempt_at, purge_after_send, created_at) VALUES ('k', 'demo', 'a', 'nl', "
+                          "'reply', "
                           "'hi', '[]', 'pending', 0, CURRENT_TIMESTAMP, false, CURRENT_TIMESTAMP)"))
     upgrade(engine)
     with engine.connect() as conn:

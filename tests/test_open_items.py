@@ -43,7 +43,9 @@ def test_a_bare_yes_with_two_open_requests_asks_which_one(chat, two_requests, ty
     got = chat.send("jan", typed)
     assert claimed_by_anyone(chat) == []  # nothing accepted, certainly not both
     question = got[-1]
-    assert question["text"].startswith(str(T("You have several questions waiting for an answer. Which one do you mean?", "nl")))
+    assert question["text"].startswith(
+        str(T("You have several questions waiting for an answer. Which one do you mean?", "nl"))
+    )
     payloads = [o["payload"] for o in question["options"]]
     assert f"claim:{first}" in payloads and f"claim:{second}" in payloads
     labels = " ".join(o["label"] for o in question["options"])
@@ -73,7 +75,9 @@ def test_a_notification_in_the_middle_of_a_flow_does_not_steal_its_answers(chat)
     chat.send("jan", "1")  # "today": the answer to his own question
     assert claimed_by_anyone(chat) == []
     with chat.sessions() as s:
-        assert s.scalar(select(HelpRequest.id).where(HelpRequest.description == "Een lamp ophangen")) is None  # not yet confirmed
+        assert (
+            s.scalar(select(HelpRequest.id).where(HelpRequest.description == "Een lamp ophangen")) is None
+        )  # not yet confirmed
     chat.send("jan", "Dorpstraat 3")  # the address, asked next
     assert chat.last("jan")["options"][0]["payload"] == "yes"  # then the confirm step
     # the notification's button still works
@@ -86,8 +90,12 @@ def test_two_records_that_read_the_same_are_still_two():
     from handlers import waiting
 
     jan = "New volunteer: Jan (Shopping; max 2 a week). Approve?"
-    options = [{"label": "Approve", "payload": "vol:ok:9", "topic": jan}, {"label": "Decline", "payload": "vol:no:9", "topic": jan},
-               {"label": "Approve", "payload": "vol:ok:8", "topic": jan}, {"label": "Decline", "payload": "vol:no:8", "topic": jan}]
+    options = [
+        {"label": "Approve", "payload": "vol:ok:9", "topic": jan},
+        {"label": "Decline", "payload": "vol:no:9", "topic": jan},
+        {"label": "Approve", "payload": "vol:ok:8", "topic": jan},
+        {"label": "Decline", "payload": "vol:no:8", "topic": jan},
+    ]
     assert waiting.several(options)
     assert not waiting.several(options[:2])  # approve and decline of one record are one question
 

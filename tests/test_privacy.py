@@ -197,7 +197,9 @@ def test_coming_back_after_delete_is_heard(chat):
     reader's "after" cursor then skipped)."""
     play(chat, resident("ria", "Ria", "nl") + [Row("ria", "/delete"), Row("ria", "ja")])
     with chat.sessions() as s:
-        assert not s.scalars(select(Outbox).where(Outbox.address == "ria", Outbox.status.in_(("pending", "sent")))).all()
+        assert not s.scalars(
+            select(Outbox).where(Outbox.address == "ria", Outbox.status.in_(("pending", "sent")))
+        ).all()
     got = chat.send("ria", "/start")
     assert got and [o["payload"] for o in got[-1]["options"]] == ["lang:nl", "lang:fr", "lang:en"]
     play(chat, [Row("ria", "1"), Row("ria", "1040", reply=has(options=("yes", "no")))])
@@ -212,6 +214,8 @@ def test_lists_that_name_neighbours_are_not_kept_after_delivery(chat):
         Row("coordinator", payload="coord:open", reply=has(NAME, STREET)),
     ])
     with chat.sessions() as s:
-        views = s.scalars(select(Outbox).where(Outbox.address.in_(("jan", "coordinator")), Outbox.text.like(f"%{NAME}%"))).all()
+        views = s.scalars(
+            select(Outbox).where(Outbox.address.in_(("jan", "coordinator")), Outbox.text.like(f"%{NAME}%"))
+        ).all()
         # only the notice about her request is kept, and it is redacted when she deletes her data
         assert [v.about_person_id is not None for v in views] == [True] * len(views) and views

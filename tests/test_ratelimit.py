@@ -13,7 +13,9 @@ from handlers.ratelimit import DROP, OK, WARN, RateLimiter
 from models import ChannelIdentity, InboundLog, Outbox
 from tests.flowkit import dispatcher, play, resident  # noqa: F401
 
-SLOW_DOWN = "You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."
+SLOW_DOWN = (
+    "You are sending a lot of messages at once. Please slow down a little; I will read your next message in a minute."
+)
 
 
 class FakeClock:

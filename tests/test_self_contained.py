@@ -19,7 +19,14 @@ def test_the_platform_specs_are_vendored_inside_the_repository():
 
 def test_no_test_or_script_reaches_beside_the_repository():
     pattern = re.compile(r"""parents\[2\]|\.\./shared|ROOT\.parent|"shared"\s*/""")
-    offenders = [str(p.relative_to(ROOT)) for folder in ("tests", "bench", "scripts") for p in (ROOT / folder).rglob("*")
-                 if p.is_file() and p.suffix in (".py", "") and "node_modules" not in p.parts
-                 and p.name != Path(__file__).name and pattern.search(p.read_text(errors="replace"))]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in ("tests", "bench", "scripts")
+        for p in (ROOT / folder).rglob("*")
+        if p.is_file()
+        and p.suffix in (".py", "")
+        and "node_modules" not in p.parts
+        and p.name != Path(__file__).name
+        and pattern.search(p.read_text(errors="replace"))
+    ]
     assert offenders == []

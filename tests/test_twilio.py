@@ -99,7 +99,8 @@ async def full_story(world: TwilioWorld, lang: str, channel: str) -> None:
     assert "Kerkstraat 12" in got and "Maria" in got
     await world.say("Maria", "/delete")
     got = await world.say("Maria", w["yes"])
-    assert got[-1] == T(lang, "Everything we kept about you is deleted. Thank you for taking part in the neighbourhood. Type /start if you ever want to come back.")
+    assert got[-1] == T(lang, "Everything we kept about you is deleted. Thank you for taking part in the "
+                              "neighbourhood. Type /start if you ever want to come back.")
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Person).where(Person.first_name == "Maria")) == 0
         number = world.phones["Maria"][1]
@@ -127,7 +128,9 @@ async def test_forged_missing_or_misplaced_signature_gets_403_and_changes_nothin
     wrong_url = sign("http://127.0.0.1:8000" + MESSAGES_PATH, form)
     assert (await world.post(MESSAGES_PATH, form, signature=wrong_url)).status_code == 403
     # signed with another account's token
-    assert (await world.post(MESSAGES_PATH, form, signature=sign(PUBLIC + MESSAGES_PATH, form, "other"))).status_code == 403
+    assert (
+        await world.post(MESSAGES_PATH, form, signature=sign(PUBLIC + MESSAGES_PATH, form, "other"))
+    ).status_code == 403
     # a body changed after signing
     tampered = {**form, "Body": "/delete"}
     assert (await world.post(MESSAGES_PATH, tampered, signature=sign(PUBLIC + MESSAGES_PATH, form))).status_code == 403
@@ -370,7 +373,9 @@ async def test_a_voice_note_is_attached_and_forwarded_to_whoever_helps(make_worl
 
 
 # ---- STOP / START / HELP ------------------------------------------------------------------------
-@pytest.mark.parametrize("stop, start, lang", [("STOP", "START", "nl"), ("Arrêt", "start", "fr"), ("stoppen", "/start", "nl")])
+@pytest.mark.parametrize(
+    "stop, start, lang", [("STOP", "START", "nl"), ("Arrêt", "start", "fr"), ("stoppen", "/start", "nl")]
+)
 async def test_stop_is_honoured_at_once_and_confirmed_once(make_world, stop, start, lang):
     world = await make_world()
     await volunteer_and_coordinator(world, lang)
@@ -380,7 +385,8 @@ async def test_stop_is_honoured_at_once_and_confirmed_once(make_world, stop, sta
         s.add(Outbox(idempotency_key="queued-for-jan", channel="sms", address=world.phones["Jan"][1],
                      language=lang, purpose="notify", text="queued", options=[]))
     got = await world.say("Jan SMS", stop)
-    assert got == [T(lang, "You will not get any more messages from us on this number. Send START to receive them again.")]
+    assert got == [T(lang, "You will not get any more messages from us on this number. Send START to receive them "
+                           "again.")]
     assert outbox_rows(world, idempotency_key="queued-for-jan")[0].status == "failed"
     assert await world.say("Jan SMS", stop) == []  # confirmed once
     assert await world.say("Jan SMS", "hallo?") == []  # silence until START
@@ -421,7 +427,8 @@ async def test_a_request_reaching_a_volunteer_mid_question_on_sms_brings_no_numb
     note = world.inbox("Jan SMS")[-1]
     assert "Kerkstraat 12" not in note and "Boodschappen voor morgen" in note  # the street only, as always
     assert not re.search(r"^\d+\. ", note, re.M)  # no "1." that would mean something else now
-    assert T("nl", "You are in the middle of another question: answer that one first. Then type /menu to come back to this.") in note
+    assert T("nl", "You are in the middle of another question: answer that one first. Then type /menu to come back to "
+                   "this.") in note
     got = await world.say("Jan SMS", "1")  # "today", for his own request
     with world.rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(HelpRequest).where(HelpRequest.status == "claimed")) == 0
@@ -467,12 +474,18 @@ def test_buurtbot_run_serves_whatsapp_and_sms_and_logs_no_personal_data(twilio_e
 
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_URL", "PUBLIC_BASE_URL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_URL", "PUBLIC_BASE_URL"))
+    }
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}", PORT=str(port), LOG_LEVEL="INFO",
                PUBLIC_BASE_URL=public, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
                TWILIO_WHATSAPP_FROM=WA_FROM, TWILIO_SMS_FROM=SMS_FROM, TWILIO_API_BASE_URL=twilio_edge.url)
     cli = [sys.executable, "-m", "bot.cli"]
-    assert subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, timeout=60).returncode == 0
+    assert (
+        subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, timeout=60).returncode == 0
+    )
     proc = subprocess.Popen([*cli, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:

@@ -69,8 +69,14 @@ def test_one_whatsapp_message_up_to_1600_characters():
 
 def test_template_registry_fills_variables_on_one_line(tmp_path):
     path = tmp_path / "t.json"
-    path.write_text(json.dumps({"notify": {"nl": {"content_sid": "HX" + "a" * 32, "variables": {"1": "first_name", "2": "text"}}},
-                                "*": {"nl": {"content_sid": "HX" + "b" * 32, "variables": {"1": "text"}}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "notify": {"nl": {"content_sid": "HX" + "a" * 32, "variables": {"1": "first_name", "2": "text"}}},
+                "*": {"nl": {"content_sid": "HX" + "b" * 32, "variables": {"1": "text"}}},
+            }
+        )
+    )
     templates = Templates.load(path)
     notify = templates.find("notify", "nl")
     assert notify.content_sid == "HX" + "a" * 32
@@ -91,7 +97,9 @@ def test_a_wrong_registry_is_refused_with_a_reason(raw):
 def test_a_variable_never_passes_twilios_255_characters():
     """Twilio refuses a longer content variable (50541): a long notification outside the window
     is cut with an ellipsis rather than refused and lost."""
-    template = Templates.parse({"notify": {"nl": {"content_sid": "HX" + "a" * 32, "variables": {"1": "text"}}}}).find("notify", "nl")
+    template = Templates.parse({"notify": {"nl": {"content_sid": "HX" + "a" * 32, "variables": {"1": "text"}}}}).find(
+        "notify", "nl"
+    )
     long_text = "Een buur vraagt hulp:\n" + "boodschappen en een praatje " * 30
     value = json.loads(template.fill({"text": long_text}))["1"]
     assert len(value) == 255 and value.endswith("…") and "\n" not in value

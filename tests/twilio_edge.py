@@ -77,7 +77,9 @@ class Prism:
 def array_fields(path_pattern: str = "/2010-04-01/Accounts/{AccountSid}/Messages.json") -> dict[str, dict]:
     """The form fields the spec types as arrays, with their item schemas."""
     spec = json.loads(SPEC.read_text())
-    schema = spec["paths"][path_pattern]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    schema = spec["paths"][path_pattern]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"][
+        "schema"
+    ]
     return {name: prop["items"] for name, prop in schema["properties"].items() if prop.get("type") == "array"}
 
 
@@ -152,9 +154,14 @@ class Edge:
         if errors and answer.is_success:  # refused as Prism would have
             answer = httpx.Response(422)
             payload = {"status": 422, "title": "Invalid request", "validation": errors}
-        record = {"method": method, "path": path, "form": {k: v if len(v) > 1 else v[0]
-                                                           for k, v in parse_qs(body.decode(), keep_blank_values=True).items()},
-                  "prism_status": answer.status_code, "prism_body": payload, "at": arrived}
+        record = {
+            "method": method,
+            "path": path,
+            "form": {k: v if len(v) > 1 else v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()},
+            "prism_status": answer.status_code,
+            "prism_body": payload,
+            "at": arrived,
+        }
         status = answer.status_code
         with self.lock:
             failure = self.failures.pop(0) if self.failures and answer.is_success else None

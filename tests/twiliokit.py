@@ -65,9 +65,17 @@ class TwilioWorld:
 
     def inbound_form(self, name: str, text: str = "", **extra) -> dict:
         channel, number = self.phones[name]
-        form = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID, "From": twilio_address(channel, number),
-                "To": WA_FROM if channel == "whatsapp" else SMS_FROM, "Body": text, "NumMedia": "0",
-                "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+        form = {
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": ACCOUNT_SID,
+            "From": twilio_address(channel, number),
+            "To": WA_FROM if channel == "whatsapp" else SMS_FROM,
+            "Body": text,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+            "ApiVersion": "2010-04-01",
+        }
         if channel == "whatsapp":
             form.update(ProfileName=name, WaId=number.lstrip("+"))
         form.update(extra)

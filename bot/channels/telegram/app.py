@@ -36,7 +36,8 @@ COMMANDS = [
     ("stop", N_("No more messages from us")),
     ("delete", N_("Delete everything about you")),
 ]
-DESCRIPTION = N_("buurtbot connects neighbours: ask for a small hand (shopping, a lift, a small repair, a visit) or lend one. Not an emergency service: in an emergency call 112.")
+DESCRIPTION = N_("buurtbot connects neighbours: ask for a small hand (shopping, a lift, a small repair, a visit) or "
+                 "lend one. Not an emergency service: in an emergency call 112.")
 SHORT_DESCRIPTION = N_("Neighbours helping neighbours, in your language.")
 
 

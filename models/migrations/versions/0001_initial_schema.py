@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 07:34:30.383395
 """
 from alembic import op
@@ -51,31 +51,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_neighbourhoods')),
     sa.UniqueConstraint('slug', name=op.f('uq_neighbourhoods_slug'))
     )
-    op.create_table('people',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('neighbourhood_id', sa.Integer(), nullable=True),
-    sa.Column('first_name', sa.String(length=80), nullable=False),
-    sa.Column('language', sa.String(length=8), nullable=False),
-    sa.Column('languages_spoken', sa.JSON(), nullable=False),
-    sa.Column('is_resident', sa.Boolean(), nullable=False),
-    sa.Column('is_volunteer', sa.Boolean(), nullable=False),
-    sa.Column('is_coordinator', sa.Boolean(), nullable=False),
-    sa.Column('is_partner', sa.Boolean(), nullable=False),
-    sa.Column('volunteer_status', sa.String(length=12), nullable=True),
-    sa.Column('talents', sa.String(length=500), nullable=True),
-    sa.Column('categories', sa.JSON(), nullable=False),
-    sa.Column('max_tasks_per_week', sa.Integer(), nullable=False),
-    sa.Column('duo_only', sa.Boolean(), nullable=False),
-    sa.Column('street', sa.String(length=120), nullable=True),
-    sa.Column('address_full', sa.String(length=200), nullable=True),
-    sa.Column('phone', sa.String(length=32), nullable=True),
-    sa.Column('consent_at', models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('consent_version', sa.String(length=16), nullable=True),
-    sa.Column('paused', sa.Boolean(), nullable=False),
-    sa.Column('do_not_contact', sa.Boolean(), nullable=False),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['neighbourhood_id'], ['neighbourhoods.id'], name=op.f('fk_people_neighbourhood_id_neighbourhoods')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_people'))
+    op.create_table(
+        "people",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("neighbourhood_id", sa.Integer(), nullable=True),
+        sa.Column("first_name", sa.String(length=80), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("languages_spoken", sa.JSON(), nullable=False),
+        sa.Column("is_resident", sa.Boolean(), nullable=False),
+        sa.Column("is_volunteer", sa.Boolean(), nullable=False),
+        sa.Column("is_coordinator", sa.Boolean(), nullable=False),
+        sa.Column("is_partner", sa.Boolean(), nullable=False),
+        sa.Column("volunteer_status", sa.String(length=12), nullable=True),
+        sa.Column("talents", sa.String(length=500), nullable=True),
+        sa.Column("categories", sa.JSON(), nullable=False),
+        sa.Column("max_tasks_per_week", sa.Integer(), nullable=False),
+        sa.Column("duo_only", sa.Boolean(), nullable=False),
+        sa.Column("street", sa.String(length=120), nullable=True),
+        sa.Column("address_full", sa.String(length=200), nullable=True),
+        sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("consent_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("consent_version", sa.String(length=16), nullable=True),
+        sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column("do_not_contact", sa.Boolean(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["neighbourhood_id"], ["neighbourhoods.id"], name=op.f("fk_people_neighbourhood_id_neighbourhoods")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
     )
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_people_neighbourhood_id'), ['neighbourhood_id'], unique=False)
@@ -96,25 +99,32 @@ def upgrade() -> None:
     with op.batch_alter_table('channel_identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_channel_identities_person_id'), ['person_id'], unique=False)
 
-    op.create_table('help_requests',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('neighbourhood_id', sa.Integer(), nullable=False),
-    sa.Column('requester_id', sa.Integer(), nullable=True),
-    sa.Column('on_behalf_of', sa.String(length=80), nullable=True),
-    sa.Column('category', sa.String(length=16), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('when_kind', sa.String(length=12), nullable=False),
-    sa.Column('due_date', sa.Date(), nullable=True),
-    sa.Column('street', sa.String(length=120), nullable=True),
-    sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('claimed_by_id', sa.Integer(), nullable=True),
-    sa.Column('claimed_at', models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('done_at', models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['claimed_by_id'], ['people.id'], name=op.f('fk_help_requests_claimed_by_id_people'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['neighbourhood_id'], ['neighbourhoods.id'], name=op.f('fk_help_requests_neighbourhood_id_neighbourhoods')),
-    sa.ForeignKeyConstraint(['requester_id'], ['people.id'], name=op.f('fk_help_requests_requester_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_help_requests'))
+    op.create_table(
+        "help_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("neighbourhood_id", sa.Integer(), nullable=False),
+        sa.Column("requester_id", sa.Integer(), nullable=True),
+        sa.Column("on_behalf_of", sa.String(length=80), nullable=True),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("when_kind", sa.String(length=12), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=True),
+        sa.Column("street", sa.String(length=120), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("claimed_by_id", sa.Integer(), nullable=True),
+        sa.Column("claimed_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["claimed_by_id"], ["people.id"], name=op.f("fk_help_requests_claimed_by_id_people"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["neighbourhood_id"], ["neighbourhoods.id"], name=op.f("fk_help_requests_neighbourhood_id_neighbourhoods")
+        ),
+        sa.ForeignKeyConstraint(
+            ["requester_id"], ["people.id"], name=op.f("fk_help_requests_requester_id_people"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_help_requests")),
     )
     with op.batch_alter_table('help_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_help_requests_claimed_by_id'), ['claimed_by_id'], unique=False)
@@ -122,68 +132,92 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_help_requests_requester_id'), ['requester_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_help_requests_status'), ['status'], unique=False)
 
-    op.create_table('invites',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=32), nullable=False),
-    sa.Column('role', sa.String(length=12), nullable=False),
-    sa.Column('neighbourhood_id', sa.Integer(), nullable=False),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('used_by_id', sa.Integer(), nullable=True),
-    sa.Column('used_at', models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['created_by_id'], ['people.id'], name=op.f('fk_invites_created_by_id_people'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['neighbourhood_id'], ['neighbourhoods.id'], name=op.f('fk_invites_neighbourhood_id_neighbourhoods')),
-    sa.ForeignKeyConstraint(['used_by_id'], ['people.id'], name=op.f('fk_invites_used_by_id_people'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_invites')),
-    sa.UniqueConstraint('code', name=op.f('uq_invites_code'))
+    op.create_table(
+        "invites",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("role", sa.String(length=12), nullable=False),
+        sa.Column("neighbourhood_id", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("used_by_id", sa.Integer(), nullable=True),
+        sa.Column("used_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["people.id"], name=op.f("fk_invites_created_by_id_people"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["neighbourhood_id"], ["neighbourhoods.id"], name=op.f("fk_invites_neighbourhood_id_neighbourhoods")
+        ),
+        sa.ForeignKeyConstraint(
+            ["used_by_id"], ["people.id"], name=op.f("fk_invites_used_by_id_people"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invites")),
+        sa.UniqueConstraint("code", name=op.f("uq_invites_code")),
     )
-    op.create_table('offers',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=True),
-    sa.Column('neighbourhood_id', sa.Integer(), nullable=True),
-    sa.Column('categories', sa.String(length=200), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['neighbourhood_id'], ['neighbourhoods.id'], name=op.f('fk_offers_neighbourhood_id_neighbourhoods')),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_offers_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_offers'))
+    op.create_table(
+        "offers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("neighbourhood_id", sa.Integer(), nullable=True),
+        sa.Column("categories", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["neighbourhood_id"], ["neighbourhoods.id"], name=op.f("fk_offers_neighbourhood_id_neighbourhoods")
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_offers_person_id_people"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_offers")),
     )
     with op.batch_alter_table('offers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_offers_person_id'), ['person_id'], unique=False)
 
-    op.create_table('conversation_states',
-    sa.Column('identity_id', sa.Integer(), nullable=False),
-    sa.Column('flow', sa.String(length=32), nullable=False),
-    sa.Column('step', sa.String(length=32), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('options', sa.JSON(), nullable=False),
-    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['identity_id'], ['channel_identities.id'], name=op.f('fk_conversation_states_identity_id_channel_identities'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('identity_id', name=op.f('pk_conversation_states'))
+    op.create_table(
+        "conversation_states",
+        sa.Column("identity_id", sa.Integer(), nullable=False),
+        sa.Column("flow", sa.String(length=32), nullable=False),
+        sa.Column("step", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["identity_id"],
+            ["channel_identities.id"],
+            name=op.f("fk_conversation_states_identity_id_channel_identities"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("identity_id", name=op.f("pk_conversation_states")),
     )
-    op.create_table('outbox',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('idempotency_key', sa.String(length=120), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=False),
-    sa.Column('address', sa.String(length=64), nullable=False),
-    sa.Column('identity_id', sa.Integer(), nullable=True),
-    sa.Column('about_person_id', sa.Integer(), nullable=True),
-    sa.Column('language', sa.String(length=8), nullable=False),
-    sa.Column('purpose', sa.String(length=32), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('options', sa.JSON(), nullable=False),
-    sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('platform_message_id', sa.String(length=64), nullable=True),
-    sa.Column('error', sa.String(length=200), nullable=True),
-    sa.Column('purge_after_send', sa.Boolean(), nullable=False),
-    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['identity_id'], ['channel_identities.id'], name=op.f('fk_outbox_identity_id_channel_identities'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=120), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("identity_id", sa.Integer(), nullable=True),
+        sa.Column("about_person_id", sa.Integer(), nullable=True),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("purpose", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("platform_message_id", sa.String(length=64), nullable=True),
+        sa.Column("error", sa.String(length=200), nullable=True),
+        sa.Column("purge_after_send", sa.Boolean(), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["identity_id"],
+            ["channel_identities.id"],
+            name=op.f("fk_outbox_identity_id_channel_identities"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbox_idempotency_key")),
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_about_person_id'), ['about_person_id'], unique=False)
@@ -191,11 +225,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_due', ['channel', 'status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_identity_id'), ['identity_id'], unique=False)
 
-    op.create_table('request_addresses',
-    sa.Column('request_id', sa.Integer(), nullable=False),
-    sa.Column('address_full', sa.String(length=200), nullable=False),
-    sa.ForeignKeyConstraint(['request_id'], ['help_requests.id'], name=op.f('fk_request_addresses_request_id_help_requests'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('request_id', name=op.f('pk_request_addresses'))
+    op.create_table(
+        "request_addresses",
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("address_full", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["help_requests.id"],
+            name=op.f("fk_request_addresses_request_id_help_requests"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("request_id", name=op.f("pk_request_addresses")),
     )
     # ### end Alembic commands ###
 
