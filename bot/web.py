@@ -103,4 +103,6 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         routes.append(Route(WEBHOOK_PATH, rt.telegram.webhook_route, methods=["POST"]))
     if rt.twilio is not None:
         routes += rt.twilio.routes()
+        if rt.media is not None:  # Twilio fetches the media it delivers from these links
+            routes += rt.media.routes(rt.sessions)
     return Starlette(routes=routes, lifespan=lifespan)
