@@ -20,6 +20,7 @@ from bot.channels.media import Media, parse, twilio_ref
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio.inbound import media_of
 from bot.runtime import Runtime
+from handlers.i18n import catalog
 from models import Outbox, Person
 from models.privacy import erase
 from tests.telegram_fake import FAKE_JPEG, FAKE_OGG, telegram_fake  # noqa: F401  (fixture)
@@ -231,3 +232,30 @@ async def test_a_link_expires():
     now[0] += 61
     assert media.verify(token) is None
     assert media.verify("not-a-token") is None and media.verify("") is None
+
+
+async def test_an_sms_volunteer_gets_a_link_to_each_medium_in_their_language(both, telegram_fake, twilio_edge):
+    """No MMS in Belgium: each medium becomes a line with a link that lives a few days."""
+    rt, world = both.rt, both
+    photo = telegram_fake.add_file("photo", FAKE_JPEG)
+    with rt.sessions() as s, s.begin():
+        maria = Person(first_name="Maria", language="nl")
+        s.add(maria)
+        s.flush()
+        maria_id = maria.id
+    number = new_number()
+    queue(rt, "sms", number, [f"telegram:photo:{photo.file_id}", "location:50.836000,4.389000"], about=maria_id)
+    await world.drain()
+    (sms,) = twilio_edge.messages(number)
+    assert "MediaUrl" not in sms
+    first, line = sms["Body"].split("\n")
+    assert first == "Maria stuurde dit mee met de vraag:"
+    label = catalog("nl").gettext("Photo: {link}").split("{link}")[0]
+    assert line.startswith(label + f"{PUBLIC}/media/")
+    path = urlparse(line[len(label):]).path
+    got = await world.http.get(path)
+    assert (got.status_code, got.content) == (200, FAKE_JPEG)
+    assert rt.media.verify(path.rsplit("/", 1)[1]) is not None
+    with rt.sessions() as s, s.begin():
+        erase(s, s.get(Person, maria_id))
+    assert (await world.http.get(path)).status_code == 404

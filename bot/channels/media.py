@@ -13,6 +13,8 @@ Delivering it elsewhere means fetching it from there at send time:
   medium's position in it and expires after ``LINK_TTL``. The bytes are fetched from the
   origin when the link is opened and never stored here. A link dies with its row's media:
   ``/delete`` empties them, and the link answers 404 from then on.
+- to SMS, which carries no media here (no MMS in Belgium), the same links go as lines of text
+  ("Photo: https://..."), living a few days.
 """
 from __future__ import annotations
 
@@ -31,12 +33,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from handlers.i18n import N_, _, speaking
 from models import Outbox
 from models.db import transaction
 
 log = logging.getLogger("buurtbot.media")
 ROUTE = "/media/{token}"
 LINK_TTL = 3600  # seconds a link lives: Twilio fetches a medium when it sends the message
+SMS_LINK_TTL = 3 * 24 * 3600  # an SMS carries no media (no MMS in Belgium): a link to open, for days
+LINK_LINES = {"photo": N_("Photo: {link}"), "voice": N_("Voice message: {link}"),
+              "audio": N_("Voice message: {link}")}
+OTHER_LINK_LINE = N_("Attachment: {link}")
 MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's limit; Telegram downloads stop at 20 MB
 TELEGRAM_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg", "audio": "audio/mpeg"}
 _TOKEN = struct.Struct(">QBI")  # outbox id, position, expiry (unix seconds)
@@ -149,6 +156,16 @@ class Media:
     def links(self, row: Outbox, ttl: int | None = None) -> list[str]:
         """A public URL for each medium of the row, in order."""
         return [f"{self.base}/media/{self.token(row.id, i, ttl)}" for i, _ref in media_refs(row.media)]
+
+    def text_with_links(self, row: Outbox) -> str:
+        """The row's text with a line and a link for each medium: for SMS, which carries none."""
+        refs = media_refs(row.media)
+        if not refs:
+            return row.text
+        with speaking(row.language):
+            lines = [_(LINK_LINES.get(ref.kind, OTHER_LINK_LINE),
+                       link=f"{self.base}/media/{self.token(row.id, i, SMS_LINK_TTL)}") for i, ref in refs]
+        return "\n".join([row.text, *lines])
 
     # ---- fetching ------------------------------------------------------------------------------
     async def fetch(self, ref: MediaRef) -> Fetched:

@@ -140,7 +140,8 @@ class TwilioSender(OutboxSender):
         # addresses, and what is written after it (the confirmation, 112) must go.
         identity = session.get(ChannelIdentity, row.identity_id) if row.identity_id else None
         if self.channel == SMS:
-            return Plan(row, sms_parts(row.text, row.options or [], row.language, self.sms_max_segments))
+            return Plan(row, sms_parts(self._text_with_media(row), row.options or [], row.language,
+                                       self.sms_max_segments))
         media = self._media_links(row)
         if window_open(identity, row, now):
             return (self._quick_reply(row, media)
@@ -220,6 +221,10 @@ class TwilioSender(OutboxSender):
         """A public link for each medium (bot/channels/media.py): Twilio fetches media itself,
         and its own MediaUrls need the account's credentials, so even those are served by us."""
         return self.media.links(row) if self.media is not None and row.media else []
+
+    def _text_with_media(self, row: Outbox) -> str:
+        """SMS carries no media: a line with a link for each (bot/channels/media.py)."""
+        return self.media.text_with_links(row) if self.media is not None and row.media else row.text
 
     async def _send_media(self, plan: Plan, common: dict, message) -> tuple[str, str]:
         """One message a medium after the text (WhatsApp carries one medium a message)."""
