@@ -259,3 +259,43 @@ async def test_an_sms_volunteer_gets_a_link_to_each_medium_in_their_language(bot
     with rt.sessions() as s, s.begin():
         erase(s, s.get(Person, maria_id))
     assert (await world.http.get(path)).status_code == 404
+
+
+async def test_the_whole_way_two_whatsapp_photos_reach_the_telegram_volunteer_who_claims(
+        both, telegram_fake, media_host):
+    """Maria asks on WhatsApp with two photos; Jan, on Telegram, claims and gets both."""
+    from bot.demo import seed
+    from models import ChannelIdentity
+    from models.base import utcnow
+    from tests.tgkit import TelegramPeople, running
+
+    rt, world = both.rt, both
+    people = TelegramPeople(telegram_fake, rt)
+    jan = people.user("Jan")
+    number = new_number()
+    with rt.sessions() as s, s.begin():
+        nb = seed(s)
+        volunteer = Person(neighbourhood_id=nb.id, first_name="Jan", language="nl", languages_spoken=["nl"],
+                           is_volunteer=True, volunteer_status="approved", consent_at=utcnow(), consent_version="t")
+        resident = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl", is_resident=True,
+                          consent_at=utcnow(), consent_version="t")
+        s.add_all([volunteer, resident])
+        s.flush()
+        s.add_all([ChannelIdentity(channel="telegram", address=str(jan.id), person_id=volunteer.id, language="nl",
+                                   last_inbound_at=utcnow()),
+                   ChannelIdentity(channel="whatsapp", address=number, person_id=resident.id, language="nl",
+                                   last_inbound_at=utcnow())])
+    world.phones["Maria"] = ("whatsapp", number)
+    photos = {"NumMedia": "2", "MediaUrl0": media_host.add("ME21", FAKE_JPEG, "image/jpeg"),
+              "MediaContentType0": "image/jpeg", "MediaUrl1": media_host.add("ME22", PNG, "image/png"),
+              "MediaContentType1": "image/png"}
+    async with running(rt):
+        await world.say("Maria", "", ButtonPayload="ask")
+        await world.say("Maria", "3")  # a small repair
+        await world.say("Maria", "Deze lamp en deze kast", **photos)
+        for answer in ("3", "Kerkstraat 12", "ja"):
+            await world.say("Maria", answer)
+        await people.press("Jan", "claim:")
+        sent = await telegram_fake.await_calls("sendPhoto", 2, timeout=10, chat_id=jan.id)
+    assert [p.params["photo"].data for p in sent] == [FAKE_JPEG, PNG]
+    assert "Maria" in sent[0].params["caption"]
