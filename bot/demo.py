@@ -21,7 +21,8 @@ PAGE_LANGUAGE = "en"  # when the browser asks for none of LANGUAGES
 PAGE_TEXT: dict[str, str] = {
     "title": N_("buurtbot demo — neighbours side by side"),
     "heading": N_("buurtbot demo"),
-    "intro": N_("Play several neighbours at once. Each column is one person talking to the bot. Type a message (for example “hello”) or press a button. Fatima, the coordinator, is already set up."),
+    "intro": N_("Play several neighbours at once. Each column is one person talking to the bot. "
+                "Type a message (for example “hello”) or press a button. Fatima, the coordinator, is already set up."),
     "add_label": N_("Add a neighbour"),
     "add_placeholder": N_("e.g. grandma"),
     "add_button": N_("Add neighbour"),

@@ -220,12 +220,10 @@ class Media:
             if found is None:
                 return Response("not found", status_code=404, media_type="text/plain")
 
-            def read() -> str | None:
+            def read() -> MediaRef | None:
                 with transaction(sessions) as session:
                     row = session.get(Outbox, found[0])
-                    refs = dict(media_refs(row.media)) if row is not None else {}
-                    ref = refs.get(found[1])
-                    return ref
+                    return dict(media_refs(row.media)).get(found[1]) if row is not None else None
 
             ref = await run_in_threadpool(read)
             if ref is None:  # erased (/delete) or never there
