@@ -15,17 +15,19 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from bot.channels.media import Media, parse, twilio_ref
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio.inbound import media_of
 from bot.runtime import Runtime
 from handlers.i18n import catalog
-from models import Outbox, Person
+from models import HelpRequest, Outbox, Person
 from models.privacy import erase
 from tests.telegram_fake import FAKE_JPEG, FAKE_OGG, telegram_fake  # noqa: F401  (fixture)
 from tests.tgkit import settings_for as telegram_settings
 from tests.twilio_edge import ACCOUNT_SID, AUTH_TOKEN, prism, twilio_edge  # noqa: F401  (fixtures)
+from tests.flowkit import dispatcher  # noqa: F401  (a dispatcher without a rate limit)
 from tests.twiliokit import PUBLIC, TwilioWorld, new_number, settings_for as twilio_settings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"buurtbot-second-photo" * 30
@@ -299,3 +301,30 @@ async def test_the_whole_way_two_whatsapp_photos_reach_the_telegram_volunteer_wh
         sent = await telegram_fake.await_calls("sendPhoto", 2, timeout=10, chat_id=jan.id)
     assert [p.params["photo"].data for p in sent] == [FAKE_JPEG, PNG]
     assert "Maria" in sent[0].params["caption"]
+
+
+def test_the_next_photos_of_an_album_join_the_draft_without_a_word(chat):
+    """Telegram sends an album, and Twilio a WhatsApp message with several media, as one message a
+    medium: those after the first reach a draft that has moved on, and must not be lost."""
+    from handlers.core import Inbound
+
+    chat.join("maria", "Maria", "nl", "role:help")
+    chat.send("maria", payload="ask")
+    chat.send("maria", "3")
+
+    def photo(ref: str, text: str = "") -> list[dict]:
+        assert chat.dispatcher.handle(Inbound("demo", "maria", text, None, platform_message_id=ref,
+                                              media=(f"telegram:photo:{ref}",))) == "ok"
+        return chat.new("maria")
+
+    when = photo("A1", "Deze lamp")
+    assert [o["payload"] for o in when[-1]["options"]][:2] == ["when:today", "when:tomorrow"]
+    assert photo("A2") == []  # kept, without a second "When?"
+    chat.send("maria", payload="when:week")
+    chat.send("maria", "Kerkstraat 12")
+    assert photo("A3") == []
+    chat.send("maria", "ja")
+    with chat.sessions() as s:
+        req = s.scalar(select(HelpRequest))
+    assert req.description == "Deze lamp"
+    assert req.media == ["telegram:photo:A1", "telegram:photo:A2", "telegram:photo:A3"]
