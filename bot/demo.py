@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.i18n import LANGUAGES, N_, catalog, normalise_language
+from handlers.i18n import LANGUAGES, N_, catalog, is_rtl, normalise_language
 from models import ChannelIdentity, Neighbourhood, Outbox, Person
 from models.base import utcnow
 from models.outbox import mark_delivered
@@ -64,7 +64,7 @@ def page_text(session: Session, wanted: str) -> dict:
     translations = catalog(language)
     nb = session.scalar(select(Neighbourhood).where(Neighbourhood.slug == "demo"))
     seen = f"{nb.id}:{nb.created_at.isoformat()}" if nb is not None else ""
-    return {"lang": language, "languages": dict(LANGUAGES),
+    return {"lang": language, "dir": "rtl" if is_rtl(language) else "ltr", "languages": dict(LANGUAGES),
             "text": {key: translations.gettext(msgid) for key, msgid in PAGE_TEXT.items()},
             "instance": hashlib.sha256(seen.encode()).hexdigest()[:16]}
 

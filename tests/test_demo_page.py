@@ -153,6 +153,7 @@ def test_the_page_has_an_icon(demo_server, open_page):
 def expect_language(page: Page, lang: str) -> None:
     words = catalog(lang)
     expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
     for key in ("heading", "intro", "add_label", "add_button"):
         expect(page.locator(f'[data-t="{key}"]')).to_have_text(words.gettext(PAGE_TEXT[key]))
     assert page.title() == words.gettext(PAGE_TEXT["title"])
