@@ -32,6 +32,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from telegram import InputFile
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from handlers.i18n import N_, _, speaking
 from models import Outbox
@@ -174,8 +176,6 @@ class Media:
         return await self._from_twilio(ref)
 
     async def _from_telegram(self, ref: MediaRef) -> Fetched:
-        from telegram.error import BadRequest, TelegramError
-
         if self.telegram_bot is None:
             raise MediaUnavailable("telegram is not configured", lasting=True)
         try:
@@ -256,9 +256,6 @@ async def send_to_telegram(bot, chat_id: int, row_media, caption: str | None, me
     many went. All are fetched before the first is sent, so a retry never sends one twice.
     A medium that cannot be had any more is left out; a passing failure raises NetworkError
     (the sender retries the row)."""
-    from telegram import InputFile
-    from telegram.error import NetworkError
-
     ready: list[tuple[str, object]] = []
     for _pos, ref in media_refs(row_media):
         if ref.origin == "telegram":
