@@ -137,6 +137,7 @@ def test_own_messages_survive_a_reload_in_their_place(open_page, demo_server, sh
     col = column(page, name)
     expect(col.locator(".messages > li")).to_have_count(len(before))
     assert shown() == before
+    col.evaluate("col => col.scrollIntoView({block: 'end'})")
     page.screenshot(path=str(shots / f"{size}-own-after-reload.png"))
 
 
