@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--name", required=True)
     add.add_argument("--slug", required=True)
     add.add_argument("--postcodes", required=True, help="comma separated, e.g. 1040,1050")
-    add.add_argument("--language", default="nl", choices=["nl", "fr", "en"], help="default language")
+    from handlers.lexicon import LANGUAGES  # the languages are data (locales/lexicon)
+
+    add.add_argument("--language", default="nl", choices=list(LANGUAGES), help="default language")
     add.add_argument("--contact", help="first name of the human contact (the coordinator)")
     nb_sub.add_parser("list", help="list neighbourhoods")
 

@@ -29,11 +29,14 @@ def command_for(name: str, language: str | None) -> str:
     return aliases[position]
 
 
+def commands(*names: str) -> dict[str, str]:
+    """Commands as the person's language spells them, for a text: {"delete": "/verwijder"} in Dutch."""
+    return {name: "/" + command_for(name, current_language()) for name in names}
+
+
 def show_help(ctx: Context) -> None:
     ctx.clear()
-    lang = current_language()
-    c = {name: "/" + command_for(name, lang) for name in ("menu", "language", "mydata", "stop", "delete", "ask",
-                                                          "offer", "help")}
+    c = commands("menu", "language", "mydata", "stop", "delete", "ask", "offer", "help")
     ctx.say(_("buurtbot connects neighbours: ask for a hand, or lend one.\n"
               "Choose an option or type its number. Commands:\n"
               "{menu} – what you can do\n{ask} – ask for help\n{offer} – offer help\n"
@@ -61,7 +64,8 @@ def on_language(ctx: Context, answer: Answer) -> None:
 def stop(ctx: Context) -> None:
     ctx.person.paused = True
     ctx.clear()
-    ctx.say(_("You will not get any more messages from us. Your data is kept; delete it with /delete. Type /start to start again."))
+    ctx.say(_("You will not get any more messages from us. Your data is kept; delete it with {delete}. "
+              "Type /start to start again.", **commands("delete")))
 
 
 def show_my_data(ctx: Context) -> None:
@@ -87,7 +91,7 @@ def show_my_data(ctx: Context) -> None:
     for rid, cat, status, desc in d["requests"]:
         lines.append(_("Request #{id} {category}: {status} – “{description}”", id=rid, category=category(cat),
                        status=label(STATUS_LABELS, status, fallback="open"), description=desc))
-    lines.append(_("Delete it all with /delete."))
+    lines.append(_("Delete it all with {delete}.", **commands("delete")))
     ctx.clear()
     ctx.say("\n".join(lines), menu_options(ctx), about=ctx.person.id)
 

@@ -68,7 +68,9 @@ def decorate(alert: Alert | None, text: str, options: list[Option]) -> tuple[str
 
 
 def refuse(ctx: Context, text: str | None = None) -> None:
-    show_menu(ctx, text or _("Sorry, that is not possible (any more)."))
+    from handlers.tasks import refuse as kindly  # tasks -> ask -> signals imports this module
+
+    kindly(ctx, text)
 
 
 def _alert(ctx: Context, raw: str) -> Alert | None:

@@ -40,19 +40,14 @@ def start_ask(ctx: Context, on_behalf_of: str | None = None, intro: str | None =
     first request right after joining, which may also wait ("Not now")."""
     ctx.clear()
     ctx.goto("ask.category", on_behalf_of=on_behalf_of, first=bool(intro))
-    if intro:
-        ctx.say(intro + "\n" + _("What kind of help do you need?"),
-                [*category_options(), Option(_("Not now"), "menu")])
-        return
-    prompt_category(ctx)
+    prompt_category(ctx, intro)
 
 
-def category_options() -> list[Option]:
-    return [Option(category(c), payloads.category(c)) for c in CATEGORIES]
-
-
-def prompt_category(ctx: Context) -> None:
-    ctx.say(_("What kind of help do you need?"), category_options())
+def prompt_category(ctx: Context, intro: str | None = None) -> None:
+    options = [Option(category(c), payloads.category(c)) for c in CATEGORIES]
+    if ctx.data("first"):  # right after joining it may also wait
+        options.append(Option(_("Not now"), payloads.MENU))
+    ctx.say((intro + "\n" if intro else "") + _("What kind of help do you need?"), options)
 
 
 def start_visit(ctx: Context) -> None:
@@ -161,9 +156,11 @@ def ask_where(ctx: Context, again: bool = False) -> None:
         ctx.say(((_("That does not look like a street name.") + " ") if again else "")
                 + _("Type the name of your street, and anything that helps to find your door."))
         return
-    text = _("Where should the volunteer come? Type your street and house number. Volunteers only see the street until one of them takes your request.")
+    text = _("Where should the volunteer come? Type your street and house number. "
+             "Volunteers only see the street until one of them takes your request.")
     if again:
-        text = _("That does not look like a street and house number. Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
+        text = _("That does not look like a street and house number. "
+                 "Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
     ctx.say(text, [Option(_("I have no house number"), "where:nonumber")])
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers import payloads, waiting
-from handlers.i18n import current_language, speaking
+from handlers.i18n import DEFAULT_LANGUAGE, current_language, normalise_language, speaking
 from models import ChannelIdentity, ConversationState, Outbox, Person
 from models.base import utcnow
 
@@ -179,21 +179,44 @@ class Notifier:
                 with speaking(person.language):
                     rendered[person.language] = render()
             text, options = rendered[person.language]
-            if options:
-                # One object per row: telling the sender changes their own conversation itself.
-                conversation = self.conversations.setdefault(reach.identity_id, reach.conversation)
-                # In the middle of a question, not one they walked away from (see STEP_TTL)?
-                in_flow = bool(conversation.step) and reach.last_inbound_at is not None \
-                    and self.now - reach.last_inbound_at < STEP_TTL
-                conversation.options = waiting.merged(in_flow, conversation.options, options, text)
-                if in_flow and reach.channel in TYPED_ONLY:
-                    # Their "1" answers the question they are in: no numbers here that it would not mean.
-                    with speaking(person.language):
-                        text, options = text + "\n\n" + waiting.later(), []
-            self.add(reach.channel, reach.address, reach.identity_id, text, options, about=about,
-                     purpose=purpose, language=person.language, media=media)
+            self._deliver(reach, person.language, text, options, about=about, purpose=purpose, media=media)
             told += 1
         return told
+
+    def tell_identity(self, identity: ChannelIdentity, render: Callable[[], tuple[str, list[Option]]], *,
+                      about: int | None = None, purpose: str = "notify", even_if_paused: bool = False) -> bool:
+        """Message one address, with or without a person (someone who has not joined yet), in
+        its language; never one that opted out or is inactive, nor a person who asked for quiet."""
+        person = identity.person
+        if identity.opted_out_at is not None or not identity.active or person is not None and (
+                person.do_not_contact or (person.paused and not even_if_paused)):
+            return False
+        language = normalise_language(person.language if person is not None else identity.language) \
+            or DEFAULT_LANGUAGE
+        with speaking(language):
+            text, options = render()
+        conversation = self.conversations.get(identity.id) or (
+            load_conversation(self.session, identity.id) if options else Conversation(identity.id))
+        reach = Reach(identity.id, identity.channel, identity.address, identity.last_inbound_at, conversation)
+        self._deliver(reach, language, text, options, about=about, purpose=purpose, media=())
+        return True
+
+    def _deliver(self, reach: Reach, language: str, text: str, options: list[Option], *, about: int | None,
+                 purpose: str, media: Iterable[str]) -> None:
+        """One notification row; its options join the ones waiting on that screen."""
+        if options:
+            # One object per row: telling the sender changes their own conversation itself.
+            conversation = self.conversations.setdefault(reach.identity_id, reach.conversation)
+            # In the middle of a question, not one they walked away from (see STEP_TTL)?
+            in_flow = bool(conversation.step) and reach.last_inbound_at is not None \
+                and self.now - reach.last_inbound_at < STEP_TTL
+            conversation.options = waiting.merged(in_flow, conversation.options, options, text)
+            if in_flow and reach.channel in TYPED_ONLY:
+                # Their "1" answers the question they are in: no numbers here that it would not mean.
+                with speaking(language):
+                    text, options = text + "\n\n" + waiting.later(), []
+        self.add(reach.channel, reach.address, reach.identity_id, text, options, about=about, purpose=purpose,
+                 language=language, media=media)
 
     def add(self, channel: str, address: str, identity_id: int | None, text: str, options: Iterable[Option] = (),
             *, about: int | None = None, purpose: str = "notify", purge: bool = False, language: str | None,

@@ -289,7 +289,7 @@ def _global_word(t: Turn) -> bool:
 
 
 def _expired_button(t: Turn) -> bool:
-    """A button of an earlier screen is not an answer to this one: said so before anyone reads it as one."""
+    """A button of an earlier screen answers nothing now: said so before onboarding or a step reads it as an answer."""
     if not t.pressed:
         return False
     ctx, parsed = t.ctx, payloads.parse(t.pressed)

@@ -104,9 +104,10 @@ def compiled(lex: lexicon.Lexicon) -> dict[str, Kind]:
     return kinds
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=16)
 def folded_words(text: str) -> tuple[str, frozenset[str]]:
-    """The text as phrases are matched, and its words (the limiter and the router both ask)."""
+    """The text as phrases are matched, and its words. The limiter and the router ask for the
+    same message one after the other: a small cache, so that little text stays in memory."""
     folded = fold_words(text)
     return folded, frozenset(folded.split())
 
@@ -152,3 +153,9 @@ def protective(text: str) -> bool:
         return True
     kinds = compiled(lexicon.current())
     return any(kinds[k].search(folded, words) for k in URGENT)
+
+
+# Compiled at import (and again for a new directory), never while a message waits.
+lexicon.on_change(lambda: (compiled(lexicon.current()), _protective(lexicon.current())))
+compiled(lexicon.current())
+_protective(lexicon.current())

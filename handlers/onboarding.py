@@ -116,6 +116,8 @@ def on_area(ctx: Context, answer: Answer) -> None:
 
 
 def ask_consent(ctx: Context, nb: Neighbourhood) -> None:
+    from handlers.account import commands  # account imports this module
+
     who_sees = (_("{contact}, the coordinator of your neighbourhood", contact=nb.contact_name) if nb.contact_name
                 else _("the coordinator of your neighbourhood"))
     ctx.say(
@@ -123,8 +125,8 @@ def ask_consent(ctx: Context, nb: Neighbourhood) -> None:
           "• your first name, language and neighbourhood ({neighbourhood});\n"
           "• what you ask or offer, and later your address if you ask for a visit.\n"
           "Who sees it: {who_sees}. A volunteer sees only your first name and street, and your address only once they help you.\n"
-          "You can see everything with /mydata and delete it all with /delete, at any time.\n"
-          "Is that all right?", neighbourhood=nb.name, who_sees=who_sees),
+          "You can see everything with {mydata} and delete it all with {delete}, at any time.\n"
+          "Is that all right?", neighbourhood=nb.name, who_sees=who_sees, **commands("mydata", "delete")),
         [Option(_("Yes, that's fine"), "yes"), Option(_("No"), "no")],
     )
 

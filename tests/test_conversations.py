@@ -327,7 +327,8 @@ OFFER = resident("sam", "Sam", "nl") + [
 # ---- signals, people, account ------------------------------------------------------------------
 
 STOP_START = resident("maria", "Maria", "nl") + volunteer("jan", "Jan", "nl") + [
-    Row("jan", "/stop", reply=has(T("You will not get any more messages from us. Your data is kept; delete it with /delete. Type /start to start again.", "nl"))),
+    Row("jan", "/stop", reply=has(T("You will not get any more messages from us. Your data is kept; delete it with {delete}. "
+                                    "Type /start to start again.", "nl", delete="/verwijder"))),
     Row("maria", payload="ask"), Row("maria", "1"), Row("maria", "Melk en brood"), Row("maria", "1"), Row("maria", ADDRESS),
     Row("maria", "ja", silent=("jan",), told={"coordinator": has("Melk en brood")}),
     Row("jan", "/start", reply=has(T("Welcome back, {name}!", "nl", name="Jan"))),

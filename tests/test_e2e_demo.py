@@ -203,8 +203,7 @@ def test_volunteer_joins_resident_asks_volunteer_claims_and_finishes(page: Page)
     expect(welcome).to_contain_text("Jan")
 
     # A resident joins and asks for shopping tomorrow at Kerkstraat 12.
-    menu = join(resident, "Maria", "role:help")
-    kinds = click(resident, menu, "ask")
+    kinds = join(resident, "Maria", "role:help")  # straight into the request
     describe = click(resident, kinds, "cat:shopping")
     expect(describe.locator("button.option")).to_have_count(0)
     when = say(resident, "A pack of water from the Carrefour")

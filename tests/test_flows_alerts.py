@@ -15,7 +15,9 @@ from handlers.core import Inbound
 from models import Alert, ChannelIdentity, Outbox, Person
 from models.network import add_neighbourhood, create_invite, neighbourhood_by_slug
 from tests.flowkit import Do, Row, T, dispatcher, has, person, pid, play, resident  # noqa: F401  (fixture)
+from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 from tests.test_concurrency import OnePerThread, add_person, run_together
+from tests.tgkit import TelegramPeople, build_runtime, join, running
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
 from tests.twiliokit import TwilioWorld, settings_for
 
@@ -66,14 +68,16 @@ TALK = coordinator("kees", "Kees") + resident("maria", "Maria", "en") + [
     Row("coordinator", "I will ring you tomorrow at ten.", reply=has(T("Sent.", "en")),
         told={"maria": has("I will ring you tomorrow at ten.", "Fatima", options=("human",))}),
     Row("maria", payload="human"),
-    Row("maria", "Thank you, that is fine", told={"coordinator": has("Thank you, that is fine", options=("alert:take:",)),
+    Row("maria", "Thank you, that is fine", told={"coordinator": has("Thank you, that is fine",
+                                                                     options=("alert:take:",)),
                                                   "kees": has(options=("alert:take:",))}),
 ]
 
 CALL_ME = resident("rosa", "Rosa", "nl") + [
     Row("rosa", payload="callme", reply=has(T("Which number can {contact} call?", "nl", contact="Fatima"),
                                             options=("callme:skip",)), silent=("coordinator",)),
-    Row("rosa", "morgen", reply=has(T("That does not look like a phone number. Type it like 0470 12 34 56, or choose “Skip”.", "nl")),
+    Row("rosa", "morgen", reply=has(T("That does not look like a phone number. Type it like 0470 12 34 56, "
+                                      "or choose “Skip”.", "nl")),
         silent=("coordinator",)),
     Row("rosa", "0470 12 34 56", reply=has(T("I have asked {contact} to call you.", "nl", contact="Fatima")),
         keep=alert_id, told={"coordinator": has("Rosa", "+32470123456", options=(TAKE, REPLY))}),
@@ -217,3 +221,37 @@ async def test_on_whatsapp_and_sms_the_alert_carries_the_phone(world, channel):
     assert number in world.last("Fatima")
     with world.rt.sessions() as s:
         assert s.scalar(select(ChannelIdentity.address).join(Person).where(Person.first_name == "Maria")) == number
+
+
+async def test_an_undelivered_message_alert_carries_the_phone_and_can_be_taken(world):
+    from tests.test_twilio import age_window, resident_asks, volunteer_and_coordinator
+
+    await volunteer_and_coordinator(world)
+    age_window(world, "Jan", 30)
+    await resident_asks(world)
+    told = world.last("Fatima")
+    assert "Jan" in told and world.phones["Jan"][1] in told, told
+    assert str(T("I'll take this", "nl")) in told and str(T("Reply", "nl")) in told
+    got = await world.choose("Fatima", str(T("I'll take this", "nl")))
+    assert any(str(T("Thank you, you take care of {name}.", "nl", name="Jan")) in m for m in got), got
+
+
+# ---- Telegram: no phone in the address, so the call-me path asks for one -------------------
+
+async def test_on_telegram_the_call_me_path_asks_for_a_number(telegram_fake, db_url):
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    async with running(rt):
+        await join(people, "Maria", "nl")
+        await people.say("Maria", "Ik voel me soms eenzaam", "nl")
+        got = await people.press("Maria", "callme")
+        assert got[-1]["text"] == str(T("Which number can {contact} call?", "nl", contact="Fatima"))
+        await people.await_button("Maria", "callme:skip")
+        got = await people.say("Maria", "0470 12 34 56", "nl")
+        assert got[-1]["text"].startswith(str(T("I have asked {contact} to call you.", "nl", contact="Fatima")))
+    with rt.sessions() as s:
+        alert = s.scalars(select(Outbox).where(Outbox.channel == CHANNEL, Outbox.address == "coordinator")
+                          .order_by(Outbox.id.desc())).first()
+        assert "Maria" in alert.text and "+32470123456" in alert.text
+        assert any(o["payload"].startswith("alert:take:") for o in alert.options)
+        assert s.scalar(select(Person.phone).where(Person.first_name == "Maria")) is None

@@ -103,20 +103,15 @@ FIRST_REQUEST = [
 # "Not now" leads to the menu; nothing is asked.
 FIRST_REQUEST_LATER = [
     Row("max", "/start"), Row("max", payload="lang:en"), Row("max", "1040"), Row("max", "yes"), Row("max", "Max"),
-    Row("max", payload="role:help"),
+    Row("max", payload="role:help", reply=has(options=("cat:other", "menu"))),
+    Row("max", "12", reply=has(T("What kind of help do you need?", "en"), options=("cat:other", "menu"))),
     Row("max", T("Not now", "en"), reply=has(options=("ask", "human")),
         db=lambda s, v: count(s, HelpRequest) == 0 or pytest.fail("a request")),
 ]
 
-# "Both": the offer first, as before (the request waits for the menu).
-BOTH = [
-    Row("bo", "/start"), Row("bo", payload="lang:en"), Row("bo", "1040"), Row("bo", "yes"), Row("bo", "Bo"),
-    Row("bo", payload="role:both", reply=has(options=("offercat:done",))),
-]
-
 TABLES = {"invited": INVITED, "invited later": INVITED_LATER, "multi-select": MULTI_SELECT,
           "typed languages": TYPED_LANGUAGES, "first request": FIRST_REQUEST,
-          "first request later": FIRST_REQUEST_LATER, "both": BOTH}
+          "first request later": FIRST_REQUEST_LATER}
 
 
 @pytest.mark.parametrize("table", list(TABLES))

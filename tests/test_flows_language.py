@@ -81,3 +81,16 @@ async def test_telegram_command_menu_uses_each_languages_names(telegram_fake, db
         got = await people.say("Anne", "/taal", "nl")
         buttons = [b["callback_data"] for row in got[-1]["reply_markup"]["inline_keyboard"] for b in row]
         assert "lang:nl" in buttons and "lang:fr" in buttons
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr"])
+def test_every_text_names_the_commands_of_the_persons_language(chat, lang):
+    """Consent, /mydata and /stop name the commands too: no English one in a Dutch or French chat."""
+    mine = {name: "/" + command_for(name, lang) for name in ("mydata", "delete")}
+    play(chat, [
+        Row("ria", "/start"), Row("ria", payload=f"lang:{lang}"),
+        Row("ria", "1040", reply=has(mine["mydata"], mine["delete"], lacks=("/mydata ", "/delete,"))),
+        Row("ria", payload="yes"), Row("ria", "Ria"), Row("ria", payload="role:help"),
+        Row("ria", mine["mydata"], reply=has(mine["delete"], lacks=("/delete",))),
+        Row("ria", "/" + command_for("stop", lang), reply=has(mine["delete"], lacks=("/delete",))),
+    ])

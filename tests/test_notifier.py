@@ -111,3 +111,22 @@ def test_undelivered_tells_coordinators_without_an_inbound(sessions):
         assert [(r.idempotency_key, r.address, r.language) for r in told] == [(f"undelivered:{row_id}:1",
                                                                               "coordinator", "en")]
         assert "Maria" in told[0].text
+
+
+def test_tell_an_address_without_a_person(sessions):
+    with sessions() as s, s.begin():
+        seed(s)
+        newcomer = ChannelIdentity(channel="telegram", address="777", language="fr", last_inbound_at=utcnow())
+        gone = ChannelIdentity(channel="sms", address="+32470000009", language="nl", opted_out_at=utcnow())
+        s.add_all([newcomer, gone])
+        s.flush()
+        notifier = Notifier(s, "broadcast:1")
+        assert notifier.tell_identity(newcomer, render) is True
+        assert notifier.tell_identity(gone, render) is False
+        notifier.write()
+    with sessions() as s:
+        rows = s.scalars(select(Outbox)).all()
+        assert [(r.idempotency_key, r.address, r.language) for r in rows] == [("broadcast:1:1", "777", "fr")]
+        assert rows[0].text == catalog("fr").gettext(QUESTION).format(line="#7 shopping")
+        waiting = load_conversation(s, s.scalar(select(ChannelIdentity.id).where(ChannelIdentity.address == "777")))
+        assert [o["payload"] for o in waiting.options] == ["claim:7", "menu"]  # its "1" means this now

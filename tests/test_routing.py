@@ -128,12 +128,15 @@ def test_cancel_words_leave_the_question_and_keep_nothing(chat, word):
     ("menu", None),
 ])
 def test_global_words_at_the_language_question(chat, word, wanted):
-    chat.send("nina", "/start")
+    chat.send("nina", "/start NOSUCHCODE")
     got = chat.send("nina", word)
     if wanted:
         assert got[-1]["text"] == T("nl", wanted) and step_of(chat, "nina") == ""
     else:  # for a newcomer: the start, with nothing of the half-walked onboarding kept
         assert "lang:nl" in payloads_of(got[-1]) and step_of(chat, "nina") == "onboard.language"
+    with chat.sessions() as s:
+        data = s.scalar(select(ConversationState.data).join(ChannelIdentity).where(ChannelIdentity.address == "nina"))
+        assert "code" not in (data or {})
 
 
 def test_stop_and_menu_during_a_language_change(chat):

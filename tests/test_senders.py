@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from bot.channels.outbox_sender import HOST, LEASE, STALE
 from bot.channels.telegram.sender import TelegramSender
@@ -90,8 +90,8 @@ async def test_rows_leased_by_a_dead_sender_are_sent_at_once(telegram_fake, sess
     alive = [queue(sessions, "9100", "nog onderweg")]
     now = utcnow()
     later = now + STALE + timedelta(seconds=5)  # the new sender's clock: well inside the 120 s lease
-    if death == "process gone from this host":
-        leased_by_a_sender(sessions, dead, "gone", HOST, a_finished_pid(), now)
+    if death == "process gone from this host":  # its last beat is fresh: only its pid tells
+        leased_by_a_sender(sessions, dead, "gone", HOST, a_finished_pid(), later)
     else:
         leased_by_a_sender(sessions, dead, "gone", "elsewhere", 1, now)
     # a sender on another host that beat just now (by the new sender's clock) is alive: its rows stay its own
@@ -228,6 +228,33 @@ async def test_a_malformed_number_fails_once_on_whatsapp_and_sms(twilio_edge, sq
 
 
 # ---- 10. several instances on one PostgreSQL ------------------------------------------------------
+async def test_when_the_active_senders_connection_is_lost_another_takes_over(telegram_fake, pg_migrated):
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_migrated)
+    sessions = make_sessionmaker(pg_migrated)
+    first = [queue(sessions, str(7500 + i), f"eerst {i}") for i in range(3)]
+    async with telegram_sender(telegram_fake, sessions, heartbeat=0) as a, \
+            telegram_sender(telegram_fake, sessions, heartbeat=0) as b:
+        assert await a.drain_once()  # a has the channel
+        assert not await b.drain_once()  # b stands by
+        later = [queue(sessions, str(7600 + i), f"daarna {i}") for i in range(3)]
+        backend = a.lock.conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with pg_migrated.connect() as admin:  # a's connection dies (a network cut, a restarted pooler)
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+            def ended() -> bool:
+                return not admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                         {"pid": backend}).scalar()
+
+            await asyncio.to_thread(wait_for, ended, "the backend to end")
+        assert await b.drain_once()  # b takes the channel over
+        assert not await a.drain_once() and not a.active  # a notices and stands by
+    got = rows(sessions)
+    assert {got[i].leased_by for i in first} == {a.owner} and {got[i].leased_by for i in later} == {b.owner}
+    assert sorted(sent_texts(telegram_fake)) == [str(7500 + i) for i in range(3)] + [str(7600 + i) for i in range(3)]
+
+
 RATE = 10
 
 

@@ -235,7 +235,7 @@ class OutboxSender:
                         pass
         finally:
             if self._tasks:  # answers on their way are recorded, not sent again by the next one
-                with contextlib.suppress(BaseException):
+                with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait(list(self._tasks), timeout=2.0)
             self.retire()
 
@@ -248,7 +248,8 @@ class OutboxSender:
         for i, job in enumerate(jobs):
             await self._window()
             await self.pace(job.cost, job.row.address)
-            if self.paused_until > self.clock():  # a pause began meanwhile: give the rest back
+            # a pause began meanwhile, or another instance has the channel now: give the rest back
+            if self.paused_until > self.clock() or not await self._keep_up():
                 ids = [j.row.id for j in jobs[i:]]
                 await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, ids, self.now(), False))
                 break

@@ -76,8 +76,9 @@ class TelegramChannel:
         log.info("telegram channel started (%s)", "webhook" if self.webhook else "polling")
 
     async def stop(self) -> None:
-        if self._sender_task:
+        if self._sender_task:  # it hands its leased rows back and ends its heartbeat before we go on
             self._sender_task.cancel()
+            await asyncio.gather(self._sender_task, return_exceptions=True)
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:

@@ -27,9 +27,12 @@ def upgrade() -> None:
         sa.Column('taken_by_id', sa.Integer(), nullable=True),
         sa.Column('taken_at', models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['neighbourhood_id'], ['neighbourhoods.id'], name=op.f('fk_alerts_neighbourhood_id_neighbourhoods')),
-        sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_alerts_person_id_people'), ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['taken_by_id'], ['people.id'], name=op.f('fk_alerts_taken_by_id_people'), ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['neighbourhood_id'], ['neighbourhoods.id'],
+                                name=op.f('fk_alerts_neighbourhood_id_neighbourhoods')),
+        sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_alerts_person_id_people'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['taken_by_id'], ['people.id'], name=op.f('fk_alerts_taken_by_id_people'),
+                                ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
     )
     with op.batch_alter_table('alerts', schema=None) as batch_op:
