@@ -226,6 +226,32 @@ async def test_whatsapp_media_reach_whatsapp_through_our_links_fetched_with_the_
     assert not any(media_host.url in u for u in urls)
 
 
+async def test_each_whatsapp_medium_takes_a_slot_of_its_own(twilio_edge, db_url):
+    """WhatsApp carries one medium a message: a row with a text and two photos is three messages,
+    each in a slot of its own at the sender's rate -- never in the slot of another row's message
+    (the round and the row's later messages pace at once), and never counted twice (Plan.cost)."""
+    rate = 4.0  # a slot every 0.25 s
+    rt = Runtime.build(twilio_settings(twilio_edge.url, db_url, twilio_rate_whatsapp=rate))
+    world = TwilioWorld(rt, twilio_edge)
+    with_media, plain = new_number(), new_number()
+    row_id = queue(rt, "whatsapp", with_media, ["telegram:photo:AgACAgQ1", "telegram:photo:AgACAgQ2"])
+    queue(rt, "whatsapp", plain, [])
+    sender = rt.twilio.senders["whatsapp"]
+    with rt.sessions() as s:  # the row's own slot covers its first message; the others pace their own
+        assert sender.prepare(s, s.get(Outbox, row_id), s.get(Outbox, row_id).created_at).cost == 1.0
+    twilio_edge.reset()
+    await world.drain()
+    await world.http.aclose()
+    assert len(twilio_edge.messages(f"whatsapp:{with_media}")) == 3
+    assert len(twilio_edge.messages(f"whatsapp:{plain}")) == 1
+    arrived = sorted(r["at"] for r in twilio_edge.requests if r["path"].endswith("/Messages.json"))
+    assert len(arrived) == 4
+    # a lower bound only (a slow machine makes the gaps longer, never shorter); half a slot of
+    # leeway for the way from the sender to the edge
+    gaps = [later - earlier for earlier, later in zip(arrived, arrived[1:])]
+    assert min(gaps) >= 0.5 / rate, gaps
+
+
 async def test_a_link_expires():
     now = [1_000_000.0]
     media = Media(b"secret", PUBLIC, clock=lambda: now[0], ttl=60)
