@@ -165,6 +165,31 @@ async def test_a_twilio_voice_note_becomes_a_telegram_voice_note_and_a_lost_medi
     assert not telegram_fake.calls_of("sendPhoto", chat_id=7002)
 
 
+async def test_each_telegram_medium_and_the_options_after_them_take_a_slot_of_their_own(
+        telegram_fake, db_url, media_host):
+    """Two photos and a question with options are three messages to one chat: each waits for
+    the chat's gap (Telegram: about one message a second per chat), none goes in the slot of
+    the one before."""
+    per_chat = 2.0  # a chat's slot every 0.5 s
+    rt = Runtime.build(telegram_settings(telegram_fake, db_url, twilio_account_sid=ACCOUNT_SID,
+                                         twilio_auth_token=AUTH_TOKEN))
+    row_id = queue(rt, "telegram", "7003", [twilio_ref(media_host.add("ME5", FAKE_JPEG, "image/jpeg"), "image/jpeg"),
+                                            twilio_ref(media_host.add("ME6", PNG, "image/png"), "image/png")])
+    with rt.sessions() as s, s.begin():
+        s.get(Outbox, row_id).options = [{"label": "Ik help", "payload": "claim:1"}]
+    async with telegram_fake.make_bot() as bot:
+        sender = TelegramSender(bot, rt.sessions, 1000.0, per_chat, clock=telegram_fake.clock)
+        sender.media = rt.media
+        await sender.drain_once()
+    sent = [r for r in telegram_fake.request_log if str(r.params.get("chat_id")) == "7003" and r.status == 200]
+    assert [r.method for r in sent] == ["sendPhoto", "sendPhoto", "sendMessage"]
+    # a lower bound only, on the clock the sender paces by; half a gap of leeway for the way
+    gaps = [later.time - earlier.time for earlier, later in zip(sent, sent[1:])]
+    assert min(gaps) >= 0.5 / per_chat, gaps
+    with rt.sessions() as s:
+        assert s.get(Outbox, row_id).status == "sent"
+
+
 @pytest.fixture
 async def both(telegram_fake, twilio_edge, db_url):
     """One runtime with Telegram (the fake) and WhatsApp/SMS (Prism), as `buurtbot run` has."""
@@ -230,7 +255,7 @@ async def test_each_whatsapp_medium_takes_a_slot_of_its_own(twilio_edge, db_url)
     """WhatsApp carries one medium a message: a row with a text and two photos is three messages,
     each in a slot of its own at the sender's rate -- never in the slot of another row's message
     (the round and the row's later messages pace at once), and never counted twice (Plan.cost)."""
-    rate = 4.0  # a slot every 0.25 s
+    rate = 2.0  # a slot every 0.5 s
     rt = Runtime.build(twilio_settings(twilio_edge.url, db_url, twilio_rate_whatsapp=rate))
     world = TwilioWorld(rt, twilio_edge)
     with_media, plain = new_number(), new_number()

@@ -251,11 +251,13 @@ def wire(settings, telegram=None, twilio=None) -> Media:
 
 
 # ---- the senders' hooks ------------------------------------------------------------------------
-async def send_to_telegram(bot, chat_id: int, row_media, caption: str | None, media: Media | None) -> int:
+async def send_to_telegram(bot, chat_id: int, row_media, caption: str | None, media: Media | None,
+                           pace=None) -> int:
     """Send every medium of a row to a Telegram chat, the caption on the first; returns how
     many went. All are fetched before the first is sent, so a retry never sends one twice.
     A medium that cannot be had any more is left out; a passing failure raises NetworkError
-    (the sender retries the row)."""
+    (the sender retries the row). ``pace``: awaited before each medium after the first (each
+    is a message of its own to Telegram's limits)."""
     ready: list[tuple[str, object]] = []
     for _pos, ref in media_refs(row_media):
         if ref.origin == "telegram":
@@ -274,6 +276,8 @@ async def send_to_telegram(bot, chat_id: int, row_media, caption: str | None, me
         ready.append((telegram_method(fetched.content_type),
                       InputFile(fetched.content, filename=fetched.filename)))
     for i, (method, file) in enumerate(ready):
+        if i and pace is not None:
+            await pace()
         send = getattr(bot, f"send_{method}")
         first = caption if i == 0 and caption else None
         await send(chat_id, file, caption=first, parse_mode="HTML" if first else None)

@@ -81,14 +81,18 @@ class TelegramSender(OutboxSender):
     async def _deliver(self, row: Outbox) -> int:
         chat_id = int(row.address)
         args = message_args(row.text, row.options or [], row.language)
-        if await self._send_media(chat_id, row) and not row.options:
-            return 0  # the text went as the caption
+        if await self._send_media(chat_id, row):
+            if not row.options:
+                return 0  # the text went as the caption
+            await self.pace(1, row.address)  # the options follow in a message of their own
         sent = await self.bot.send_message(chat_id, **args)
         return sent.message_id
 
     async def _send_media(self, chat_id: int, row: Outbox) -> int:
-        """Every photo and voice note of the row, from whichever channel it came (media.py)."""
+        """Every photo and voice note of the row, from whichever channel it came (media.py);
+        the first goes in the row's slot, every later one in a slot of its own."""
         if not row.media:
             return 0
         caption = message_args(row.text, [], row.language, MAX_CAPTION)["text"]
-        return await send_to_telegram(self.bot, chat_id, row.media, caption, self.media)
+        return await send_to_telegram(self.bot, chat_id, row.media, caption, self.media,
+                                      pace=lambda: self.pace(1, row.address))
