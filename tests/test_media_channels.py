@@ -287,6 +287,19 @@ async def test_a_link_expires():
     assert media.verify("not-a-token") is None and media.verify("") is None
 
 
+def test_a_token_has_one_spelling():
+    """The last character of a token carries two spare bits the decoder ignores: a token with
+    them changed is another string for the same link, refused (a forged one must never pass)."""
+    media = Media(b"secret", PUBLIC)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for position in range(8):
+        token = media.token(42, position)
+        assert media.verify(token) == (42, position)
+        last = alphabet.index(token[-1])
+        for spare in (1, 2, 3):
+            assert media.verify(token[:-1] + alphabet[last ^ spare]) is None
+
+
 async def test_an_sms_volunteer_gets_a_link_to_each_medium_in_their_language(both, telegram_fake, twilio_edge):
     """No MMS in Belgium: each medium becomes a line with a link that lives a few days."""
     rt, world = both.rt, both

@@ -147,8 +147,8 @@ class Media:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (ValueError, TypeError):
             return None
-        if len(raw) != _TOKEN.size + _MAC:
-            return None
+        if len(raw) != _TOKEN.size + _MAC or base64.urlsafe_b64encode(raw).decode().rstrip("=") != token:
+            return None  # one spelling a token: the last character's spare bits may not vary
         payload, mac = raw[:_TOKEN.size], raw[_TOKEN.size:]
         if not hmac.compare_digest(mac, hmac.new(self.secret, payload, hashlib.sha256).digest()[:_MAC]):
             return None
