@@ -4,6 +4,7 @@ from __future__ import annotations
 from handlers.core import Answer, Context, Option
 from handlers.i18n import LANGUAGES, _, current_language, format_day, speaking
 from handlers.labels import ROLE_LABELS, SPOKEN, STATUS_LABELS, VOLUNTEER_STATUS_LABELS, category, label
+from handlers.lexicon import command_name
 from handlers.menu import menu_options, show_menu
 from handlers.onboarding import ask_language, language_from
 from handlers.steps import STEPS, step
@@ -11,22 +12,11 @@ from models.privacy import erase, export
 from models.tasks import requests_of
 
 
-#: Where each language's alias stands in dispatch.COMMANDS' tuples (English, Dutch, French).
-_ALIAS_POSITION = {"en": 0, "nl": 1, "fr": 2}
-#: The same word in every language: /start, /menu, and STOP (the word SMS users know).
-_UNIVERSAL = ("start", "menu", "stop")
-
-
 def command_for(name: str, language: str | None) -> str:
-    """A command's name in ``language`` ("language", "nl" -> "taal"), from the one table the
-    dispatcher reads, so help never shows a command the bot would not understand."""
-    from handlers.dispatch import COMMANDS  # the dispatcher imports this module
-
-    aliases = COMMANDS.get(name, (name,))
-    position = _ALIAS_POSITION.get(language or "", 0)
-    if name in _UNIVERSAL or position >= len(aliases):
-        return aliases[0]
-    return aliases[position]
+    """A command's name in ``language`` ("language", "nl" -> "taal"). ONE place names the commands:
+    the first word of each line of locales/lexicon/<language>/commands.txt, the data the dispatcher
+    reads, so help never shows a command the bot would not understand."""
+    return command_name(name, language)
 
 
 def commands(*names: str) -> dict[str, str]:

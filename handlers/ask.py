@@ -161,7 +161,7 @@ def ask_where(ctx: Context, again: bool = False) -> None:
     if again:
         text = _("That does not look like a street and house number. "
                  "Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
-    ctx.say(text, [Option(_("I have no house number"), "where:nonumber")])
+    ctx.say(text, [Option(_("I have no house number"), payloads.where_no_number())])
 
 
 #: "No house number" as people type it (folded: lowercase, no accents).
@@ -190,12 +190,12 @@ def looks_like_street(text: str, no_number: bool) -> bool:
         any(len(w) >= 3 and w.isalpha() for w in re.split(r"[\s,.]+", folded))
 
 
-@step("ask.where")
+@step("ask.where", reads_yes=True)  # "yes" is no street: it says so, and stores nothing
 @keeps_media
 def on_where(ctx: Context, answer: Answer) -> None:
     """Street and number typed, or a shared location (a map link; the street is then asked
     of nobody: volunteers see "location on the map" until they claim)."""
-    if answer.is_("where:nonumber") or only_no_number(answer.text):
+    if answer.is_(payloads.where_no_number()) or only_no_number(answer.text):
         ctx.goto("ask.where", no_number=True)
         ask_where(ctx)
         return

@@ -32,7 +32,7 @@ from handlers.keywords import protective as protective_text
 from handlers.lexicon import ALIASES, COMMANDS  # noqa: F401  (command words are data: locales/lexicon/*/commands.txt)
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
-from handlers.steps import STEPS
+from handlers.steps import READS_YES, STEPS
 from models import ChannelIdentity, ConversationState, HelpRequest, InboundLog, Outbox, Person
 from models.base import utcnow
 from models.db import transaction, writer_turn
@@ -426,10 +426,10 @@ def route(ctx: Context) -> str:
 def answer_question(t: Turn) -> None:
     """The open question gets the answer -- unless it is a typed number that names none of its
     options, or a bare "yes" where it offers no yes (meant for something else): then it is
-    asked again, and nothing is stored."""
+    asked again, and nothing is stored. Steps that read a yes themselves (READS_YES) say why."""
     ctx, answer = t.ctx, t.answer
-    stray_yes = (answer.payload is None and ctx.state.step not in MESSAGE_STEPS and is_bare_yes(t.text)
-                 and not ctx.inbound.media)
+    stray_yes = (answer.payload is None and ctx.state.step not in MESSAGE_STEPS | READS_YES
+                 and is_bare_yes(t.text) and not ctx.inbound.media)
     if answer.stray_number or stray_yes:
         reask(ctx)
     else:

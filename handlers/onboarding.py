@@ -190,9 +190,9 @@ def invited_volunteer(ctx: Context, invite) -> None:
 
 def role_options() -> list[Option]:
     return [
-        Option(_("I would like help"), "role:help"),
-        Option(_("I would like to help"), "role:give"),
-        Option(_("Both"), "role:both"),
+        Option(_("I would like help"), payloads.role("help")),
+        Option(_("I would like to help"), payloads.role("give")),
+        Option(_("Both"), payloads.role("both")),
     ]
 
 
@@ -204,9 +204,9 @@ def on_role(ctx: Context, answer: Answer) -> None:
     role = answer.arg("role")
     if role not in ("help", "give", "both"):
         ctx.say(_("Please choose one of these:"), [
-            Option(_("I would like help"), "role:help"),
-            Option(_("I would like to help"), "role:give"),
-            Option(_("Both"), "role:both"),
+            Option(_("I would like help"), payloads.role("help")),
+            Option(_("I would like to help"), payloads.role("give")),
+            Option(_("Both"), payloads.role("both")),
         ])
         return
     p = ctx.person

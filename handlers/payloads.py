@@ -26,6 +26,8 @@ VOLUNTEER, DECISIONS = "vol", ("ok", "no", "pause")
 #: Kinds that work from anywhere (a notification pressed hours later), not only as the answer
 #: to the question on screen.
 GLOBAL = SIMPLE | ON_REQUEST | {VOLUNTEER, ALERT}
+#: The two answers to "words suggest a professional service" (never diverted without asking).
+PROFESSIONAL_CHOICES = ("volunteers", "contact")
 #: Answers that act on one record: what a notification asks to accept.
 ITEMS = frozenset({"claim", VOLUNTEER})
 
@@ -61,7 +63,10 @@ class Payload(NamedTuple):
 
     @property
     def is_global(self) -> bool:
-        return self.kind in GLOBAL
+        """Works from anywhere. A simple kind with an argument ("callme:skip") is an answer to
+        its own question on screen, not the simple button ("callme"); ``coord:<action>`` is the
+        coordinator's own vocabulary and works from anywhere."""
+        return self.kind in GLOBAL and not (self.args and self.kind in SIMPLE and self.kind != COORD)
 
     def __str__(self) -> str:
         return ":".join((self.kind, *self.args))
@@ -111,6 +116,22 @@ def when(kind: str) -> str:
 def pick(prefix: str, code: str) -> str:
     """One choice of a multiple choice (``offercat:shopping``, ``offerlang:done``)."""
     return _build(prefix, code)
+
+
+def where_no_number() -> str:
+    """The street question's "I have no house number"."""
+    return _build("where", "nonumber")
+
+
+def call_me_skip() -> str:
+    """The call-me phone question's "Skip": a call asked for without a number."""
+    return _build(CALL_ME, "skip")
+
+
+def professional(choice: str) -> str:
+    """Words suggesting a professional: ``pro:volunteers`` (send it on) or ``pro:contact`` (talk about it)."""
+    assert choice in PROFESSIONAL_CHOICES
+    return _build("pro", choice)
 
 
 def cap(n: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from handlers import payloads
 from handlers.alerts import decorate, open_alert, parse_phone, phone_of
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, current_language, speaking
@@ -101,20 +102,20 @@ def call_me(ctx: Context) -> None:
     if phone_of(ctx.person) is None:
         ctx.goto("callme.phone")
         ctx.say(_("Which number can {contact} call?", contact=contact_name(ctx)),
-                [Option(_("Skip"), "callme:skip")])
+                [Option(_("Skip"), payloads.call_me_skip())])
         return
     ask_for_call(ctx, None)
 
 
 @step("callme.phone")
 def on_call_phone(ctx: Context, answer: Answer) -> None:
-    if answer.is_("callme:skip"):
+    if answer.is_(payloads.call_me_skip()):
         ask_for_call(ctx, None)
         return
     phone = parse_phone(answer.text) if not answer.payload else None
     if phone is None:
         ctx.say(_("That does not look like a phone number. Type it like 0470 12 34 56, or choose “Skip”."),
-                [Option(_("Skip"), "callme:skip")])
+                [Option(_("Skip"), payloads.call_me_skip())])
         return
     ask_for_call(ctx, phone)
 
@@ -139,8 +140,8 @@ def ask_professional(ctx: Context) -> None:
     ctx.say(_("Shall I send this to the volunteers of your neighbourhood, or would you rather talk to {contact} about "
               "it first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the "
               "local service centre.", contact=contact),
-            [Option(_("Send it to the volunteers"), "pro:volunteers"),
-             Option(_("Talk to {contact} about it", contact=contact), "pro:contact")])
+            [Option(_("Send it to the volunteers"), payloads.professional("volunteers")),
+             Option(_("Talk to {contact} about it", contact=contact), payloads.professional("contact"))])
 
 
 @step("signals.professional")

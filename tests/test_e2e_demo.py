@@ -203,7 +203,8 @@ def test_volunteer_joins_resident_asks_volunteer_claims_and_finishes(page: Page)
     expect(welcome).to_contain_text("Jan")
 
     # A resident joins and asks for shopping tomorrow at Kerkstraat 12.
-    kinds = join(resident, "Maria", "role:help")  # straight into the request
+    kinds = join(resident, "Maria", "role:help")  # "I would like help" starts the request at once (point 18)
+    expect(kinds).to_contain_text("Let us write down what you need")
     describe = click(resident, kinds, "cat:shopping")
     expect(describe.locator("button.option")).to_have_count(0)
     when = say(resident, "A pack of water from the Carrefour")

@@ -25,8 +25,9 @@ TURKISH = {
     WHICH_NEIGHBOURHOOD:
         "Hangi mahallede yaşıyorsunuz? Posta kodunuzu yazın (örneğin 1040) veya aldığınız davet kodunu.",
     "Thank you! What is your first name?": "Teşekkürler! Adınız nedir?",
-    "Welcome to the neighbourhood! Whenever you need a hand, choose “Ask for help”.":
-        "Mahalleye hoş geldiniz! Yardıma ihtiyacınız olduğunda “Yardım iste”yi seçin.",
+    # "I would like help" starts a request at once (issue 9 point 18)
+    "Welcome to the neighbourhood! Let us write down what you need.":
+        "Mahalleye hoş geldiniz! Neye ihtiyacınız olduğunu birlikte yazalım.",
     "Ask for help": "Yardım iste",
 }
 
@@ -79,7 +80,8 @@ def test_a_language_added_from_data_alone_walks_onboarding(chat, turkish):
         Row("ayse", "1040"),
         Row("ayse", "evet", reply=has("Adınız nedir?")),
         Row("ayse", "Ayşe", reply=has(options=("role:help",))),
-        Row("ayse", "1", reply=has("Mahalleye hoş geldiniz", options=("ask",)), db=_speaks_turkish),
+        Row("ayse", "1", reply=has("Mahalleye hoş geldiniz! Neye ihtiyacınız", options=("cat:shopping", "cat:lift")),
+            db=_speaks_turkish),
         Row("ayse", "/dil", reply=has(options=("lang:tr", "lang:nl"))),
         Row("ayse", "4", reply=has(options=("ask",)), db=_speaks_turkish),
         Row("ayse", "nefes almiyor", reply=has("112"), told={"coordinator": has("112")}),

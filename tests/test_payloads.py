@@ -32,6 +32,10 @@ HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
     (payloads.when("tomorrow"), "when:tomorrow"),
     (payloads.pick("offercat", "done"), "offercat:done"),
     (payloads.cap(5), "cap:5"),
+    (payloads.where_no_number(), "where:nonumber"),
+    (payloads.call_me_skip(), "callme:skip"),
+    (payloads.professional("contact"), "pro:contact"),
+    (payloads.alert("take", 7), "alert:take:7"),
 ])
 def test_builders_write_the_strings_buttons_always_carried(built, legacy):
     assert built == legacy
@@ -53,6 +57,14 @@ def test_one_parser():
     assert payloads.arg("lang", "lang") is None
 
 
+def test_a_simple_kind_with_an_argument_answers_its_own_question():
+    """"callme" works from anywhere; "callme:skip" answers the phone question on screen only
+    (read as the global "callme" it would be an expired button)."""
+    assert parse("callme").is_global and not parse("callme:skip").is_global
+    assert parse("alert:take:7").is_global and parse("claim:3").is_global
+    assert parse("coord:open").is_global and parse("coord:invite:volunteer").is_global
+
+
 def test_payloads_fit_telegram_callback_data():
     longest = max((payloads.volunteer("pause", 10 ** 11 - 1), payloads.coord("invite:coordinator"),
                    payloads.pick("offerlang", "done")), key=len)
@@ -63,7 +75,7 @@ def test_payloads_fit_telegram_callback_data():
 
 def test_no_handler_spells_a_payload_by_hand():
     """f"claim:{id}" and friends only through the builders; kind:arg parsing only through parse()."""
-    kinds = "claim|handback|done|cancel|thanks|msg|vol|coord|lang|nb|role|cat|when|cap|offercat|offerlang"
+    kinds = "claim|handback|done|cancel|thanks|msg|vol|coord|lang|nb|role|cat|when|cap|offercat|offerlang|alert|pro"
     spelled = re.compile(r'f"(?:' + kinds + r'):\{|f"\{prefix\}:')
     parsed = re.compile(r'payload\.(?:r?partition|split)\(|payload\[len\(|\.startswith\(prefix \+ ":"\)')
     for path in HANDLERS.glob("*.py"):
@@ -71,4 +83,5 @@ def test_no_handler_spells_a_payload_by_hand():
             continue
         text = path.read_text("utf-8")
         assert not spelled.search(text), f"{path.name} builds a payload by hand"
+        assert not re.search(r'"(?:where|callme|pro|role):[a-z]', text), f"{path.name} spells a payload by hand"
         assert not parsed.search(text), f"{path.name} parses a payload by hand"

@@ -15,7 +15,7 @@ from handlers.i18n import catalog
 from models import ChannelIdentity, HelpRequest, Outbox, Person
 from models.network import create_invite, neighbourhood_by_slug
 from tests.telegram_fake import TgUser, group_chat, telegram_fake  # noqa: F401  (fixture)
-from tests.tgkit import TelegramPeople, build_runtime, free_port, join, running, serving, settled
+from tests.tgkit import TelegramPeople, build_runtime, buttons_of, free_port, join, running, serving, settled
 
 WORDS = {"nl": {"yes": "ja", "no": "nee", "lang": "lang:nl"}, "fr": {"yes": "oui", "no": "non", "lang": "lang:fr"}}
 
@@ -60,7 +60,8 @@ async def full_story(people: TelegramPeople, rt, lang: str) -> None:
     await people.say("Maria", "1040", lang)
     await people.say("Maria", w["yes"], lang)
     await people.say("Maria", "Maria <b>&", lang)
-    await people.press("Maria", "role:help")  # straight into the request
+    got = await people.press("Maria", "role:help")  # "I would like help" starts the request at once (point 18)
+    assert "cat:shopping" in buttons_of(got[-1]) and "ask" not in buttons_of(got[-1])
     await people.press("Maria", "cat:shopping")
     await people.say("Maria", "Een pak water <script> & brood", lang)
     await people.press("Maria", "when:tomorrow")
@@ -103,10 +104,11 @@ async def test_full_story_by_polling(telegram_fake, db_url, lang):
         assert telegram_fake.unanswered_callback_queries() == []
         pressed = telegram_fake.calls_of("editMessageText")
         assert pressed and all("✓" in c.params["text"] for c in pressed)
-        # commands and descriptions per language
-        for code in ("nl", "fr", "en"):
-            names = [c["command"] for c in telegram_fake.commands_for(code)]
-            assert names[:3] == ["start", "menu", {"nl": "hulp", "fr": "aide", "en": "help"}[code]]
+        # commands and descriptions per language, each language's command names (issue 9 point 15)
+        assert {code: [c["command"] for c in telegram_fake.commands_for(code)] for code in ("nl", "fr", "en")} == {
+            "nl": ["start", "menu", "hulp", "taal", "mijngegevens", "stop", "verwijder"],
+            "fr": ["start", "menu", "aide", "langue", "mesdonnees", "stop", "supprimer"],
+            "en": ["start", "menu", "help", "language", "mydata", "stop", "delete"]}
         assert telegram_fake.commands_for("fr")[0]["description"] == T("fr", "Start or come back")
 
 
@@ -166,7 +168,8 @@ async def test_photo_while_describing_reaches_the_claimer(telegram_fake, db_url)
         await people.say("Jan", f"{invite(rt, 'volunteer')}")
         await people.say("Jan", "ja")
         await people.say("Jan", "Jan")
-        await join(people, "Maria")  # straight into the request
+        got = await join(people, "Maria")  # "I would like help" starts the request at once (point 18)
+        assert "cat:repair" in buttons_of(got[-1])
         await people.press("Maria", "cat:repair")
         maria = people.user("Maria")
         await people._after("Maria", lambda: telegram_fake.inject_photo(caption="Deze lamp", user=maria))

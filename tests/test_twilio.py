@@ -80,7 +80,8 @@ async def full_story(world: TwilioWorld, lang: str, channel: str) -> None:
     await world.choose("Fatima", T(lang, "Approve"))
     # a resident asks, typing every answer
     await join(world, "Maria", lang, channel)
-    await world.choose("Maria", T(lang, "I would like help"))  # straight into the request
+    got = await world.choose("Maria", T(lang, "I would like help"))  # the request starts at once (point 18)
+    assert T(lang, "What kind of help do you need?") in "\n".join(got)  # on SMS in several parts
     await world.say("Maria", "1")  # shopping & errands
     await world.say("Maria", "Een pak water en brood" if lang == "nl" else "Du pain et de l'eau")
     await world.say("Maria", "2")  # tomorrow
@@ -195,7 +196,8 @@ async def volunteer_and_coordinator(world: TwilioWorld, lang: str = "nl") -> Non
 
 async def resident_asks(world: TwilioWorld, lang: str = "nl", name: str = "Maria") -> None:
     await join(world, name, lang, "whatsapp")
-    await world.choose(name, T(lang, "I would like help"))  # straight into the request
+    got = await world.choose(name, T(lang, "I would like help"))  # the request starts at once (point 18)
+    assert T(lang, "What kind of help do you need?") in "\n".join(got)  # on SMS in several parts
     for answer in ("1", "Boodschappen voor morgen", "2", "Kerkstraat 12", WORDS[lang]["yes"]):
         await world.say(name, answer)
 
@@ -353,7 +355,8 @@ async def test_a_voice_note_is_attached_and_forwarded_to_whoever_helps(make_worl
     world = await make_world()
     await volunteer_and_coordinator(world)
     await join(world, "Maria", "nl", "whatsapp")
-    await world.choose("Maria", "Ik wil graag hulp")  # straight into the request
+    got = await world.choose("Maria", "Ik wil graag hulp")  # the request starts at once (point 18)
+    assert "Welke hulp hebt u nodig?" in "\n".join(got)
     await world.say("Maria", "3")  # a small repair
     url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
     await world.say("Maria", "", NumMedia="1", MediaUrl0=url, MediaContentType0="audio/ogg")

@@ -120,15 +120,21 @@ async def settled(fake, rt: Runtime, chat_id: int | None = None, timeout: float 
             pass  # a lease taken just now: look again
 
 
-async def join(people: "TelegramPeople", name: str, lang: str = "nl", role: str | None = "role:help") -> None:
-    """/start, language, postcode 1040, consent, first name (and a role)."""
+async def join(people: "TelegramPeople", name: str, lang: str = "nl", role: str | None = "role:help") -> list[dict]:
+    """/start, language, postcode 1040, consent, first name (and a role); returns the last replies."""
     await people.say(name, "/start", lang)
     await people.press(name, f"lang:{lang}")
     await people.say(name, "1040", lang)
     await people.press(name, "yes")
-    await people.say(name, name, lang)
+    got = await people.say(name, name, lang)
     if role:
-        await people.press(name, role)
+        got = await people.press(name, role)
+    return got
+
+
+def buttons_of(message: dict) -> list[str]:
+    """The callback data of a Telegram message's inline keyboard."""
+    return [b["callback_data"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
 
 
 @contextlib.asynccontextmanager
