@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.media import Media, wire
 from bot.settings import Settings
 from handlers.dispatch import Dispatcher
 from models.db import background_checkpoints, make_engine, make_sessionmaker
@@ -22,6 +23,7 @@ class Runtime:
     demo: bool = False
     telegram: object | None = None  # bot.channels.telegram.app.TelegramChannel when configured
     twilio: object | None = None  # bot.channels.twilio.app.TwilioChannel when WhatsApp or SMS is configured
+    media: Media | None = None  # fetches media from their channel; serves the links Twilio fetches
 
     @classmethod
     def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
@@ -40,4 +42,5 @@ class Runtime:
             from bot.channels.twilio.app import TwilioChannel
 
             twilio = TwilioChannel(settings, dispatcher)
-        return cls(settings, engine, sessions, dispatcher, ticks, demo, telegram, twilio)
+        media = wire(settings, telegram, twilio)  # photos and voice notes across channels
+        return cls(settings, engine, sessions, dispatcher, ticks, demo, telegram, twilio, media)

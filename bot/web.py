@@ -57,6 +57,20 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / "demo.html", media_type="text/html; charset=utf-8")
 
+    async def favicon(request: Request) -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    async def page_text(request: Request) -> JSONResponse:
+        """The demo page's own words, from the catalogs, in the language the page asks for."""
+        wanted = request.query_params.get("lang", "")[:200]
+
+        def read():
+            with transaction(rt.sessions) as session:
+                return demo.page_text(session, wanted)
+
+        return JSONResponse(await run_in_threadpool(read))
+
     async def post_message(request: Request) -> JSONResponse:
         body = b""
         async for chunk in request.stream():  # stop reading at the limit, never hold more
@@ -93,9 +107,10 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
 
         return JSONResponse(await run_in_threadpool(read))
 
-    routes = [Route("/healthz", healthz)]
+    routes = [Route("/healthz", healthz), Route("/favicon.ico", favicon), Route("/favicon.svg", favicon)]
     if rt.demo:
-        routes += [Route("/", page), Route("/api/demo/messages", post_message, methods=["POST"]),
+        routes += [Route("/", page), Route("/api/demo/page", page_text),
+                   Route("/api/demo/messages", post_message, methods=["POST"]),
                    Route("/api/demo/inbox/{persona}", get_inbox)]
     if rt.telegram is not None and rt.telegram.webhook:
         from bot.channels.telegram.app import WEBHOOK_PATH
@@ -103,4 +118,6 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         routes.append(Route(WEBHOOK_PATH, rt.telegram.webhook_route, methods=["POST"]))
     if rt.twilio is not None:
         routes += rt.twilio.routes()
+        if rt.media is not None:  # Twilio fetches the media it delivers from these links
+            routes += rt.media.routes(rt.sessions)
     return Starlette(routes=routes, lifespan=lifespan)

@@ -2,6 +2,7 @@
 volunteers are told (first name and street only) and can claim it."""
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 
@@ -17,6 +18,21 @@ from handlers.keywords import signals
 from models.people import CATEGORIES
 from models.tasks import create_request, matching_volunteers, street_of
 from models import HelpRequest
+
+
+def keeps_media(handler):
+    """A photo or voice note after the description joins the draft: the next photo of a Telegram
+    album, or of a WhatsApp message (Twilio posts each medium as a message of its own), comes
+    when the first has already moved the draft on. Without words it is kept without a reply."""
+    @functools.wraps(handler)
+    def with_media(ctx: Context, answer: Answer) -> None:
+        more = [m for m in ctx.inbound.media if not m.startswith("location:")]
+        if more:
+            ctx.goto(ctx.state.step, media=[*ctx.data("media", []), *more][:5])
+            if not answer.text.strip() and not answer.payload:
+                return
+        handler(ctx, answer)
+    return with_media
 
 
 def start_ask(ctx: Context, on_behalf_of: str | None = None, intro: str | None = None) -> None:
@@ -102,6 +118,7 @@ def parse_date(text: str, base: date) -> date | None:
 
 
 @step("ask.when")
+@keeps_media
 def on_when(ctx: Context, answer: Answer) -> None:
     kind = answer.arg("when")
     base = today()
@@ -121,6 +138,7 @@ def on_when(ctx: Context, answer: Answer) -> None:
 
 
 @step("ask.date")
+@keeps_media
 def on_date(ctx: Context, answer: Answer) -> None:
     d = parse_date(answer.text, today())
     if d is None:
@@ -179,6 +197,7 @@ def looks_like_street(text: str, no_number: bool) -> bool:
 
 
 @step("ask.where", reads_yes=True)  # "yes" is no street: it says so, and stores nothing
+@keeps_media
 def on_where(ctx: Context, answer: Answer) -> None:
     """Street and number typed, or a shared location (a map link; the street is then asked
     of nobody: volunteers see "location on the map" until they claim)."""
@@ -221,6 +240,7 @@ def confirm(ctx: Context) -> None:
 
 
 @step("ask.confirm")
+@keeps_media
 def on_confirm(ctx: Context, answer: Answer) -> None:
     if answer.is_("no"):
         show_menu(ctx, _("All right, nothing was sent."))

@@ -369,7 +369,8 @@ async def test_a_voice_note_is_attached_and_forwarded_to_whoever_helps(make_worl
         assert s.scalar(select(HelpRequest)).media == [f"twilio:voice:{url}"]
     await world.say("Jan", "1")
     forwarded = [m for m in world.edge.messages(world.address("Jan")) if m.get("MediaUrl")]
-    assert forwarded and forwarded[-1]["MediaUrl"] == url
+    # by a link of ours: Twilio's own MediaUrl needs the account's credentials (test_media_channels.py)
+    assert forwarded and forwarded[-1]["MediaUrl"].startswith(f"{PUBLIC}/media/")
 
 
 # ---- STOP / START / HELP ------------------------------------------------------------------------

@@ -338,13 +338,17 @@ class OutboxSender:
             await asyncio.sleep(self.answered[0] + 1.0 - now if self.answered else 0.01)
 
     async def pace(self, cost: float = 1.0, address: str | None = None) -> None:
-        """Wait for the next slot (and ``address``'s gap); ``cost`` slots are used."""
-        now = self.clock()
-        ready = self.address_ready.get(address, 0.0) if address is not None else 0.0
-        wait = max(self.next_slot, self.paused_until, ready) - now
-        if wait > 0:
-            await asyncio.sleep(wait)
+        """Wait for the next slot (and ``address``'s gap); ``cost`` slots are used. The slot is
+        looked at again after waiting: the round and a message's later parts (Twilio) pace at
+        once, and the one that wakes second must not take the slot the first just took."""
+        paused = self.paused_until  # a pause that begins meanwhile is the caller's to notice
+        while True:
             now = self.clock()
+            ready = self.address_ready.get(address, 0.0) if address is not None else 0.0
+            wait = max(self.next_slot, paused, ready) - now
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
         self.next_slot = max(now, self.next_slot) + cost * self.gap
         if address is not None and self.address_gap:
             self.address_ready[address] = now + self.address_gap

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.channels.media import send_to_telegram
 from bot.channels.outbox_sender import Fail, Job, Outcome, OutboxSender, Pause, Retry, Sent, Settle
 from bot.channels.telegram.inbound import CHANNEL
 from bot.channels.telegram.render import MAX_CAPTION, message_args
@@ -42,6 +43,8 @@ TOKEN_PAUSE = 60.0  # seconds every send waits after Telegram refused the token
 
 
 class TelegramSender(OutboxSender):
+    media = None  # bot.channels.media.Media: fetches media that came through another channel
+
     def __init__(self, bot: Bot, sessions: sessionmaker[Session], overall: float = 30.0, per_chat: float = 1.0,
                  clock=time.monotonic, **core) -> None:
         super().__init__(CHANNEL, sessions, rate=overall, address_gap=1.0 / per_chat, arrival_window=True,
@@ -78,12 +81,18 @@ class TelegramSender(OutboxSender):
     async def _deliver(self, row: Outbox) -> int:
         chat_id = int(row.address)
         args = message_args(row.text, row.options or [], row.language)
-        media = [m.split(":", 2)[1:] for m in row.media or [] if m.startswith(f"{CHANNEL}:")]
-        for i, (kind, file_id) in enumerate(media):
-            caption = message_args(row.text, [], row.language, MAX_CAPTION)["text"] if i == 0 else None
-            send = {"photo": self.bot.send_photo, "voice": self.bot.send_voice, "audio": self.bot.send_audio}[kind]
-            await send(chat_id, file_id, caption=caption, parse_mode="HTML" if caption else None)
-        if media and not row.options:
-            return 0
+        if await self._send_media(chat_id, row):
+            if not row.options:
+                return 0  # the text went as the caption
+            await self.pace(1, row.address)  # the options follow in a message of their own
         sent = await self.bot.send_message(chat_id, **args)
         return sent.message_id
+
+    async def _send_media(self, chat_id: int, row: Outbox) -> int:
+        """Every photo and voice note of the row, from whichever channel it came (media.py);
+        the first goes in the row's slot, every later one in a slot of its own."""
+        if not row.media:
+            return 0
+        caption = message_args(row.text, [], row.language, MAX_CAPTION)["text"]
+        return await send_to_telegram(self.bot, chat_id, row.media, caption, self.media,
+                                      pace=lambda: self.pace(1, row.address))

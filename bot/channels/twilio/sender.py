@@ -55,10 +55,12 @@ class Plan(Job):
 
     @property
     def cost(self) -> float:
-        """Slots it takes: messages for WhatsApp, segments for SMS."""
-        if self.row.channel == SMS:
-            return float(sum(segments(p)[1] for p in self.parts))
-        return float(max(1, len(self.parts)))
+        """Slots the first message takes in the row's slot (its segments for SMS). Every later
+        part and medium goes as a message of its own and takes its own slots when it goes
+        (TwilioSender._deliver): counted here as well, they would be counted twice."""
+        if self.row.channel == SMS and self.parts:
+            return float(segments(self.parts[0])[1])
+        return 1.0
 
 
 def window_open(identity: ChannelIdentity | None, row: Outbox, now) -> bool:
@@ -71,6 +73,8 @@ def window_open(identity: ChannelIdentity | None, row: Outbox, now) -> bool:
 
 
 class TwilioSender(OutboxSender):
+    media = None  # bot.channels.media.Media: the public links media are fetched from
+
     def __init__(self, channel: str, client, from_: str, sessions: sessionmaker[Session], rate: float,
                  templates: Templates | None = None, status_callback: str | None = None,
                  sms_max_segments: int = 4, clock=time.monotonic, first_backoff: float = 1.0, **core) -> None:
@@ -95,8 +99,9 @@ class TwilioSender(OutboxSender):
         # addresses, and what is written after it (the confirmation, 112) must go.
         identity = session.get(ChannelIdentity, row.identity_id) if row.identity_id else None
         if self.channel == SMS:
-            return Plan(row, sms_parts(row.text, row.options or [], row.language, self.sms_max_segments))
-        media = [m.split(":", 2)[2] for m in row.media or [] if m.startswith("twilio:")][:1]
+            return Plan(row, sms_parts(self._text_with_media(row), row.options or [], row.language,
+                                       self.sms_max_segments))
+        media = self._media_links(row)
         if window_open(identity, row, now):
             return (self._quick_reply(row, media)
                     or Plan(row, whatsapp_parts(row.text, row.options or [], row.language), media=media))
@@ -147,9 +152,26 @@ class TwilioSender(OutboxSender):
         message = None
         for i, body in enumerate(plan.parts):
             if i:  # every part after the first takes its own slot
-                await self.pace(segments(body)[1] if self.channel == SMS else 1)
-            extra = {"media_url": plan.media} if plan.media and i == 0 else {}
-            message = await self.client.messages.create_async(body=body, **common, **extra)
+                await self.pace(segments(body)[1] if self.channel == SMS else 1, row.address)
+            message = await self.client.messages.create_async(body=body, **common)
+        return await self._send_media(plan, common, message)
+
+    def _media_links(self, row: Outbox) -> list[str]:
+        """A public link for each medium (bot/channels/media.py): Twilio fetches media itself,
+        and its own MediaUrls need the account's credentials, so even those are served by us."""
+        return self.media.links(row) if self.media is not None and row.media else []
+
+    def _text_with_media(self, row: Outbox) -> str:
+        """SMS carries no media: a line with a link for each (bot/channels/media.py)."""
+        return self.media.text_with_links(row) if self.media is not None and row.media else row.text
+
+    async def _send_media(self, plan: Plan, common: dict, message) -> tuple[str, str]:
+        """One message a medium after the text (WhatsApp carries one medium a message), each
+        in a slot of its own; with no text the first medium goes in the row's slot."""
+        for i, url in enumerate(plan.media or []):
+            if i or plan.parts:
+                await self.pace(1, plan.row.address)
+            message = await self.client.messages.create_async(media_url=[url], **common)
         return message.sid, message.status
 
     # ---- Twilio's answers --------------------------------------------------------------
