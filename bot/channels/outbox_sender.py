@@ -134,6 +134,10 @@ def lock_key(channel: str) -> int:
     return int.from_bytes(hashlib.sha256(f"buurtbot-sender:{channel}".encode()).digest()[:8], "big", signed=True)
 
 
+#: Server-side TCP keepalive of the lock's session (seconds; ignored on a Unix socket).
+KEEPALIVES = (("tcp_keepalives_idle", 10), ("tcp_keepalives_interval", 5), ("tcp_keepalives_count", 3))
+
+
 class ChannelLock:
     """Being the one active sender of a channel: a PostgreSQL session advisory lock held on a
     connection of its own, outside the pool, so it ends when that connection or the process
@@ -152,6 +156,11 @@ class ChannelLock:
             if self.conn is None:
                 self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
                 self.conn.detach()  # closing it must end the session (and the lock), not pool it
+                # A host that dies without closing its socket (power cut, network gone) would keep the
+                # lock until the server's TCP keepalive gives up (about two hours by default): this
+                # session's server side probes after 10 s idle, so another instance takes over in ~25 s.
+                for setting, seconds in KEEPALIVES:
+                    self.conn.execute(text(f"SET {setting} = {seconds}"))
             if self.held:
                 self.conn.execute(text("SELECT 1"))  # the session, and with it the lock, is still there
             else:
