@@ -1,6 +1,7 @@
 """What everyone can do: help, language, pause all messages, see their data, delete it."""
 from __future__ import annotations
 
+from handlers import payloads
 from handlers.core import Answer, Context, Option
 from handlers.i18n import LANGUAGES, _, current_language, format_day, speaking
 from handlers.labels import ROLE_LABELS, SPOKEN, STATUS_LABELS, VOLUNTEER_STATUS_LABELS, category, label
@@ -100,12 +101,16 @@ def ask_delete(ctx: Context) -> None:
         ctx.goto("delete.confirm", back=back)
     ctx.say(_("Do you want us to delete everything we keep about you? Your name, address and messages are erased, and "
               "open requests are cancelled. This cannot be undone."),
-            [Option(_("Yes, delete everything"), "yes"), Option(_("No, keep it"), "no")])
+            [Option(_("Yes, delete everything"), payloads.delete_yes()),
+             Option(_("No, keep it"), payloads.delete_no())])
 
 
 @step("delete.confirm")
 def on_delete(ctx: Context, answer: Answer) -> None:
-    if not answer.is_("yes"):
+    if answer.payload is None and not answer.text:  # asked again (after an expired button): the question again
+        ask_delete(ctx)
+        return
+    if not answer.is_(payloads.delete_yes()):
         resume(ctx, ctx.data("back"), _("Nothing was deleted."))
         return
     person = ctx.person

@@ -27,6 +27,7 @@ from handlers.answers import fold, is_bare, is_bare_yes, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,
                            clean_text, load_conversation)
 from handlers.i18n import _, normalise_language, speaking
+from handlers.keywords import URGENT
 from handlers.keywords import signals as find_signals
 from handlers.keywords import protective as protective_text
 from handlers.lexicon import ALIASES, COMMANDS  # noqa: F401  (command words are data: locales/lexicon/*/commands.txt)
@@ -152,7 +153,12 @@ class Dispatcher:
                 ctx = self._context(session, replace(inbound, platform_message_id=None))
                 with speaking(_language(ctx)):
                     options = list(ctx.state.options or [])  # "try again": the typed "1", "2"... still work
-                    ctx.say(_("Sorry, something went wrong on our side. Please try again, or type /menu."))
+                    sorry = _("Sorry, something went wrong on our side. Please try again, or type /menu.")
+                    urgent = find_signals(clean_text(inbound.text)) & URGENT if not inbound.payload else set()
+                    if urgent:  # the 112 answer is never lost to a failure after it (nobody else was told)
+                        text, language = signals.emergency_text(ctx, urgent, told=0)
+                        sorry = text + "\n\n" + sorry
+                    ctx.say(sorry)
                     ctx.state.options = options
                 ctx.write()
         except Exception as exc:  # noqa: BLE001
@@ -256,14 +262,29 @@ def _optout_payload(t: Turn) -> bool:
 
 
 def _opted_out(t: Turn) -> bool:
-    """An address that sent STOP hears nothing until START -- except 112 for an emergency."""
+    """An address that sent STOP hears nothing until START -- except 112, and /delete or /mydata (they ask)."""
     if t.ctx.identity.opted_out_at is None:
         return False
+    if _data_command(t) in DATA_COMMANDS or t.ctx.state.step == "delete.confirm":
+        return False  # seeing or erasing one's data is a right: the rules below answer it, to this address
     if t.kinds & {"emergency", "suicide"}:
         signals.emergency(t.ctx, t.kinds)
     elif fold(t.text.split(" ")[0]) == "start":
         optout.opt_in(t.ctx)
     return True
+
+
+#: Commands an opted-out address may still use: what we keep about them, and erasing it.
+DATA_COMMANDS = frozenset({"delete", "mydata"})
+
+
+def _data_command(t: Turn) -> str | None:
+    """The command a typed message names, slashed ("/verwijder") or not ("mydata")."""
+    if t.pressed or not t.text:
+        return None
+    if t.text.startswith("/"):
+        return ALIASES.get(fold(t.text[1:].partition(" ")[0].split("@")[0]))
+    return t.word
 
 
 def _slash_command(t: Turn) -> bool:

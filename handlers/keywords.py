@@ -133,6 +133,27 @@ def languages_of(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[s
     return [code for code in lexicon.LANGUAGES if code in found]
 
 
+def written_in(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[str]:
+    """The languages a text is written in, judged by its words of these kinds that only some
+    languages have ("au secours" is French; "ambulance", in every lexicon, says nothing), the
+    language with most such words first. None stands out: every matched language (languages_of)."""
+    folded, _words = folded_words(text)
+    score: dict[str, int] = {}
+    for name in kinds:
+        kind = compiled(lexicon.current()).get(name)
+        if kind is None:
+            continue
+        langs = {lang: p for lang, p in kind.by_language.items() if lang != lexicon.ANY}
+        searched = kind.excluded.sub(" | ", folded) if kind.excluded is not None else folded
+        for lang, pattern in langs.items():
+            for match in pattern.finditer(searched):
+                if not all(other.fullmatch(match.group(0)) for other in langs.values()):
+                    score[lang] = score.get(lang, 0) + 1
+    matched = languages_of(text, kinds)
+    distinct = sorted((code for code in matched if score.get(code)), key=lambda code: -score[code])
+    return distinct or matched
+
+
 @lru_cache(maxsize=4)
 def _protective(lex: lexicon.Lexicon) -> re.Pattern:
     words = {fold_words(w) for name in PROTECTIVE_COMMANDS for w in lex.commands.get(name, ())}

@@ -172,6 +172,16 @@ def coord(action: str) -> str:
     return _build(COORD, action)
 
 
+def delete_yes() -> str:
+    """The /delete question's "Yes": a payload of its own, so that an old "yes" of another
+    question (consent, "send it?") pressed while it is open can never confirm an erasure."""
+    return _build("delete", "yes")
+
+
+def delete_no() -> str:
+    return _build("delete", "no")
+
+
 def alert(action: str, alert_id: int) -> str:
     """``alert:take:<id>`` (I'll take this) or ``alert:reply:<id>`` (a reply relayed to the person)."""
     assert action in ALERT_ACTIONS

@@ -9,7 +9,7 @@ from handlers import payloads
 from handlers.alerts import decorate, open_alert, parse_phone, phone_of
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, current_language, speaking
-from handlers.keywords import URGENT, languages_of
+from handlers.keywords import URGENT, written_in
 from handlers.labels import category
 from handlers.menu import menu_options, show_menu
 from handlers.steps import step
@@ -45,7 +45,20 @@ def who(ctx: Context) -> str:
 
 
 def emergency(ctx: Context, kinds: set[str]) -> None:
-    """112 at once, in the language the message is written in (see answer_languages)."""
+    """112 at once, in the language the message is written in (see answer_languages). The
+    coordinators are told first, so that the answer only says so when someone was told."""
+    told = alert_coordinators(ctx, lambda: _("URGENT: {name} wrote a message that may be an emergency. They were "
+                                             "told to call 112. Please contact them now.", name=who(ctx)),
+                              about=ctx.person.id if ctx.person else None)
+    text, language = emergency_text(ctx, kinds, told)
+    with speaking(language):
+        ctx.say(text, [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
+    audit(ctx.session, ctx.person.id if ctx.person else None, "signal.emergency", "identity", ctx.identity.id)
+
+
+def emergency_text(ctx: Context, kinds: set[str], told: int) -> tuple[str, str]:
+    """The 112 answer and the language to send it in. Also what an apology carries when the
+    message failed after all: the 112 answer must never be lost (then nobody was told)."""
     languages = answer_languages(ctx, kinds)
     texts = []
     for language in languages:
@@ -54,24 +67,25 @@ def emergency(ctx: Context, kinds: set[str]) -> None:
             if "suicide" in kinds:
                 text += "\n" + _("If you are thinking about suicide: call 1813 (Zelfmoordlijn, day and night) or "
                                  "0800 32 123 (Centre de Prévention du Suicide). You are not alone.")
-            text += "\n" + _("buurtbot is not an emergency service. I have also let {contact} know.",
-                             contact=contact_name(ctx))
+            if told:
+                text += "\n" + _("buurtbot is not an emergency service. I have also let {contact} know.",
+                                 contact=contact_name(ctx))
+            else:
+                text += "\n" + _("buurtbot is not an emergency service and cannot send help itself.")
             texts.append(text)
-    with speaking(languages[0]):
-        ctx.say("\n\n".join(texts), [Option(_("Talk to a person"), "human"), Option(_("Menu"), "menu")])
-    alert_coordinators(ctx, lambda: _("URGENT: {name} wrote a message that may be an emergency. They were told to "
-                                      "call 112. Please contact them now.", name=who(ctx)),
-                       about=ctx.person.id if ctx.person else None)
-    audit(ctx.session, ctx.person.id if ctx.person else None, "signal.emergency", "identity", ctx.identity.id)
+    return "\n\n".join(texts), languages[0]
 
 
 def answer_languages(ctx: Context, kinds: set[str]) -> list[str]:
-    """The language(s) of the emergency words: the person's own when the words are theirs too
-    ("ambulance" is Dutch, French and English), else the language the words are written in
-    (a newcomer, or a Dutch person writing French, gets French), else all of the matched ones."""
-    own = current_language()
-    written = languages_of(ctx.inbound.text or "", kinds & URGENT)
-    if not written or own in written:
+    """The language(s) of the emergency words: the person's own (when it is known, not the
+    default) if the words are theirs too ("ambulance" is Dutch, French and English), else the
+    language the words are written in, judged by the words only it has (a newcomer, or a Dutch
+    person writing French, gets French), else all of the matched ones."""
+    own = (ctx.person.language if ctx.person else None) or ctx.identity.language
+    written = written_in(ctx.inbound.text or "", kinds & URGENT)
+    if not written:
+        return [own or current_language()]
+    if own in written:
         return [own]
     return written
 

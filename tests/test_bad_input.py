@@ -120,7 +120,7 @@ OPTIONS = {
     "offer.languages": ["offerlang:nl", "offerlang:fr", "offerlang:done"],
     "offer.cap": ["cap:1", "cap:2", "cap:3", "cap:5"],
     "offer.duo": ["yes", "no"],
-    "delete.confirm": ["yes", "no"],
+    "delete.confirm": ["delete:yes", "delete:no"],
     "language": ["lang:nl", "lang:fr", "lang:en"],
     "": ["ask", "open", "tasks", "mine", "human"],
 }

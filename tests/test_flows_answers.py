@@ -82,7 +82,7 @@ def _kept(s, v):
 
 
 DELETE_NO = resident("ann", "Ann", "nl") + to_where("ann", "nl") + [
-    Row("ann", "/verwijder", reply=has(options=("yes", "no"))),
+    Row("ann", "/verwijder", reply=has(options=("delete:yes", "delete:no"))),
     # "Nee": nothing deleted, and back in the question she was in, with her answers
     Row("ann", "Nee", reply=has(T(WHERE, "nl")), db=_kept),
     Row("ann", "Kerkstraat 12", reply=has("Een brood van de bakker", options=("yes", "no"))),

@@ -91,7 +91,7 @@ def test_delete_leaves_no_trace(chat, engine):
     assert set(traces(engine)) >= {f"people.first_name has {NAME!r} (1x)"}  # the search itself finds things
 
     confirm = sms(chat, "/delete")
-    assert [o["payload"] for o in confirm[-1].options] == ["yes", "no"]
+    assert [o["payload"] for o in confirm[-1].options] == ["delete:yes", "delete:no"]
     with chat.sessions() as s:
         marieke = s.scalar(select(ChannelIdentity).where(ChannelIdentity.address == PHONE)).person_id
     farewell = sms(chat, "ja")

@@ -267,7 +267,7 @@ def test_an_old_button_mid_question_asks_that_question_again(chat):
 def test_an_old_button_after_delete_shows_the_start(chat):
     join(chat, "ann")
     chat.send("ann", "/delete")
-    chat.send("ann", payload="yes")
+    chat.send("ann", payload="delete:yes")
     got = chat.send("ann", payload="ask")
     assert got[0]["text"] == T("en", EXPIRED) or got[0]["text"] == T("nl", EXPIRED)
     assert "lang:nl" in payloads_of(got[-1])

@@ -444,6 +444,14 @@ async def test_help_keyword_before_joining_explains_stop_and_start(world):
         assert s.scalar(select(func.count()).select_from(Person).where(Person.first_name == "Kim")) == 0
 
 
+async def test_a_newcomers_french_emergency_on_whatsapp_is_answered_in_french(world):
+    """An unknown number has no language yet: the words decide ("ambulance" is in every lexicon)."""
+    got = await world.say("Aïcha", "Au secours, il ne respire plus, ambulance")
+    call = "If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101."
+    assert T("fr", call) in got[-1] and T("nl", call) not in got[-1]
+    assert T("fr", "buurtbot is not an emergency service and cannot send help itself.") in got[-1]
+
+
 # ---- SMS length ---------------------------------------------------------------------------------
 async def test_long_sms_texts_are_split_at_sentences_and_counted_in_segments(make_world):
     world = await make_world(twilio_sms_max_segments=2)
