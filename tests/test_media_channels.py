@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import select
 
-from bot.channels.media import Media, parse, twilio_ref
+from bot.channels.media import Media, MediaUnavailable, parse, twilio_ref
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio.inbound import media_of
 from bot.runtime import Runtime
@@ -95,6 +95,24 @@ def media_host():
     host.close()
 
 
+@pytest.mark.parametrize("where", ["{host}/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME9",  # another host
+                                   "http://api.twilio.com/2010-04-01/Accounts/AC1/Media/ME9",  # not https
+                                   "https://api.twilio.com.{hostname}/Media/ME9"])  # a look-alike
+async def test_a_twilio_reference_to_another_host_is_not_fetched_with_the_credentials(media_host, where):
+    """A MediaUrl is fetched with the account's basic auth only from Twilio's API host: any
+    other reference (a forged form, a row written by hand) is left out, unasked."""
+    media = Media(b"secret", PUBLIC, twilio_auth=(ACCOUNT_SID, AUTH_TOKEN))
+    url = where.format(host=media_host.url, hostname=urlparse(media_host.url).hostname)
+    media_host.add("ME9", FAKE_JPEG, "image/jpeg")
+    with pytest.raises(MediaUnavailable) as refused:
+        await media.fetch(parse(twilio_ref(url, "image/jpeg")))
+    assert refused.value.lasting and media_host.seen == []
+    # the same medium, with the fake host as the media base, is fetched (the check above is not vacuous)
+    media.twilio_media_base = media_host.url
+    assert (await media.fetch(parse(twilio_ref(media_host.add("ME9", FAKE_JPEG, "image/jpeg"), "image/jpeg")))
+            ).content == FAKE_JPEG
+
+
 @pytest.fixture
 def db_url(tmp_path, sqlite_template):
     path = tmp_path / "media.db"
@@ -129,6 +147,7 @@ async def test_a_whatsapp_message_with_two_photos_reaches_a_telegram_volunteer_a
         telegram_fake, db_url, media_host):
     rt = Runtime.build(telegram_settings(telegram_fake, db_url, twilio_account_sid=ACCOUNT_SID,
                                          twilio_auth_token=AUTH_TOKEN))
+    rt.media.twilio_media_base = media_host.url  # the fake stands in for https://api.twilio.com
     assert rt.telegram.sender.media is rt.media  # wired once, for every sender
     form = {"NumMedia": "2", "MediaUrl0": media_host.add("ME1", FAKE_JPEG, "image/jpeg"),
             "MediaContentType0": "image/jpeg", "MediaUrl1": media_host.add("ME2", PNG, "image/png"),
@@ -152,6 +171,7 @@ async def test_a_twilio_voice_note_becomes_a_telegram_voice_note_and_a_lost_medi
         telegram_fake, db_url, media_host):
     rt = Runtime.build(telegram_settings(telegram_fake, db_url, twilio_account_sid=ACCOUNT_SID,
                                          twilio_auth_token=AUTH_TOKEN))
+    rt.media.twilio_media_base = media_host.url  # the fake stands in for https://api.twilio.com
     gone = f"{media_host.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM1/Media/ME404"
     queue(rt, "telegram", "7002", [twilio_ref(gone, "image/jpeg"),
                                    twilio_ref(media_host.add("ME3", FAKE_OGG, "audio/ogg"), "audio/ogg")])
@@ -172,6 +192,7 @@ async def test_each_telegram_medium_and_the_options_after_them_take_a_slot_of_th
     per_chat = 2.0  # a chat's slot every 0.5 s
     rt = Runtime.build(telegram_settings(telegram_fake, db_url, twilio_account_sid=ACCOUNT_SID,
                                          twilio_auth_token=AUTH_TOKEN))
+    rt.media.twilio_media_base = media_host.url  # the fake stands in for https://api.twilio.com
     row_id = queue(rt, "telegram", "7003", [twilio_ref(media_host.add("ME5", FAKE_JPEG, "image/jpeg"), "image/jpeg"),
                                             twilio_ref(media_host.add("ME6", PNG, "image/png"), "image/png")])
     with rt.sessions() as s, s.begin():
@@ -239,6 +260,7 @@ async def test_whatsapp_media_reach_whatsapp_through_our_links_fetched_with_the_
         both, twilio_edge, media_host):
     """Twilio's own MediaUrls need the account's credentials, so they are served by us too."""
     rt, world = both.rt, both
+    rt.media.twilio_media_base = media_host.url
     number = new_number()
     queue(rt, "whatsapp", number, [twilio_ref(media_host.add("ME7", FAKE_JPEG, "image/jpeg"), "image/jpeg"),
                                    twilio_ref(media_host.add("ME8", PNG, "image/png"), "image/png")])
@@ -335,6 +357,7 @@ async def test_the_whole_way_two_whatsapp_photos_reach_the_telegram_volunteer_wh
     from tests.tgkit import TelegramPeople, running
 
     rt, world = both.rt, both
+    rt.media.twilio_media_base = media_host.url
     people = TelegramPeople(telegram_fake, rt)
     jan = people.user("Jan")
     number = new_number()
