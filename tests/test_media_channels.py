@@ -26,6 +26,7 @@ from models.privacy import erase
 from tests.telegram_fake import FAKE_JPEG, FAKE_OGG, telegram_fake  # noqa: F401  (fixture)
 from tests.tgkit import settings_for as telegram_settings
 from tests.twilio_edge import ACCOUNT_SID, AUTH_TOKEN, prism, twilio_edge  # noqa: F401  (fixtures)
+from tests.fakeclock import FakeClock
 from tests.flowkit import dispatcher  # noqa: F401  (a dispatcher without a rate limit)
 from tests.twiliokit import PUBLIC, TwilioWorld, new_number, settings_for as twilio_settings
 
@@ -197,15 +198,16 @@ async def test_each_telegram_medium_and_the_options_after_them_take_a_slot_of_th
                                             twilio_ref(media_host.add("ME6", PNG, "image/png"), "image/png")])
     with rt.sessions() as s, s.begin():
         s.get(Outbox, row_id).options = [{"label": "Ik help", "payload": "claim:1"}]
+    clock = FakeClock()  # the sender paces by it and the fake stamps arrivals on it: no wall clock
+    telegram_fake.clock = clock
     async with telegram_fake.make_bot() as bot:
-        sender = TelegramSender(bot, rt.sessions, 1000.0, per_chat, clock=telegram_fake.clock)
+        sender = TelegramSender(bot, rt.sessions, 1000.0, per_chat, clock=clock, sleep=clock.sleep)
         sender.media = rt.media
         await sender.drain_once()
     sent = [r for r in telegram_fake.request_log if str(r.params.get("chat_id")) == "7003" and r.status == 200]
     assert [r.method for r in sent] == ["sendPhoto", "sendPhoto", "sendMessage"]
-    # a lower bound only, on the clock the sender paces by; half a gap of leeway for the way
     gaps = [later.time - earlier.time for earlier, later in zip(sent, sent[1:])]
-    assert min(gaps) >= 0.5 / per_chat, gaps
+    assert min(gaps) >= 1 / per_chat, gaps  # a whole gap each: the clock only moves when the sender waits
     with rt.sessions() as s:
         assert s.get(Outbox, row_id).status == "sent"
 
@@ -283,6 +285,9 @@ async def test_each_whatsapp_medium_takes_a_slot_of_its_own(twilio_edge, db_url)
     row_id = queue(rt, "whatsapp", with_media, ["telegram:photo:AgACAgQ1", "telegram:photo:AgACAgQ2"])
     queue(rt, "whatsapp", plain, [])
     sender = rt.twilio.senders["whatsapp"]
+    clock = FakeClock()  # the sender paces by it and the edge stamps arrivals on it: no wall clock
+    sender.clock, sender.sleep, twilio_edge.clock = clock, clock.sleep, clock
+    start = clock()
     with rt.sessions() as s:  # the row's own slot covers its first message; the others pace their own
         assert sender.prepare(s, s.get(Outbox, row_id), s.get(Outbox, row_id).created_at).cost == 1.0
     twilio_edge.reset()
@@ -292,10 +297,10 @@ async def test_each_whatsapp_medium_takes_a_slot_of_its_own(twilio_edge, db_url)
     assert len(twilio_edge.messages(f"whatsapp:{plain}")) == 1
     arrived = sorted(r["at"] for r in twilio_edge.requests if r["path"].endswith("/Messages.json"))
     assert len(arrived) == 4
-    # a lower bound only (a slow machine makes the gaps longer, never shorter); half a slot of
-    # leeway for the way from the sender to the edge
-    gaps = [later - earlier for earlier, later in zip(arrived, arrived[1:])]
-    assert min(gaps) >= 0.5 / rate, gaps
+    # Sends of a round go out concurrently, so an arrival is stamped at or after its slot (the
+    # clock may have moved on for the next one meanwhile), never before: the i-th to arrive came
+    # at least i whole slots after the start, since the clock only moves when the sender waits.
+    assert all(at >= start + i / rate for i, at in enumerate(arrived)), arrived
 
 
 async def test_a_link_expires():
