@@ -88,6 +88,9 @@ def show_my_data(ctx: Context) -> None:
     for rid, cat, status, desc in d["requests"]:
         lines.append(_("Request #{id} {category}: {status} – “{description}”", id=rid, category=category(cat),
                        status=label(STATUS_LABELS, status, fallback="open"), description=desc))
+    for _kind, when, phone in d["alerts"]:
+        lines.append(_("Your coordinators were alerted about you on {date}; phone to call: {phone}",
+                       date=format_day(when), phone=phone or "-"))
     lines.append(_("Delete it all with {delete}.", **commands("delete")))
     ctx.clear()
     ctx.say("\n".join(lines), menu_options(ctx), about=ctx.person.id)

@@ -91,7 +91,8 @@ def on_alert(ctx: Context, arg: str) -> None:
         return
     if action == "reply":
         ctx.goto("alert.reply", alert_id=alert.id)
-        ctx.say(_("Type your message to {name}. I will pass it on.", name=alert.person.first_name or "?"))
+        ctx.say(_("Type your message to {name}. I will pass it on.", name=alert.person.first_name or "?"),
+                about=alert.person_id)
         return
     me, person = ctx.person, alert.person
     if alert.taken_by_id == me.id:
@@ -121,7 +122,8 @@ def on_reply(ctx: Context, answer: Answer) -> None:
         return
     text = clean_text(answer.text, 1000)
     if not text or answer.payload:
-        ctx.say(_("Type your message to {name}. I will pass it on.", name=alert.person.first_name or "?"))
+        ctx.say(_("Type your message to {name}. I will pass it on.", name=alert.person.first_name or "?"),
+                about=alert.person_id)
         return
     me = ctx.person
     ctx.clear()
@@ -129,6 +131,6 @@ def on_reply(ctx: Context, answer: Answer) -> None:
             _("Message from {coordinator}, your coordinator:\n“{text}”", coordinator=me.first_name, text=text),
             [Option(_("Reply"), "human"), Option(_("Menu"), "menu")]), about=me.id):
         show_menu(ctx, _("Sorry, I could not pass on your message: {name} cannot be reached on buurtbot now.",
-                         name=alert.person.first_name or "?"))
+                         name=alert.person.first_name or "?"), about=alert.person_id)
         return
     ctx.say(_("Sent."), menu_options(ctx))

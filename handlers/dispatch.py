@@ -34,7 +34,7 @@ from handlers.lexicon import ALIASES, COMMANDS  # noqa: F401  (command words are
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import READS_YES, STEPS
-from models import ChannelIdentity, ConversationState, HelpRequest, InboundLog, Outbox, Person
+from models import Alert, ChannelIdentity, ConversationState, HelpRequest, InboundLog, Outbox, Person
 from models.base import utcnow
 from models.db import transaction, writer_turn
 
@@ -250,7 +250,7 @@ _NO_SIGNALS: frozenset[str] = frozenset()
 #: Commands that, typed alone, mean themselves at every step and are never taken as an answer.
 GLOBAL_WORDS = frozenset({"menu", "help", "stop", "cancel"})
 #: Steps whose text is a message to a person, not an answer the bot stores: a "ja" is passed on.
-MESSAGE_STEPS = frozenset({"relay", "human.message"})
+MESSAGE_STEPS = frozenset({"relay", "human.message", "alert.reply"})
 
 
 def _optout_payload(t: Turn) -> bool:
@@ -535,14 +535,15 @@ def global_action(ctx: Context, payload: str) -> bool:
         return False
     # The record a button acts on, held here while its handler runs: the session's identity
     # map only keeps it while someone does, so the handler's own get() then costs no query.
-    model = HelpRequest if p.kind in payloads.ON_REQUEST else Person if p.kind == payloads.VOLUNTEER else None
+    model = {payloads.VOLUNTEER: Person, payloads.ALERT: Alert}.get(p.kind)
+    model = HelpRequest if p.kind in payloads.ON_REQUEST else model
     record = ctx.session.get(model, p.record_id) if model is not None and p.record_id is not None else None
     if p.kind in payloads.SIMPLE and not p.args:
         simple_actions()[p.kind](ctx)
     elif p.kind == payloads.COORD:
         coordinator.on_coordinator(ctx, p.rest)
-    elif p.kind == payloads.ALERT:
-        alerts.on_alert(ctx, p.rest)
+    elif p.kind == payloads.ALERT and (record is not None or p.record_id is None):
+        alerts.on_alert(ctx, p.rest)  # a malformed id is refused there; a gone alert has expired (below)
     elif record is not None and model is HelpRequest and len(p.args) == 1:
         request_actions()[p.kind](ctx, p.args[0])
     elif record is not None and model is Person and len(p.args) == 2:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, bindparam, delete, update
+from sqlalchemy import ForeignKey, String, bindparam, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.audit import audit
@@ -59,5 +59,14 @@ _TAKE = (
 
 
 def forget(session: Session, person_id: int) -> None:
-    """Erasure: the alerts about a person (and any phone they gave) go with them."""
+    """Erasure: the alerts about a person (and any phone they gave) go with them; alerts they
+    took stay, untaken by anyone named. Explicit, so erasure does not rest on the schema's
+    ON DELETE rules alone (a database restored without them, or SQLite without foreign_keys)."""
     session.execute(delete(Alert).where(Alert.person_id == person_id).execution_options(synchronize_session=False))
+    session.execute(update(Alert).where(Alert.taken_by_id == person_id).values(taken_by_id=None)
+                    .execution_options(synchronize_session=False))
+
+
+def about(session: Session, person_id: int) -> list[Alert]:
+    """The alerts about a person, oldest first (for /mydata)."""
+    return list(session.scalars(select(Alert).where(Alert.person_id == person_id).order_by(Alert.id)))

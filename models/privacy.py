@@ -1,6 +1,6 @@
 """What we store about a person, and erasing it.
 
-Erasure deletes the person, their channel identities and conversation state, anonymises
+Erasure deletes the person, their channel identities, conversation state and the alerts about them, anonymises
 their requests (kept as counts for the neighbourhood, without text or address) and redacts
 every outbox message that carried their data. Audit rows keep only ids.
 """
@@ -11,6 +11,7 @@ import json
 from sqlalchemy import Text, cast, delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
+from models import alerts
 from models.audit import audit
 from models.help import HelpRequest, RequestAddress
 from models.messaging import ConversationState, Outbox
@@ -41,6 +42,7 @@ def export(session: Session, person: Person) -> dict:
         "channels": [(i.channel, i.address) for i in person.identities],
         "requests": [(r.id, r.category, r.status, r.description) for r in requests],
         "tasks": [(r.id, r.category, r.status) for r in tasks],
+        "alerts": [(a.kind, a.created_at, a.phone) for a in alerts.about(session, person.id)],
     }
 
 
@@ -107,6 +109,7 @@ def erase(session: Session, person: Person) -> None:
                         .where(or_(shown.contains(person.first_name, autoescape=True),
                                    shown.contains(json.dumps(person.first_name)[1:-1], autoescape=True)))
                         .values(options=[]).execution_options(synchronize_session=False))
+    alerts.forget(session, pid)
     session.execute(update(Invite).where(Invite.used_by_id == pid).values(used_by_id=None))
     session.execute(update(Invite).where(Invite.created_by_id == pid).values(created_by_id=None))
     if identity_ids:

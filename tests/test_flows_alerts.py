@@ -8,12 +8,16 @@ import shutil
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.demo import CHANNEL, seed
 from bot.runtime import Runtime
 from handlers.core import Inbound
 from models import Alert, ChannelIdentity, Outbox, Person
+from models.alerts import create_alert
+from models.db import make_sessionmaker
 from models.network import add_neighbourhood, create_invite, neighbourhood_by_slug
+from models.privacy import erase
 from tests.flowkit import Do, Row, T, dispatcher, has, person, pid, play, resident  # noqa: F401  (fixture)
 from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 from tests.test_concurrency import OnePerThread, add_person, run_together
@@ -81,8 +85,8 @@ CALL_ME = resident("rosa", "Rosa", "nl") + [
         silent=("coordinator",)),
     Row("rosa", "0470 12 34 56", reply=has(T("I have asked {contact} to call you.", "nl", contact="Fatima")),
         keep=alert_id, told={"coordinator": has("Rosa", "+32470123456", options=(TAKE, REPLY))}),
-    # the number is for coordinators only: not on her person (volunteers who claim see that)
-    Row("rosa", "/mijngegevens", reply=has(lacks=("+32470123456",)),
+    # the number is for coordinators only: not on her person (volunteers who claim see that); it is hers to see
+    Row("rosa", "/mijngegevens", reply=has("+32470123456"),
         db=lambda s, v: person(s, "rosa").phone is None or pytest.fail("phone on the person")),
     Row("coordinator", payload=TAKE, reply=has("+32470123456")),
 ]
@@ -125,8 +129,35 @@ NOT_YOURS = resident("maria", "Maria", "en") + resident("bert", "Bert", "en") + 
     Row("coordinator", payload=TAKE, db=_taken_by("coordinator")),
 ]
 
+BARE_YES_REPLY = resident("maria", "Maria", "en") + [
+    Row("maria", payload="human"),
+    Row("maria", "Can I come to the meeting?", keep=alert_id),
+    Row("coordinator", payload=REPLY),
+    # a bare "ja" is the coordinator's message, passed on -- not a stray yes to the question
+    Row("coordinator", "ja", reply=has(T("Sent.", "en")), told={"maria": has("ja", "Fatima")}),
+]
+
+
+def _no_name_left(s, v):
+    texts = s.scalars(select(Outbox.text)).all()
+    assert not [t for t in texts if "Rosa" in t], texts
+
+
+ERASED = resident("rosa", "Rosa", "nl") + [
+    Row("rosa", payload="callme"),
+    Row("rosa", "0470 12 34 56", keep=alert_id),
+    Row("coordinator", payload=REPLY, reply=has(T("Type your message to {name}. I will pass it on.", "en",
+                                                  name="Rosa"))),
+    Row("coordinator", payload="menu"),
+    Row("rosa", "/verwijder"), Row("rosa", "ja", db=_no_name_left),
+    # her alert is gone with her: its buttons have expired, they are not someone else's to refuse
+    Row("coordinator", payload=TAKE, reply=has(T("This button is no longer valid.", "en"))),
+    Row("coordinator", payload=REPLY, reply=has(T("This button is no longer valid.", "en"))),
+]
+
 TABLES = {"talk to a person": TALK, "call me": CALL_ME, "call me, skip": CALL_ME_SKIP,
-          "emergency while paused": EMERGENCY_WHILE_PAUSED, "not yours": NOT_YOURS}
+          "emergency while paused": EMERGENCY_WHILE_PAUSED, "not yours": NOT_YOURS,
+          "a bare yes is a reply": BARE_YES_REPLY, "erased": ERASED}
 
 
 @pytest.mark.parametrize("table", list(TABLES))
@@ -139,6 +170,28 @@ def test_erasure_takes_the_alerts_and_the_phone_with_it(chat):
     with chat.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Alert)) == 0
         assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.text.contains("+32470123456"))) == 0
+
+
+def test_erasure_deletes_alerts_itself_not_by_the_schema_alone(sqlite_engine):
+    """erase() removes the alerts about the person and unnames those they took even where the
+    database does not enforce ON DELETE (SQLite with foreign_keys off, a restore without them)."""
+    sessions = make_sessionmaker(sqlite_engine)
+    with sessions() as s, s.begin():
+        nb = seed(s)
+        rosa, jan = add_person(s, nb, "rosa", "Rosa"), add_person(s, nb, "jan", "Jan")
+        create_alert(s, rosa, "call", "+32470123456")
+        taken = create_alert(s, jan, "call")
+        taken.taken_by_id = rosa.id
+    with sqlite_engine.connect() as conn:
+        conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # before BEGIN: it counts
+        with Session(bind=conn) as s:
+            erase(s, s.scalar(select(Person).where(Person.first_name == "Rosa")))
+            s.info.pop("forget_on_disk")  # the WAL checkpoint wants the engine (tested in test_erasure_on_disk)
+            s.commit()
+        conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    with sessions() as s:
+        left = [(a.person.first_name, a.phone, a.taken_by_id) for a in s.scalars(select(Alert))]
+    assert left == [("Jan", None, None)]
 
 
 # ---- the first press wins, on SQLite and PostgreSQL ----------------------------------------

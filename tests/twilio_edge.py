@@ -112,6 +112,7 @@ class Edge:
         self.prism_url = prism_url
         self.arrays = array_fields()
         self.requests: list[dict] = []
+        self.clock = time.monotonic  # stamps arrivals ("at"); a pacing test gives the sender's (tests/fakeclock.py)
         self.failures: list[tuple[int, int]] = []  # (HTTP status, Twilio code), answered in turn
         self.lock = threading.Lock()
         self.client = httpx.Client(base_url=prism_url, timeout=30)
@@ -143,7 +144,7 @@ class Edge:
         self.thread.start()
 
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
-        arrived = time.monotonic()
+        arrived = self.clock()
         forward = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type", "accept")}
         body_for_prism, errors = split_arrays(body, self.arrays) if path.endswith("/Messages.json") else (body, [])
         answer = self.client.request(method, path, headers=forward, content=body_for_prism)

@@ -6,7 +6,9 @@ Delivering it elsewhere means fetching it from there at send time:
 
 - to Telegram, a Telegram file id passes through; a Twilio MediaUrl is fetched with the
   account's credentials (Twilio enforces HTTP basic auth on media URLs and redirects to a
-  signed storage URL, which must not get the credentials) and uploaded.
+  signed storage URL, which must not get the credentials) and uploaded. Only a MediaUrl on
+  Twilio's API host (``Media.twilio_media_base``) is fetched: a reference naming any other host
+  or scheme would get the account's credentials, so it is left out as a lost medium is.
 - to WhatsApp, Twilio needs a public URL it can fetch itself -- also for its own MediaUrls,
   which need those credentials. So every medium is served at ``PUBLIC_BASE_URL/media/<token>``:
   the token is signed (HMAC, unforgeable without the secret), names the outbox row and the
@@ -26,6 +28,7 @@ import mimetypes
 import struct
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -47,6 +50,7 @@ LINK_LINES = {"photo": N_("Photo: {link}"), "voice": N_("Voice message: {link}")
               "audio": N_("Voice message: {link}")}
 OTHER_LINK_LINE = N_("Attachment: {link}")
 MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's limit; Telegram downloads stop at 20 MB
+TWILIO_MEDIA_BASE = "https://api.twilio.com"  # where Twilio's MediaUrls live; the only place given credentials
 TELEGRAM_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg", "audio": "audio/mpeg"}
 _TOKEN = struct.Struct(">QBI")  # outbox id, position, expiry (unix seconds)
 _MAC = 16
@@ -122,10 +126,18 @@ class Media:
 
     def __init__(self, secret: bytes, public_base_url: str | None = None, telegram_bot=None,
                  twilio_auth: tuple[str, str] | None = None, clock=time.time, ttl: int = LINK_TTL,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 twilio_media_base: str = TWILIO_MEDIA_BASE) -> None:
         self.secret, self.base = secret, (public_base_url or "").rstrip("/")
         self.telegram_bot, self.twilio_auth = telegram_bot, twilio_auth
         self.clock, self.ttl, self.transport = clock, ttl, transport
+        self.twilio_media_base = twilio_media_base  # tests point it at their own fake media host
+
+    def twilio_may_fetch(self, url: str) -> bool:
+        """Only Twilio's own media host (scheme, host and port alike) gets the account's credentials."""
+        want, got = urlsplit(self.twilio_media_base), urlsplit(url)
+        return (got.scheme.lower(), got.netloc.lower()) == (want.scheme.lower(), want.netloc.lower()) \
+            and not got.username and got.path.startswith(want.path.rstrip("/") + "/")
 
     @classmethod
     def from_settings(cls, settings, telegram_bot=None) -> "Media":
@@ -194,24 +206,21 @@ class Media:
     async def _from_twilio(self, ref: MediaRef) -> Fetched:
         if self.twilio_auth is None:
             raise MediaUnavailable("twilio is not configured", lasting=True)
+        if not self.twilio_may_fetch(ref.locator):
+            raise MediaUnavailable("twilio media: not on Twilio's media host", lasting=True)
         # httpx drops the Authorization header when a redirect leaves the origin (the signed
         # storage URL Twilio redirects to refuses a second credential).
         async with httpx.AsyncClient(auth=self.twilio_auth, follow_redirects=True, timeout=30,
                                      transport=self.transport) as http:
             try:
-                answer = await http.get(ref.locator)
+                async with http.stream("GET", ref.locator) as answer:
+                    content = await _read_capped(answer)
             except httpx.HTTPError as exc:
                 raise MediaUnavailable(f"twilio media: {type(exc).__name__}", lasting=False) from exc
-        if answer.status_code >= 500 or answer.status_code == 429:
-            raise MediaUnavailable(f"twilio media: HTTP {answer.status_code}", lasting=False)
-        if answer.status_code != 200:
-            raise MediaUnavailable(f"twilio media: HTTP {answer.status_code}", lasting=True)
-        if len(answer.content) > MAX_BYTES:
-            raise MediaUnavailable("twilio media: too large", lasting=True)
         content_type = (answer.headers.get("content-type") or ref.content_type or "application/octet-stream")
         content_type = content_type.split(";", 1)[0].strip()
         extension = mimetypes.guess_extension(content_type) or ".bin"
-        return Fetched(answer.content, content_type, f"{ref.kind}{extension}")
+        return Fetched(content, content_type, f"{ref.kind}{extension}")
 
     # ---- serving -------------------------------------------------------------------------------
     def routes(self, sessions) -> list[Route]:
@@ -248,6 +257,21 @@ def wire(settings, telegram=None, twilio=None) -> Media:
     for sender in (twilio.senders.values() if twilio is not None else ()):
         sender.media = media
     return media
+
+
+async def _read_capped(answer: httpx.Response) -> bytes:
+    """The body of a 200 answer, read as it comes and given up past MAX_BYTES."""
+    if answer.status_code >= 500 or answer.status_code == 429:
+        raise MediaUnavailable(f"twilio media: HTTP {answer.status_code}", lasting=False)
+    if answer.status_code != 200:
+        raise MediaUnavailable(f"twilio media: HTTP {answer.status_code}", lasting=True)
+    chunks, size = [], 0
+    async for chunk in answer.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise MediaUnavailable("twilio media: too large", lasting=True)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # ---- the senders' hooks ------------------------------------------------------------------------

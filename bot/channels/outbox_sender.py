@@ -36,7 +36,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -188,11 +188,13 @@ class OutboxSender:
     def __init__(self, channel: str = "outbox", sessions: sessionmaker[Session] | None = None, *,
                  rate: float = 30.0, address_gap: float = 0.0, arrival_window: bool = False,
                  first_backoff: float = 1.0, clock: Callable[[], float] = time.monotonic, now=utcnow,
-                 heartbeat: float = HEARTBEAT, owner: str | None = None) -> None:
+                 heartbeat: float = HEARTBEAT, owner: str | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.name = self.channel = channel
         if sessions is not None:
             self.sessions = sessions
         self.clock, self.now = clock, now
+        self.sleep = sleep  # waits for pacing, on ``clock``: tests give both a clock that moves only when slept on
         self.gap, self.address_gap = 1.0 / rate, address_gap
         self.per_second = max(1, math.floor(rate)) if arrival_window else None
         self.first_backoff, self.backoff = first_backoff, 0.0
@@ -344,7 +346,7 @@ class OutboxSender:
                 self.answered.popleft()
             if self.in_flight + len(self.answered) < self.per_second:
                 return
-            await asyncio.sleep(self.answered[0] + 1.0 - now if self.answered else 0.01)
+            await self.sleep(self.answered[0] + 1.0 - now if self.answered else 0.01)
 
     async def pace(self, cost: float = 1.0, address: str | None = None) -> None:
         """Wait for the next slot (and ``address``'s gap); ``cost`` slots are used. The slot is
@@ -357,7 +359,7 @@ class OutboxSender:
             wait = max(self.next_slot, paused, ready) - now
             if wait <= 0:
                 break
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
         self.next_slot = max(now, self.next_slot) + cost * self.gap
         if address is not None and self.address_gap:
             self.address_ready[address] = now + self.address_gap
