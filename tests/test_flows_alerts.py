@@ -3,15 +3,12 @@ their phone when known, a "Reply" relayed through the bot and "I'll take this", 
 coordinator takes (atomically) while the others are told who did."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.demo import CHANNEL, seed
-from bot.runtime import Runtime
 from handlers.core import Inbound
 from models import Alert, ChannelIdentity, Outbox, Person
 from models.alerts import create_alert
@@ -23,7 +20,7 @@ from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 from tests.test_concurrency import OnePerThread, add_person, run_together
 from tests.tgkit import TelegramPeople, build_runtime, join, running
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
-from tests.twiliokit import TwilioWorld, settings_for
+from tests.twiliokit import TwilioWorld, db_url, settings_for, world  # noqa: F401  (fixtures)
 
 
 def _coordinator_invite(s, v):
@@ -232,18 +229,6 @@ def test_eight_coordinators_take_one_alert_at_once(sessions, threads):
 
 # ---- WhatsApp: the address is the phone --------------------------------------------------
 
-@pytest.fixture
-def db_url(tmp_path, sqlite_template):
-    path = tmp_path / "twilio.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-@pytest_asyncio.fixture
-async def world(twilio_edge, db_url):
-    w = TwilioWorld(Runtime.build(settings_for(twilio_edge.url, db_url)), twilio_edge)
-    yield w
-    await w.close()
 
 
 @pytest.mark.parametrize("channel", ["whatsapp", "sms"])

@@ -3,13 +3,10 @@ protective command; professional-sounding words ask instead of diverting, and ev
 raise no alarm; the 112 answer comes in the language the message is written in."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 
-from bot.runtime import Runtime
 from handlers.i18n import catalog
 from handlers.ratelimit import DROP, OK, WARN, RateLimiter
 from models import ChannelIdentity, HelpRequest
@@ -17,7 +14,7 @@ from tests.flowkit import (T, Row, count, dispatcher, has, last_request, person,
                            volunteer)
 from tests.test_ratelimit import SLOW_DOWN, FakeClock
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
-from tests.twiliokit import TwilioWorld, settings_for
+from tests.twiliokit import TwilioWorld, db_url, settings_for, world  # noqa: F401  (fixtures)
 
 CALL_112 = "If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101."
 PAUSED = ("You will not get any more messages from us. Your data is kept; delete it with {delete}. "
@@ -187,18 +184,6 @@ def test_a_dutch_person_writing_french_gets_french_and_dutch_words_get_dutch(cha
 # ---- point 4 on WhatsApp (the real twilio client against Prism) ------------------------------
 
 
-@pytest.fixture
-def db_url(tmp_path, sqlite_template):
-    path = tmp_path / "twilio.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-@pytest_asyncio.fixture
-async def world(twilio_edge, db_url):
-    w = TwilioWorld(Runtime.build(settings_for(twilio_edge.url, db_url)), twilio_edge)
-    yield w
-    await w.close()
 
 
 async def test_whatsapp_newcomer_writing_french_gets_112_in_french(world):

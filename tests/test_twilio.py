@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -15,21 +14,9 @@ from bot.runtime import Runtime
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
 from bot.channels.twilio.app import MESSAGES_PATH, STATUS_PATH
 from bot.channels.twilio.render import SMART, segments
-from tests.twiliokit import PUBLIC, SMS_FROM, WA_FROM, TwilioWorld, settings_for, sign
+from tests.twiliokit import PUBLIC, SMS_FROM, WA_FROM, TwilioWorld, db_url, settings_for, sign, world  # noqa: F401
 
 
-@pytest.fixture
-def db_url(tmp_path, sqlite_template):
-    path = tmp_path / "twilio.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-@pytest_asyncio.fixture
-async def world(twilio_edge, db_url):
-    w = TwilioWorld(Runtime.build(settings_for(twilio_edge.url, db_url)), twilio_edge)
-    yield w
-    await w.close()
 
 
 async def test_a_first_whatsapp_message_gets_the_language_choice(world):

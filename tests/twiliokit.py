@@ -7,7 +7,11 @@ import re
 import uuid
 from urllib.parse import urlencode
 
+import shutil
+
 import httpx
+import pytest
+import pytest_asyncio
 from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio.app import MESSAGES_PATH, STATUS_PATH
@@ -141,3 +145,18 @@ class TwilioWorld:
     async def close(self) -> None:
         await self.http.aclose()
         await self.rt.twilio.stop()
+
+
+# ---- fixtures: a Twilio world on a fresh SQLite copy (import them where used) ---------------
+@pytest.fixture
+def db_url(tmp_path, sqlite_template):
+    path = tmp_path / "twilio.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest_asyncio.fixture
+async def world(twilio_edge, db_url):
+    w = TwilioWorld(Runtime.build(settings_for(twilio_edge.url, db_url)), twilio_edge)
+    yield w
+    await w.close()
