@@ -34,12 +34,18 @@ KEYWORD_FILES = {"optout": "optout", "optin": "optin", "info": "keyword-help"}
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
+_NOT_A_WORD = re.compile(r"[^\w' ]+")
+
+
 def fold(text: str) -> str:
-    """Lowercase, no accents, no emoji or punctuation at the ends: "  Oui ! " -> "oui"."""
-    text = unicodedata.normalize("NFKD", text.translate(DIGITS).lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w' ]+", " ", text)
-    return " ".join(text.split())
+    """Lowercase, no accents, no emoji or punctuation at the ends: "  Oui ! " -> "oui".
+    Called several times for every message: plain ASCII (digits, "ja", "menu") skips the
+    decomposition, which changes nothing there."""
+    text = text.translate(DIGITS).lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NOT_A_WORD.sub(" ", text).split())
 
 
 #: Letters without a decomposition that people type without them: "sœur" = "soeur", "almıyor" = "almiyor".
