@@ -30,7 +30,7 @@ from handlers.i18n import _, normalise_language, speaking
 from handlers.keywords import URGENT
 from handlers.keywords import signals as find_signals
 from handlers.keywords import protective as protective_text
-from handlers.lexicon import ALIASES, COMMANDS  # noqa: F401  (command words are data: locales/lexicon/*/commands.txt)
+from handlers.lexicon import ALIASES  # command words are data: locales/lexicon/*/commands.txt
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import READS_YES, STEPS

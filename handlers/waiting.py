@@ -48,14 +48,9 @@ def waiting(options: list[dict]) -> list[dict]:
     return [o for o in options or [] if o.get("topic")]
 
 
-def record_of(payload: str) -> tuple[str, str]:
-    """Which record an answer acts on: "vol:ok:8" and "vol:no:8" are both ("vol", "8")."""
-    return payloads.parse(payload).record
-
-
 def several(options: list[dict]) -> bool:
     """More than one record waits for an answer (by record: two topics may read the same)."""
-    return len({record_of(o["payload"]) for o in waiting(options)}) > 1
+    return len({payloads.parse(o["payload"]).record for o in waiting(options)}) > 1
 
 
 def ask_which(ctx: "Context") -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from handlers import payloads
 from handlers.payloads import Payload, parse
-from handlers.waiting import record_of
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
 
@@ -52,7 +51,7 @@ def test_one_parser():
         assert parse(raw).record_id is None, raw
     assert [p for p in ("claim:12", "vol:ok:8", "vol:no:8") if parse(p).is_item] == ["claim:12", "vol:ok:8", "vol:no:8"]
     assert not any(parse(p).is_item for p in ("vol:pause:8", "claim:x", "menu", "done:4", "claim:1:2"))
-    assert record_of("vol:ok:8") == record_of("vol:no:8") == ("vol", "8")
+    assert parse("vol:ok:8").record == parse("vol:no:8").record == ("vol", "8")
     assert payloads.arg("lang:nl", "lang") == "nl" and payloads.arg("lang:nl", "cat") is None
     assert payloads.arg("lang", "lang") is None
 
