@@ -1,5 +1,5 @@
 """The signal lexicons (locales/lexicon/<lang>/*.txt) against a corpus of what people write
-(tests/testdata/signals_corpus.tsv): ordinary requests, offers and small talk raise nothing,
+(tests/testdata/signals_corpus.tsv, and one file per further language in tests/testdata/signals/): ordinary requests, offers and small talk raise nothing,
 every emergency phrasing raises "emergency" -- typos and missing accents included."""
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import pytest
 
 from handlers.keywords import languages_of, protective, signals
 
-CORPUS = Path(__file__).parent / "testdata" / "signals_corpus.tsv"
+DATA = Path(__file__).parent / "testdata"
+CORPORA = [DATA / "signals_corpus.tsv", *sorted((DATA / "signals").glob("*.tsv"))]
 
 
 def corpus() -> list[tuple[str, str, set[str]]]:
     rows = []
-    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+    for line in (row for path in CORPORA for row in path.read_text(encoding="utf-8").splitlines()):
         if not line.strip() or line.startswith("#") or line.startswith("lang\t"):
             continue
         lang, text, expected = line.split("\t")
