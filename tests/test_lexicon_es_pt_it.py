@@ -8,14 +8,15 @@ import pytest
 from handlers.account import command_for
 from handlers.dispatch import ALIASES
 from handlers.i18n import catalog
+from handlers.keywords import protective
 from handlers.lexicon import LANGUAGES
 from tests.flowkit import Row, dispatcher, has, person, play, resident  # noqa: F401  (fixture)
 from tests.test_flows_language import ENGLISH_ONLY
 
 OWN = {
-    "es": ("/idioma", "/ayuda", "/misdatos", "/borrar", "/pedir", "/ofrecer", "/menu", "/parar"),
-    "pt": ("/lingua", "/ajuda", "/meusdados", "/apagar", "/pedir", "/oferecer", "/menu", "/parar"),
-    "it": ("/lingua", "/aiuto", "/mieidati", "/elimina", "/chiedi", "/offri", "/menu", "/basta"),
+    "es": ("/idioma", "/ayuda", "/misdatos", "/borrar", "/pedir", "/ofrecer", "/menu", "/stop"),
+    "pt": ("/lingua", "/ajuda", "/meusdados", "/apagar", "/pedir", "/oferecer", "/menu", "/stop"),
+    "it": ("/lingua", "/aiuto", "/mieidati", "/elimina", "/chiedi", "/offri", "/menu", "/stop"),
 }
 
 
@@ -65,3 +66,11 @@ def test_a_newcomer_types_the_language_and_yes_and_joins_in_it(chat, lang, typed
         Row("x", "1", reply=has(options=("cat:shopping",)), db=speaks),
     ])
     assert LANGUAGES[lang] in ("Español", "Português", "Italiano")
+
+
+@pytest.mark.parametrize("text", [
+    "parar", "/parar", "BAJA", "sair", "basta", "/basta", "/borrar", "/apagar", "/elimina",
+    "empezar", "começar", "inizia",
+])
+def test_stop_start_and_delete_words_pass_any_flood(text):
+    assert protective(text)
