@@ -11,7 +11,7 @@ CATEGORY_LABELS = {
     "repair": N_("A small repair"),
     "company": N_("Company & a visit"),
     "pets": N_("Pets & plants"),
-    "paperwork": N_("Paperwork & digital help"),
+    "paperwork": N_("Papers & digital"),
     "other": N_("Something else"),
 }
 OTHER, THIS_WEEK = "other", "week"
