@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
@@ -113,6 +113,7 @@ def problems(locales_dir: Path = LOCALES, buttons: dict | None = None) -> list[s
         lang = po.parts[-3]
         with po.open("rb") as fp:
             cat = read_po(fp, locale=lang)
+        found += _extra_forms(po, lang)
         if cat.fuzzy:
             found.append(f"{lang}: the catalog header is marked fuzzy (pybabel compile would skip it)")
         nplurals, rule = cldr_plural(lang)
@@ -130,16 +131,25 @@ def problems(locales_dir: Path = LOCALES, buttons: dict | None = None) -> list[s
     return found
 
 
+def _extra_forms(po: Path, lang: str) -> list[str]:
+    """More forms than the header's nplurals: read_po drops them silently unless asked to abort."""
+    try:
+        with po.open("rb") as fp:
+            read_po(fp, locale=lang, abort_invalid=True)
+    except PoFileError as exc:
+        return [f"{lang}: {exc}"]
+    return []
+
+
 def _entry_problems(lang: str, mid, msg, nplurals: int, buttons: dict) -> list[str]:
     first = mid if isinstance(mid, str) else mid[0]
     plural = isinstance(mid, tuple)
     strings = tuple(msg.string) if isinstance(msg.string, (tuple, list)) else (msg.string,)
+    if plural and not msg.fuzzy and any(strings) and (len(strings) != nplurals or not all(strings)):
+        # read_po pads missing forms with "" (and drops extra ones: see _extra_forms)
+        return [f"{lang}: {first[:60]!r} has {sum(map(bool, strings))} plural forms, {lang} has {nplurals}"]
     if msg.fuzzy or not all(strings):
         return [f"{lang}: untranslated {first[:60]!r}"]
-    if plural and not isinstance(msg.string, (tuple, list)):
-        return [f"{lang}: {first[:60]!r} is a plural entry translated without its forms"]
-    if plural and len(strings) != nplurals:
-        return [f"{lang}: {first[:60]!r} has {len(strings)} plural forms, {lang} has {nplurals}"]
     out = []
     expected = set().union(*(fields(i) for i in (mid if plural else (mid,))))
     needed = expected - {"n"} if plural else expected  # a plural form may say the count in words
