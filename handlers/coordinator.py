@@ -114,9 +114,10 @@ def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
     except NetworkError:
         refuse(ctx)
         return
-    show_menu(ctx, {"approved": _("{name} is now an approved volunteer."),
-                    "declined": _("{name} was declined."),
-                    "paused": _("{name} is paused.")}[status].format(name=volunteer.first_name), about=volunteer.id)
+    name = volunteer.first_name  # filled by _() itself: right-to-left languages isolate it there
+    show_menu(ctx, {"approved": _("{name} is now an approved volunteer.", name=name),
+                    "declined": _("{name} was declined.", name=name),
+                    "paused": _("{name} is paused.", name=name)}[status], about=volunteer.id)
     messages = {
         "approved": lambda: (
             _(

@@ -104,6 +104,16 @@ def isolate(value: object) -> str:
 _COMMAND = re.compile(r"(?<![\w/:.])/[A-Za-z]\w*")
 
 
+def fill(text: str, params: dict, language: str | None) -> str:
+    """A translated text with its placeholders filled as ``language`` needs (tests render
+    expected texts with it: tests/flowkit.T)."""
+    token = _current.set(language or DEFAULT_LANGUAGE)
+    try:
+        return _format(text, params)
+    finally:
+        _current.reset(token)
+
+
 def _format(text: str, params: dict) -> str:
     """The ONE place placeholders are filled. In a right-to-left language every value is
     isolated, so "Fatima", "+32 470 12 34 56", "Rue de la Loi 16" and "/menu" stay whole and in

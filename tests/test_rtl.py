@@ -5,6 +5,8 @@ word is marked right-to-left, options stay in their numbered order on every chan
 segments are counted as a phone network counts them (UTF-16 code units for UCS-2)."""
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from bot.channels.telegram.render import keyboard, message_args
@@ -12,7 +14,8 @@ from bot.channels.twilio.render import segments, sms_parts, whatsapp_parts, with
 from handlers.answers import resolve
 from handlers.core import Inbound
 from handlers.i18n import FSI, PDI, RLM, _, isolate, ngettext, rtl_lines, speaking
-from tests.flowkit import outbox_for
+from tests.catalog_check import ROOT
+from tests.flowkit import T, outbox_for
 from tests.langkit import CLAIMED, LIMIT, STOPPED, ten_languages, ten_languages_dir  # noqa: F401  (fixtures)
 from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 from tests.tgkit import TelegramPeople, build_runtime, buttons_of, join, running
@@ -155,3 +158,22 @@ async def test_arabic_on_sms_end_to_end(world, ten_languages):
     body = "\n".join(got)
     assert iso("Amal") in body and segments(got[0])[0] == "UCS-2"
     assert all(segments(part)[1] <= world.rt.settings.twilio_sms_max_segments for part in got)
+
+
+def test_no_translated_text_is_formatted_outside_the_one_place():
+    """``_("{name} ...").format(name=...)`` would skip the isolates: placeholders go to _() itself."""
+    found = []
+    for folder in ("handlers", "bot"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr == "format" and any(
+                        isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", "")) in
+                        ("_", "gettext", "ngettext", "pgettext") for n in ast.walk(node.value)):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def test_expected_texts_in_tests_are_filled_like_the_bot_fills_them(ten_languages):
+    with speaking("ar"):
+        assert str(T("Phone: {phone}", "ar", phone=PHONE)) == _("Phone: {phone}", phone=PHONE)
+    assert str(T("Phone: {phone}", "nl", phone=PHONE)).endswith(PHONE)
