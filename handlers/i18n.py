@@ -119,7 +119,7 @@ def _format(text: str, params: dict) -> str:
     isolated, so "Fatima", "+32 470 12 34 56", "Rue de la Loi 16" and "/menu" stay whole and in
     order inside Arabic; so is a /command written into the translation, and a "#" written
     before a placeholder ("#{id}") goes inside with it."""
-    if not is_rtl(_current.get()):
+    if DIRECTIONS.get(_current.get()) != "rtl":  # the current language is always a normalised code
         return text.format(**params) if params else text
     text = _COMMAND.sub(lambda m: FSI + m.group(0) + PDI, text)
     if params:

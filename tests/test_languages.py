@@ -169,3 +169,31 @@ def test_days_and_times_per_locale_in_brussels(ten_languages, lang, day, moment)
     with speaking(lang):
         assert format_day(date(2026, 11, 26)) == day
         assert format_day(MOMENT) == moment
+
+
+# ---- the real language files (whatever languages this branch has) -----------------------------
+@pytest.mark.parametrize("which", ["this branch", "with the seven new ones"])
+def test_every_languages_file_is_usable(request, which):
+    """What each translator writes in language.txt: a locale Babel knows (dates must never raise),
+    a direction that is rtl or ltr, codes that are tags no other language claims, a short name.
+    Arabic, once it is here, must say `direction: rtl`."""
+    from babel import Locale
+
+    from handlers.i18n import FORMAT_LOCALES
+    if which != "this branch":
+        request.getfixturevalue("ten_languages")
+    claimed: dict[str, str] = {}
+    for code in LANGUAGES:
+        Locale.parse(FORMAT_LOCALES[code])
+        with speaking(code):
+            assert format_day(MOMENT)
+        info = dict(lexicon.read_pairs(lexicon.directory() / "lexicon" / code / "language.txt", lists=False))
+        assert (info.get("direction") or ["ltr"])[0] in ("ltr", "rtl"), code
+        for tag in ", ".join(info.get("codes") or []).split(","):
+            tag = tag.strip()
+            if tag:
+                assert tag == tag.lower().replace("_", "-") and tag not in LANGUAGES, (code, tag)
+                assert claimed.setdefault(tag, code) == code, f"{tag} is claimed by {claimed[tag]} and {code}"
+        assert len(LANGUAGES[code]) <= 20
+    if "ar" in LANGUAGES:
+        assert is_rtl("ar"), "locales/lexicon/ar/language.txt needs the line `direction: rtl`"
