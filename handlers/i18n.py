@@ -114,6 +114,12 @@ def fill(text: str, params: dict, language: str | None) -> str:
         _current.reset(token)
 
 
+def fragment(value: object) -> str:
+    """A name, street, "#12" or typed text put into a line by code rather than by a msgid's
+    placeholder: isolated in a right-to-left language, as _() isolates its values."""
+    return isolate(value) if DIRECTIONS.get(_current.get()) == "rtl" else str(value)
+
+
 def _format(text: str, params: dict) -> str:
     """The ONE place placeholders are filled. In a right-to-left language every value is
     isolated, so "Fatima", "+32 470 12 34 56", "Rue de la Loi 16" and "/menu" stay whole and in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers import payloads
 from handlers.ask import notify_volunteers
 from handlers.core import Answer, Context, Option, clean_text
-from handlers.i18n import _, ngettext
+from handlers.i18n import _, fragment, ngettext
 from handlers.labels import STATUS_LABELS, category, request_line, requester_name
 from handlers.menu import menu_options, show_menu
 from handlers.steps import step
@@ -173,7 +173,7 @@ def show_mine(ctx: Context) -> None:
     if not reqs:
         show_menu(ctx, _("You have no open requests."))
         return
-    lines = "\n".join(f"#{r.id} {category(r.category)}: {_(STATUS_LABELS[r.status])}" for r in reqs)
+    lines = "\n".join(f"{fragment(f'#{r.id}')} {category(r.category)}: {_(STATUS_LABELS[r.status])}" for r in reqs)
     ctx.clear()
     ctx.say(_("Your requests:") + "\n" + lines,
             [Option(_("Cancel #{id}", id=r.id), payloads.cancel(r.id)) for r in reqs if r.status in ("open", "claimed")]

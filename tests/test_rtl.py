@@ -177,3 +177,15 @@ def test_expected_texts_in_tests_are_filled_like_the_bot_fills_them(ten_language
     with speaking("ar"):
         assert str(T("Phone: {phone}", "ar", phone=PHONE)) == _("Phone: {phone}", phone=PHONE)
     assert str(T("Phone: {phone}", "nl", phone=PHONE)).endswith(PHONE)
+
+
+def test_a_request_line_built_in_code_isolates_id_name_street_and_text(ten_languages):
+    from handlers.labels import request_line
+    from models import HelpRequest
+    req = HelpRequest(id=12, category="shopping", when_kind="week", on_behalf_of="Marie-Louise",
+                      street="Rue de la Loi", description="2 L melk")
+    with speaking("ar"):
+        line = request_line(req)
+    assert line.startswith(iso("#12") + " ") and iso("Marie-Louise, Rue de la Loi") in line and iso("2 L melk") in line
+    with speaking("nl"):
+        assert request_line(req).startswith("#12 ") and "(Marie-Louise, Rue de la Loi)" in request_line(req)
