@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from handlers import payloads
 from handlers.core import Answer, Context, Option
-from handlers.i18n import LANGUAGES, _, current_language, format_day, speaking
+from handlers.i18n import LANGUAGES, _, current_language, format_day, ngettext, speaking
 from handlers.labels import ROLE_LABELS, SPOKEN, STATUS_LABELS, VOLUNTEER_STATUS_LABELS, category, label
 from handlers.lexicon import command_name
 from handlers.menu import menu_options, show_menu
@@ -77,11 +77,12 @@ def show_my_data(ctx: Context) -> None:
     ]
     if d["volunteer_status"]:
         lines.append(
-            _(
-                "Volunteer: {status}; tasks: {tasks}; max {cap} a week; duo visits only: {duo}",
+            ngettext(
+                "Volunteer: {status}; tasks: {tasks}; at most {n} task a week; duo visits only: {duo}",
+                "Volunteer: {status}; tasks: {tasks}; at most {n} tasks a week; duo visits only: {duo}",
+                d["max_tasks_per_week"],
                 status=label(VOLUNTEER_STATUS_LABELS, d["volunteer_status"], fallback="pending"),
                 tasks=", ".join(category(c) for c in d["categories"]) or "-",
-                cap=d["max_tasks_per_week"],
                 duo=yes_no(d["duo_only"]),
             )
         )
@@ -104,7 +105,7 @@ def ask_delete(ctx: Context) -> None:
         ctx.goto("delete.confirm", back=back)
     ctx.say(_("Do you want us to delete everything we keep about you? Your name, address and messages are erased, and "
               "open requests are cancelled. This cannot be undone."),
-            [Option(_("Yes, delete everything"), payloads.delete_yes()),
+            [Option(_("Yes, delete it all"), payloads.delete_yes()),
              Option(_("No, keep it"), payloads.delete_no())])
 
 

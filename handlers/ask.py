@@ -167,7 +167,7 @@ def ask_where(ctx: Context, again: bool = False) -> None:
     if again:
         text = _("That does not look like a street and house number. "
                  "Please type them like “Kerkstraat 12” or “12 rue de la Loi”.")
-    ctx.say(text, [Option(_("I have no house number"), payloads.where_no_number())])
+    ctx.say(text, [Option(_("No house number"), payloads.where_no_number())])
 
 
 #: "No house number" as people type it (folded: lowercase, no accents).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers import payloads
 from handlers.ask import start_ask
 from handlers.core import Answer, Context, Option, clean_text
-from handlers.i18n import _
+from handlers.i18n import _, ngettext
 from handlers.labels import SPOKEN, VOLUNTEER_STATUS_LABELS, category, label, request_line
 from handlers.menu import show_menu
 from handlers.steps import step
@@ -24,10 +24,10 @@ def coordinator_menu(ctx: Context) -> None:
     n = len(pending_volunteers(ctx.session, p.neighbourhood_id))
     ctx.clear()
     ctx.say(_("Coordinator of {neighbourhood}. What would you like to do?", neighbourhood=p.neighbourhood.name), [
-        Option(_("Volunteers to approve ({n})", n=n), payloads.coord("pending")),
+        Option(_("To approve ({n})", n=n), payloads.coord("pending")),
         Option(_("Unclaimed requests"), payloads.coord("open")),
         Option(_("Volunteers"), payloads.coord("volunteers")),
-        Option(_("Ask for someone without a phone"), payloads.coord("proxy")),
+        Option(_("Ask for a neighbour"), payloads.coord("proxy")),
         Option(_("Invite a volunteer"), payloads.coord("invite:volunteer")),
         Option(_("Invite a coordinator"), payloads.coord("invite:coordinator")),
         Option(_("Menu"), "menu"),
@@ -35,9 +35,10 @@ def coordinator_menu(ctx: Context) -> None:
 
 
 def volunteer_line(v: Person) -> str:
-    line = _("• {name}: {tasks}; speaks {languages}; at most {cap} a week", name=v.first_name,
-             tasks=", ".join(category(c) for c in v.categories) or "-",
-             languages=", ".join(SPOKEN.get(c, c) for c in v.languages_spoken or []) or "-", cap=v.max_tasks_per_week)
+    line = ngettext("• {name}: {tasks}; speaks {languages}; at most {n} task a week",
+                    "• {name}: {tasks}; speaks {languages}; at most {n} tasks a week", v.max_tasks_per_week,
+                    name=v.first_name, tasks=", ".join(category(c) for c in v.categories) or "-",
+                    languages=", ".join(SPOKEN.get(c, c) for c in v.languages_spoken or []) or "-")
     return line + (" · " + _("duo visits only") if v.duo_only else "")
 
 
@@ -113,9 +114,10 @@ def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
     except NetworkError:
         refuse(ctx)
         return
-    show_menu(ctx, {"approved": _("{name} is now an approved volunteer."),
-                    "declined": _("{name} was declined."),
-                    "paused": _("{name} is paused.")}[status].format(name=volunteer.first_name), about=volunteer.id)
+    name = volunteer.first_name  # filled by _() itself: right-to-left languages isolate it there
+    show_menu(ctx, {"approved": _("{name} is now an approved volunteer.", name=name),
+                    "declined": _("{name} was declined.", name=name),
+                    "paused": _("{name} is paused.", name=name)}[status], about=volunteer.id)
     messages = {
         "approved": lambda: (
             _(

@@ -1,7 +1,7 @@
 """Names of things shown in many places: categories, times, request states."""
 from __future__ import annotations
 
-from handlers.i18n import N_, _, format_day, speaking
+from handlers.i18n import N_, _, format_day, fragment, speaking
 from models import HelpRequest
 from models.privacy import REDACTED
 
@@ -11,7 +11,7 @@ CATEGORY_LABELS = {
     "repair": N_("A small repair"),
     "company": N_("Company & a visit"),
     "pets": N_("Pets & plants"),
-    "paperwork": N_("Paperwork & digital help"),
+    "paperwork": N_("Papers & digital"),
     "other": N_("Something else"),
 }
 OTHER, THIS_WEEK = "other", "week"
@@ -82,11 +82,11 @@ def request_line(req: HelpRequest, with_name: bool = True) -> str:
     where = req.street or ""
     head = " · ".join(x for x in (category(req.category), when(req)) if x)
     tail = ", ".join(x for x in (who, where) if x)
-    text = f"#{req.id} {head}"
+    text = f"{fragment(f'#{req.id}')} {head}"  # fragment: isolated in a right-to-left language
     if tail:
-        text += f" ({tail})"
+        text += f" ({fragment(tail)})"
     if req.description:
-        text += f"\n“{req.description[:300]}”"
+        text += f"\n“{fragment(req.description[:300])}”"
     return text
 
 

@@ -68,6 +68,8 @@ class Lexicon:
     format_locales: dict[str, str] = field(default_factory=dict)
     language_words: dict[str, set[str]] = field(default_factory=dict)  # code -> folded words that choose it
     greetings: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (welcome, "choose your language")
+    codes: dict[str, str] = field(default_factory=dict)  # language tag ("pt-br", "nl") -> the language that serves it
+    directions: dict[str, str] = field(default_factory=dict)  # code -> "rtl" | "ltr" (language.txt `direction:`)
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> every word for it
     command_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, lang) -> its slash word
     words: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # kind -> lang -> phrases
@@ -119,6 +121,12 @@ def load(directory: Path) -> Lexicon:
         lex.format_locales[code] = (info.get("locale") or [code])[0]
         lex.language_words[code] = {fold(w) for w in [code, name, *info.get("words", [])]}
         lex.greetings[code] = ((info.get("welcome") or [""])[0], (info.get("choose") or [""])[0])
+        lex.directions[code] = "rtl" if (info.get("direction") or ["ltr"])[0].strip().lower() == "rtl" else "ltr"
+        lex.codes[code] = code  # a language's own code is its own, whatever another lists
+        for tag in (info.get("codes") or [""])[0].split(","):  # `codes: pt-br, pt-pt, gl`
+            tag = tag.strip().lower().replace("_", "-")
+            if tag:
+                lex.codes.setdefault(tag, code)
     for code in [*lex.languages, ANY]:
         folder = root / code
         for name, aliases in read_pairs(folder / "commands.txt"):
@@ -138,6 +146,10 @@ def load(directory: Path) -> Lexicon:
 LANGUAGES: dict[str, str] = {}
 #: code -> the Babel locale for dates and numbers (Locale.negotiate would map nl to nl_NL).
 FORMAT_LOCALES: dict[str, str] = {}
+#: language tag (Telegram's language_code, IETF: "pt-br", "ar-ma") -> the language that serves it (`codes:`).
+CODES: dict[str, str] = {}
+#: code -> "rtl" or "ltr" (language.txt `direction:`, ltr when absent).
+DIRECTIONS: dict[str, str] = {}
 #: command name -> every word that calls it (slash or typed), in every language.
 COMMANDS: dict[str, tuple[str, ...]] = {}
 #: any of those words -> the command name.
@@ -162,6 +174,8 @@ def use(directory: Path | str) -> Lexicon:
         lex = load(Path(directory))
         _fill(LANGUAGES, lex.languages)
         _fill(FORMAT_LOCALES, lex.format_locales)
+        _fill(CODES, lex.codes)
+        _fill(DIRECTIONS, lex.directions)
         _fill(COMMANDS, lex.commands)
         _fill(ALIASES, {w: name for name, words in lex.commands.items() for w in words})
         for target, kind in ((YES, "yes"), (NO, "no")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers import payloads
 from handlers.answers import fold, numbers_in
 from handlers.core import Answer, Context, Option
-from handlers.i18n import _
+from handlers.i18n import _, ngettext
 from handlers.labels import SPOKEN, category
 from handlers.menu import show_menu
 from handlers.steps import step
@@ -143,8 +143,9 @@ def on_duo(ctx: Context, answer: Answer) -> None:
     for c in coordinators_of(ctx.session, p.neighbourhood_id):
         if c.id != p.id:
             ctx.tell(c, lambda: (
-                _("New volunteer: {name} ({tasks}; max {cap} a week). Approve?", name=p.first_name,
-                  tasks=", ".join(category(x) for x in p.categories), cap=p.max_tasks_per_week),
+                ngettext("New volunteer: {name} ({tasks}; at most {n} task a week). Approve?",
+                         "New volunteer: {name} ({tasks}; at most {n} tasks a week). Approve?", p.max_tasks_per_week,
+                         name=p.first_name, tasks=", ".join(category(x) for x in p.categories)),
                 [Option(_("Approve"), payloads.volunteer("ok", p.id)),
                  Option(_("Decline"), payloads.volunteer("no", p.id))],
             ), about=p.id)

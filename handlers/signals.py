@@ -167,8 +167,8 @@ def ask_professional(ctx: Context) -> None:
     ctx.say(_("Shall I send this to the volunteers of your neighbourhood, or would you rather talk to {contact} about "
               "it first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the "
               "local service centre.", contact=contact),
-            [Option(_("Send it to the volunteers"), payloads.professional("volunteers")),
-             Option(_("Talk to {contact} about it", contact=contact), payloads.professional("contact"))])
+            [Option(_("Send to volunteers"), payloads.professional("volunteers")),
+             Option(_("Talk to {contact}", contact=contact), payloads.professional("contact"))])
 
 
 @step("signals.professional")

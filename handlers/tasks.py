@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers import payloads
 from handlers.ask import notify_volunteers
 from handlers.core import Answer, Context, Option, clean_text
-from handlers.i18n import _
+from handlers.i18n import _, fragment, ngettext
 from handlers.labels import STATUS_LABELS, category, request_line, requester_name
 from handlers.menu import menu_options, show_menu
 from handlers.steps import step
@@ -57,8 +57,10 @@ def do_claim(ctx: Context, raw: str | None) -> None:
         show_menu(ctx, _("Thank you! Someone else is already helping with this one. 💛"))
         return
     if claims_this_week(ctx.session, p.id) >= p.max_tasks_per_week:
-        show_menu(ctx, _("You already reached your limit of {n} tasks this week. Thank you for all you do! You can "
-                         "change the limit with the coordinator.", n=p.max_tasks_per_week))
+        show_menu(ctx, ngettext("You already reached your limit of {n} task this week. Thank you for all you do! "
+                                "You can change the limit with the coordinator.",
+                                "You already reached your limit of {n} tasks this week. Thank you for all you do! "
+                                "You can change the limit with the coordinator.", p.max_tasks_per_week))
         return
     if not claim(ctx.session, req.id, p.id):
         show_menu(ctx, _("Thank you! Someone else was just a little faster and is helping with this one. 💛"))
@@ -76,7 +78,7 @@ def do_claim(ctx: Context, raw: str | None) -> None:
                     category=category(req.category),
                 ),
                 [
-                    Option(_("Send {name} a message", name=p.first_name), payloads.message(req.id)),
+                    Option(_("Message {name}", name=p.first_name), payloads.message(req.id)),
                     Option(_("Menu"), "menu"),
                 ],
             ),
@@ -171,7 +173,7 @@ def show_mine(ctx: Context) -> None:
     if not reqs:
         show_menu(ctx, _("You have no open requests."))
         return
-    lines = "\n".join(f"#{r.id} {category(r.category)}: {_(STATUS_LABELS[r.status])}" for r in reqs)
+    lines = "\n".join(f"{fragment(f'#{r.id}')} {category(r.category)}: {_(STATUS_LABELS[r.status])}" for r in reqs)
     ctx.clear()
     ctx.say(_("Your requests:") + "\n" + lines,
             [Option(_("Cancel #{id}", id=r.id), payloads.cancel(r.id)) for r in reqs if r.status in ("open", "claimed")]

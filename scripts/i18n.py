@@ -1,7 +1,8 @@
 """Catalog upkeep with the real Babel toolchain: extract, update every language, fill English.
 
     python scripts/i18n.py          # extract + update (+ English msgstr = msgid)
-    python scripts/i18n.py --check  # fail if any catalog is incomplete or fuzzy
+    python scripts/i18n.py --check  # fail if any catalog is incomplete, fuzzy, has other {placeholders},
+                                    # plural forms other than CLDR's, or a button label over 20 characters
 
 English is the source language, so its catalog is filled from the msgids; every other
 language is translated by a person and checked by tests/test_catalogs.py.

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import Dispatcher
-from handlers.i18n import catalog
+from handlers.i18n import catalog, fill
 from models import ChannelIdentity, HelpRequest, Outbox, Person
 
 
@@ -34,8 +34,7 @@ class T:
         self.msgid, self.lang, self.params = msgid, lang, params
 
     def __str__(self) -> str:
-        text = catalog(self.lang).gettext(self.msgid)
-        return text.format(**self.params) if self.params else text
+        return fill(catalog(self.lang).gettext(self.msgid), self.params, self.lang)  # as _() fills it (RTL isolates)
 
     def __repr__(self) -> str:
         return f"T({self.msgid[:40]!r}, {self.lang})"

@@ -65,7 +65,7 @@ def test_a_broken_catalog_is_reported(tmp_path):
     assert "fr: placeholders differ in 'Hello {name}!'" in joined
     assert "fr: placeholders differ in 'Request #{id} is yours.'" in joined
     assert "fr: missing 'Good morning'" in joined
-    assert "fr: untranslated 'One task'" in joined
+    assert "fr: 'One task' has 1 plural forms, fr has 3" in joined  # a form left empty (CLDR: fr has three)
     assert "en: untranslated 'Hello {name}!'" in joined
     assert "en: the catalog header is marked fuzzy" in joined
     assert len(found) == 6, found

@@ -66,7 +66,7 @@ def test_dates_are_formatted_per_belgian_locale_in_brussels_time():
     with speaking("fr"):
         assert format_day(date(2026, 11, 26)) == "jeudi 26 novembre"
     with speaking("en"):
-        assert format_day(date(2026, 11, 26)) == "Thursday 26 November"
+        assert format_day(date(2026, 11, 26)) == "Thursday, 26 November"  # en_GB: CLDR's own order
 
 
 def test_typed_dates():

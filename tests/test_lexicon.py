@@ -87,7 +87,7 @@ def test_a_language_added_from_data_alone_walks_onboarding(chat, turkish):
         Row("ayse", "nefes almiyor", reply=has("112"), told={"coordinator": has("112")}),
     ])
     with speaking("tr"):
-        assert format_day(date(2026, 11, 26)) == "Perşembe 26 Kasım"  # the Turkish locale, from language.txt
+        assert format_day(date(2026, 11, 26)) == "26 Kasım Perşembe"  # the Turkish locale (CLDR order)
     assert "emergency" in signals("Komşum nefes almıyor") and protective("/sil")
     assert command_name("language", "tr") == "dil" and command_name("mydata", "tr") == "mydata"
 

@@ -8,6 +8,7 @@ import pytest
 from bot.channels.twilio.phones import e164, split_address, twilio_address
 from bot.channels.twilio.render import segments, sms_parts, sms_text, whatsapp_parts, with_options
 from bot.channels.twilio.templates import TemplateError, Templates
+from tests.langkit import ten_languages, ten_languages_dir  # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -45,10 +46,10 @@ def test_typography_is_folded_to_gsm7_but_arabic_stays():
     assert sms_text("شكرا") == "شكرا"
 
 
-def test_options_are_numbered_lines_and_rtl_keeps_its_direction():
+def test_options_are_numbered_lines_and_rtl_keeps_its_direction(ten_languages):
     opts = [{"label": "Ja", "payload": "yes"}, {"label": "Nee", "payload": "no"}]
     assert with_options("Zeker?", opts, "nl") == "Zeker?\n\n1. Ja\n2. Nee"
-    assert with_options("؟", opts, "ar").splitlines()[-1] == "\u200f2. Nee"
+    assert with_options("؟", opts, "ar").splitlines()[-1] == "\u200f2. \u2068Nee\u2069"  # ar: direction: rtl
     assert with_options("Zeker?", [], "nl") == "Zeker?"
 
 

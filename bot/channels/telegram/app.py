@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +47,17 @@ def file_base_url(base_url: str) -> str:
     head, sep, tail = base_url.rstrip("/").rpartition("/bot")
     return f"{head}/file/bot{tail}" if sep else base_url.rstrip("/") + "/file/bot"
 
+
+#: What Telegram accepts as a command in the menu (setMyCommands): lowercase a-z, digits, "_".
+BOT_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def menu_command(name: str, language: str) -> str:
+    """A command as ``language`` spells it in Telegram's menu: "taal", "langue", "dil". A word
+    Telegram refuses there ("لغة", "yardım") gives way to the command's own name, which the bot
+    understands in every language -- one refused command would leave the whole menu unset."""
+    word = command_for(name, language)
+    return word if BOT_COMMAND.fullmatch(word) else name
 
 class TelegramChannel:
     def __init__(self, settings: Settings, dispatcher: Dispatcher) -> None:
@@ -94,7 +106,7 @@ class TelegramChannel:
         """Commands and descriptions in every language, so the menu speaks the user's."""
         for lang in LANGUAGES:
             with speaking(lang):
-                commands = [BotCommand(command_for(name, lang), _(text)) for name, text in COMMANDS]
+                commands = [BotCommand(menu_command(name, lang), _(text)) for name, text in COMMANDS]
                 description, short = _(DESCRIPTION), _(SHORT_DESCRIPTION)
             await self.app.bot.set_my_commands(commands, language_code=lang)
             await self.app.bot.set_my_description(description, language_code=lang)

@@ -6,7 +6,7 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.i18n import is_rtl
+from handlers.i18n import is_rtl, rtl_lines
 
 MAX_CALLBACK_BYTES = 64
 MAX_TEXT = 4096
@@ -28,7 +28,10 @@ def keyboard(options: list[dict], language: str) -> InlineKeyboardMarkup | None:
 
 
 def message_args(text: str, options: list[dict], language: str, limit: int = MAX_TEXT) -> dict:
-    """Telegram counts characters after entity parsing, so the limit applies before escaping."""
+    """Telegram counts characters after entity parsing, so the limit applies before escaping.
+    Right-to-left: a line that starts with a number or an isolated name is marked (rtl_lines)."""
+    if is_rtl(language):
+        text = rtl_lines(text)
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return {"text": escape(text) or "…", "parse_mode": "HTML", "reply_markup": keyboard(options, language)}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.i18n import is_rtl
+from handlers.i18n import isolate, is_rtl, rtl_lines
 
 #: GSM 03.38 basic set; the extension set costs two septets a character.
 GSM7_BASIC = set(
@@ -24,12 +24,15 @@ SMS_MAX_SEGMENTS = 4  # longer texts are sent as several SMS, each whole
 
 
 def with_options(text: str, options: list[dict], language: str) -> str:
-    """``text`` plus the options as numbered lines ("1. Yes"); right-to-left languages keep
-    the digit first too, with a mark so the line reads in the right direction."""
+    """``text`` plus the options as numbered lines ("1. Yes"). Right-to-left: every line that
+    starts with a number or a Latin word gets a mark so it reads right to left, the digit first
+    (on the right) as everywhere, and each label is isolated ("2. Nederlands" stays whole)."""
+    if is_rtl(language):
+        lines = [f"{i}. {isolate(o['label'])}" for i, o in enumerate(options, 1)]
+        return rtl_lines(text + ("\n\n" + "\n".join(lines) if lines else ""))
     if not options:
         return text
-    mark = "\u200f" if is_rtl(language) else ""
-    lines = [f"{mark}{i}. {o['label']}" for i, o in enumerate(options, 1)]
+    lines = [f"{i}. {o['label']}" for i, o in enumerate(options, 1)]
     return text + "\n\n" + "\n".join(lines)
 
 
@@ -83,6 +86,8 @@ def split(text: str, fits) -> list[str]:
 def parts(text: str, options: list[dict], language: str, fits) -> list[str]:
     """The messages for one outbox row: the text split where it must be, the options with the
     last part when they fit there (a question and its answers belong together)."""
+    if is_rtl(language):  # before splitting, so that every part's lines are marked
+        text = rtl_lines(text)
     if fits(with_options(text, options, language)):
         return [with_options(text, options, language)]
     pieces = split(text, fits) if text.strip() else []
