@@ -222,9 +222,16 @@ def language_words(code: str) -> set[str]:
     return current().language_words.get(code, set())
 
 
-def language_question() -> str:
-    """The first thing a newcomer reads, in every language: "Welkom bij buurtbot! · Bienvenue ! · ..."."""
-    greetings = [current().greetings.get(code, ("", "")) for code in LANGUAGES]
+#: How many languages greet a newcomer in the language question's text. Every language is a
+#: button (its own name), but ten greetings make an SMS of eight segments and a wall of text.
+GREETED = 3
+
+
+def language_question(first: str | None = None) -> str:
+    """The first thing a newcomer reads: "Welkom bij buurtbot! · Bienvenue ! · Welcome!", in the
+    language their phone or first words suggest (``first``) and the first languages offered."""
+    codes = list(dict.fromkeys([c for c in (first,) if c in LANGUAGES] + list(LANGUAGES)[:GREETED]))
+    greetings = [current().greetings.get(code, ("", "")) for code in codes]
     welcome = " · ".join(w for w, _c in greetings if w)
     choose = " · ".join(c for _w, c in greetings if c)
     return f"{welcome}\n{choose}:" if welcome else f"{choose}:"

@@ -47,7 +47,7 @@ def ask_language(ctx: Context, step_name: str = "onboard.language") -> None:
     hint = normalise_language(ctx.inbound.locale_hint)
     langs = sorted(LANGUAGES, key=lambda c: 0 if c == hint else 1)
     ctx.goto(step_name)
-    ctx.say(language_question(),  # every language's own words: locales/lexicon/<lang>/language.txt
+    ctx.say(language_question(hint),  # every language's own words: locales/lexicon/<lang>/language.txt
             [Option(LANGUAGES[c], payloads.lang(c)) for c in langs])
 
 

@@ -41,17 +41,20 @@ def test_telegram_language_codes_map_to_the_nearest_language(ten_languages, tag,
 
 
 def test_codes_are_data_and_a_languages_own_code_wins(tmp_path):
-    """Without the new languages, "pt-br" is nobody's; a `codes:` line claiming another
-    language's own code does not take it."""
-    assert normalise_language("pt-br") is None and normalise_language("nl-be") == "nl"
+    """Without Portuguese, "pt-br" is nobody's; a `codes:` line claiming another language's own
+    code does not take it."""
+    assert normalise_language("pt-br") == "pt" and normalise_language("nl-be") == "nl"
     root = tmp_path / "locales"
     shutil.copytree(lexicon.DEFAULT_DIRECTORY, root, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.rmtree(root / "lexicon" / "pt", ignore_errors=True)
+    with lexicon.using(root):
+        assert normalise_language("pt-br") is None and normalise_language("nl-be") == "nl"
     info = root / "lexicon" / "en" / "language.txt"
     info.write_text(info.read_text(encoding="utf-8") + "codes: nl, pt-br, pt\n", encoding="utf-8")
     with lexicon.using(root):
         assert normalise_language("nl-be") == "nl" and normalise_language("pt-BR") == "en"
         assert normalise_language("pt-PT") == "en"  # "pt-pt" -> "pt", claimed by en here
-    assert normalise_language("pt-br") is None
+    assert normalise_language("pt-br") == "pt"
 
 
 def test_right_to_left_is_data(ten_languages):

@@ -2,6 +2,8 @@
 seeded like `buurtbot demo` seeds it."""
 from __future__ import annotations
 
+from handlers.lexicon import LANGUAGES
+
 import json
 import shutil
 
@@ -121,7 +123,7 @@ def test_post_text_then_payload_and_read_the_inbox_in_order(client):
     msg = first[0]
     assert set(msg) == {"id", "text", "options"}
     assert isinstance(msg["id"], int) and msg["text"]
-    assert [o["payload"] for o in msg["options"]] == ["lang:nl", "lang:fr", "lang:en"]
+    assert [o["payload"] for o in msg["options"]] == [f"lang:{code}" for code in LANGUAGES]
     assert all(set(o) == {"label", "payload"} and o["label"] for o in msg["options"])
 
     assert post(client, {"from": "maria", "payload": "lang:en"}).json() == {"result": "ok"}
