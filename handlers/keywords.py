@@ -34,7 +34,8 @@ def phrase_pattern(phrase: str) -> str | None:
         if token == "*":
             piece = r"\S+"
         else:
-            words = [re.escape(w).replace(r"\ ", " ") for w in (fold_words(t) for t in token.split("/")) if w]
+            words = [word_pattern(t) for t in token.split("/")]
+            words = [w for w in words if w]
             if not words:
                 continue
             piece = "(?:" + "|".join(words) + ")" if len(words) > 1 else words[0]
@@ -42,6 +43,16 @@ def phrase_pattern(phrase: str) -> str | None:
             out += r" (?:\S+ ){0,5}" if gap else " "
         out, gap = out + piece, False
     return out or None
+
+
+def word_pattern(word: str) -> str:
+    """One alternative of a phrase token: ``boodschap*`` is a prefix (boodschap, boodschappen, ...)."""
+    prefix = len(word) > 1 and word.endswith("*")
+    folded = fold_words(word)
+    if not folded:
+        return ""
+    piece = re.escape(folded).replace(r"\ ", " ")
+    return piece + r"\w*" if prefix else piece
 
 
 def alternation(phrases: list[str]) -> str | None:
@@ -59,7 +70,7 @@ def anchor(phrase: str) -> set[str] | None:
     most telling word (the one whose shortest form is longest). None: no such word (always try)."""
     best: set[str] | None = None
     for token in phrase.split():
-        if token in ("...", "*"):
+        if token in ("...", "*") or "*" in token:  # a prefix matches words no set can list
             continue
         words = {fold_words(w) for w in token.split("/")} - {""}
         if not words or any(" " in w for w in words):

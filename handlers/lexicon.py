@@ -26,6 +26,8 @@ import locales
 DEFAULT_DIRECTORY = Path(locales.__file__).parent
 #: The folder of words that belong to no language of their own.
 ANY = "any"
+#: The folder of languages the bot recognises but does not speak (one ``<code>.txt`` each).
+OTHER = "other"
 #: Kinds of signal, in the order they are checked.
 SIGNAL_KINDS = ("emergency", "suicide", "concern", "company", "professional")
 #: SMS/WhatsApp whole-message keywords: file name -> the payload the dispatcher handles.
@@ -71,6 +73,12 @@ class Lexicon:
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> every word for it
     command_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, lang) -> its slash word
     words: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # kind -> lang -> phrases
+    #: Free-text understanding (handlers/understand.py): category -> lang -> phrases (help/*.txt),
+    help: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: lang -> key (today, tomorrow, next_week, monday...) -> phrases (when.txt),
+    when: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: and the languages recognised but not spoken (lexicon/other/<code>.txt): code -> name, words, ack.
+    others: dict[str, dict[str, str | set[str]]] = field(default_factory=dict)
 
 
 def read_lines(path: Path) -> list[str]:
@@ -108,7 +116,7 @@ def load(directory: Path) -> Lexicon:
     ranked = []
     for folder in folders:
         code = folder.name
-        if code == ANY or not (folder / "language.txt").exists() or not has_catalog(lex.directory, code):
+        if code in (ANY, OTHER) or not (folder / "language.txt").exists() or not has_catalog(lex.directory, code):
             continue
         info = {key: values if key == "words" else [", ".join(values)]
                 for key, values in read_pairs(folder / "language.txt")}
@@ -127,8 +135,19 @@ def load(directory: Path) -> Lexicon:
                 lex.command_names[(name, code)] = words[0]
             lex.commands[name] = tuple(dict.fromkeys((*lex.commands.get(name, (name,)), *words)))
         for file in folder.glob("*.txt") if folder.is_dir() else ():
-            if file.stem not in ("language", "commands"):
+            if file.stem not in ("language", "commands", "when"):
                 lex.words.setdefault(file.stem, {})[code] = read_lines(file)
+        for file in sorted((folder / "help").glob("*.txt")) if (folder / "help").is_dir() else ():
+            lex.help.setdefault(file.stem, {})[code] = read_lines(file)
+        if (folder / "when.txt").exists():
+            when = lex.when.setdefault(code, {})
+            for key, values in read_pairs(folder / "when.txt"):
+                when.setdefault(key, []).extend(values)
+    for file in sorted((root / OTHER).glob("*.txt")) if (root / OTHER).is_dir() else ():
+        info = {key: values for key, values in read_pairs(file)}
+        lex.others[file.stem] = {"name": ", ".join(info.get("name", [file.stem])),
+                                 "words": {fold_words(w) for w in info.get("words", [])} - {""},
+                                 "ack": ", ".join(info.get("ack", []))}
     return lex
 
 

@@ -1,5 +1,6 @@
 """The signal lexicons (locales/lexicon/<lang>/*.txt) against a corpus of what people write
-(tests/testdata/signals_corpus.tsv, and one file per further language in tests/testdata/signals/): ordinary requests, offers and small talk raise nothing,
+(tests/testdata/signals_corpus.tsv, and one file per further language in tests/testdata/signals/):
+ordinary requests, offers and small talk raise nothing,
 every emergency phrasing raises "emergency" -- typos and missing accents included."""
 from __future__ import annotations
 

@@ -1,0 +1,254 @@
+"""Which language a message is written in: the script first (Arabic, Cyrillic, Greek, Tifinagh
+letters say a lot on their own), then two voices for Latin letters -- lingua's statistical models
+(``lingua-language-detector``, restricted to the languages the bot speaks or recognises, low-accuracy
+mode: small, fast and good enough once the lexicon votes) and the words of our own lexicons, which
+know SMS spellings ("morgn", "boodschappn"), Darija in Latin letters ("3afak", "wa7ed") and the
+languages lingua does not know (Lingala, Berber: ``locales/lexicon/other/*.txt``).
+
+Short or ambiguous texts ("ok", "merci", "112") keep the person's own language (the hint).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from handlers import lexicon
+
+#: "Other" languages that lingua knows; Lingala and Berber are recognised by their words only.
+LINGUA_OTHERS = ("el", "bg", "ru", "uk")
+#: Arabizi: Arabic written in Latin letters uses digits for the sounds Latin lacks (3afak, wa7ed, y9der).
+ARABIZI = re.compile(r"^(?=.*[a-z])(?:[a-z]*[23579][a-z]+|[a-z]+[23579][a-z]*)$")
+#: Words shorter than this say little about a language on their own ("de", "la", "a").
+SHORT = 3
+
+
+@dataclass(frozen=True)
+class Guess:
+    language: str  # a language the bot speaks, or "other"
+    other_language: str | None
+    confidence: float
+
+
+def _script(text: str) -> dict[str, int]:
+    counts = {"latin": 0, "arabic": 0, "cyrillic": 0, "greek": 0, "tifinagh": 0}
+    for ch in text:
+        o = ord(ch)
+        if o < 0x250:
+            if ch.isalpha():
+                counts["latin"] += 1
+        elif 0x600 <= o <= 0x6FF or 0x750 <= o <= 0x77F or 0xFB50 <= o <= 0xFDFF or 0xFE70 <= o <= 0xFEFF:
+            counts["arabic"] += 1
+        elif 0x400 <= o <= 0x4FF:
+            counts["cyrillic"] += 1
+        elif 0x370 <= o <= 0x3FF or 0x1F00 <= o <= 0x1FFF:
+            counts["greek"] += 1
+        elif 0x2D30 <= o <= 0x2D7F:
+            counts["tifinagh"] += 1
+    return counts
+
+
+@dataclass(eq=False)
+class Vocabulary:
+    """Every word of every lexicon file, per language: word -> {lang: weight}. A word that several
+    languages share weighs less in each ("ambulance" says nothing, "boodschappen" says Dutch)."""
+
+    exact: dict[str, dict[str, float]]
+    prefixes: dict[str, dict[str, float]]  # "boodschap" (from "boodschap*") -> {lang: weight}
+    prefix_lengths: tuple[int, ...]
+
+
+def _words_of(phrase: str) -> tuple[list[str], list[str]]:
+    exact, prefixes = [], []
+    for token in phrase.replace("/", " ").split():
+        if token in ("*", "..."):
+            continue
+        target = prefixes if len(token) > 1 and token.endswith("*") else exact
+        folded = lexicon.fold_words(token)
+        target.extend(w for w in folded.split() if len(w) >= SHORT or target is exact)
+    return exact, prefixes
+
+
+@lru_cache(maxsize=4)
+def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
+    per_lang: dict[str, tuple[set[str], set[str]]] = {}
+
+    def add(lang: str, phrases) -> None:
+        exact, prefixes = per_lang.setdefault(lang, (set(), set()))
+        for phrase in phrases:
+            if phrase.startswith("-"):
+                continue  # "not an emergency" lines name no words of the language
+            e, p = _words_of(phrase)
+            exact.update(e)
+            prefixes.update(p)
+
+    for kind, langs in lex.words.items():
+        if kind in ("yes", "no", "optout", "optin", "info"):
+            continue  # one-word answers: shared by many languages, typed in any
+        for lang, phrases in langs.items():
+            if lang != lexicon.ANY:
+                add(lang, phrases)
+    for langs in lex.help.values():
+        for lang, phrases in langs.items():
+            add(lang, phrases)
+    for lang, keys in lex.when.items():
+        for key, phrases in keys.items():
+            if key != "not":
+                add(lang, phrases)
+    for code, info in lex.others.items():
+        add(code, info["words"])
+    for lang in lex.languages:
+        per_lang.setdefault(lang, (set(), set()))[0].update(
+            w for w in lex.language_words.get(lang, ()) if " " not in w and len(w) >= 4)
+    exact: dict[str, dict[str, float]] = {}
+    prefixes: dict[str, dict[str, float]] = {}
+    for lang, (e, p) in per_lang.items():
+        for w in e:
+            exact.setdefault(w, {})[lang] = 1.0
+        for w in p:
+            prefixes.setdefault(w, {})[lang] = 1.0
+    for table in (exact, prefixes):
+        for w, langs in table.items():
+            share = 1.0 / len(langs)
+            for lang in langs:
+                langs[lang] = share
+    return Vocabulary(exact, prefixes, tuple(sorted({len(p) for p in prefixes})))
+
+
+def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> dict[str, float]:
+    """lang -> how many of the tokens are words of that language (shared words count in part)."""
+    voc = vocabulary(lex or lexicon.current())
+    out: dict[str, float] = {}
+    for token in tokens:
+        if ARABIZI.match(token):
+            out["ar"] = out.get("ar", 0.0) + 1.5
+            continue
+        langs = voc.exact.get(token)
+        if langs is None:
+            for n in voc.prefix_lengths:
+                if n > len(token):
+                    break
+                langs = voc.prefixes.get(token[:n])
+                if langs:
+                    break
+        if langs:
+            weight = 1.0 if len(token) >= SHORT else 0.5
+            for lang, share in langs.items():
+                out[lang] = out.get(lang, 0.0) + share * weight
+    return out
+
+
+# ---- lingua, built once per set of languages (lazily: `buurtbot nlu` must start fast) ------------
+
+_build_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _detector(codes: tuple[str, ...]):
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    isos = []
+    for code in codes:
+        try:
+            isos.append(IsoCode639_1.from_str(code))
+        except (ValueError, KeyError, AttributeError):
+            continue  # a language lingua does not know: its words still vote
+    if len(isos) < 2:
+        return None
+    with _build_lock:
+        return LanguageDetectorBuilder.from_iso_codes_639_1(*isos).with_low_accuracy_mode().build()
+
+
+def _latin_codes(lex: lexicon.Lexicon) -> tuple[str, ...]:
+    return tuple(code for code in lex.languages if code != "ar")
+
+
+def lingua_scores(text: str, codes: tuple[str, ...]) -> dict[str, float]:
+    detector = _detector(codes)
+    if detector is None:
+        return {}
+    return {value.language.iso_code_639_1.name.lower(): value.value
+            for value in detector.compute_language_confidence_values(text)}
+
+
+def preload() -> None:
+    """Build the detector and load its models now (a server does this at start, not on a message)."""
+    lex = lexicon.current()
+    lingua_scores("preload", _latin_codes(lex))
+    lingua_scores("привет", LINGUA_OTHERS)
+    vocabulary(lex)
+
+
+def _spoken_or_other(code: str, confidence: float, lex: lexicon.Lexicon) -> Guess:
+    if code in lex.languages:
+        return Guess(code, None, confidence)
+    return Guess("other", code, confidence)
+
+
+def _cyrillic(text: str, lex: lexicon.Lexicon) -> Guess:
+    low = text.lower()
+    if any(ch in low for ch in "їєґі"):
+        return _spoken_or_other("uk", 0.95, lex)
+    if any(ch in low for ch in "ыэё"):
+        return _spoken_or_other("ru", 0.9, lex)
+    scores = lingua_scores(text, ("bg", "ru", "uk"))
+    best = max(scores, key=scores.get) if scores else "ru"
+    return _spoken_or_other(best, scores.get(best, 0.5), lex)
+
+
+def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
+    """The language of ``text`` (``tokens``: its folded words). ``hint``: the person's own language."""
+    lex = lexicon.current()
+    hint = hint if hint in lex.languages else None
+    fallback = Guess(hint or next(iter(lex.languages), "en"), None, 0.0)
+    script = _script(text)
+    letters = sum(script.values())
+    if not letters:
+        return fallback
+    top = max(script, key=script.get)
+    if script["tifinagh"]:
+        return Guess("other", "ber", 0.9)
+    if top == "greek":
+        return _spoken_or_other("el", 0.95, lex)
+    if top == "cyrillic":
+        return _cyrillic(text, lex)
+    voted = votes(tokens, lex)
+    if top == "arabic":
+        ber = voted.get("ber", 0.0)
+        if ber > voted.get("ar", 0.0) and ber >= 1:
+            return Guess("other", "ber", min(0.9, 0.5 + ber / 10))
+        return _spoken_or_other("ar", 0.95, lex)
+    return _latin(text, tokens, voted, hint, lex) or fallback
+
+
+def _latin(text: str, tokens: list[str], voted: dict[str, float], hint: str | None,
+           lex: lexicon.Lexicon) -> Guess | None:
+    words = [t for t in tokens if any(ch.isalpha() for ch in t)]
+    if not words:
+        return None
+    total = sum(voted.values())
+    # Lingala and Berber in Latin letters: only their own words can tell.
+    for code in ("ln", "ber"):
+        if voted.get(code, 0) >= 1 and voted[code] >= 0.5 * total and voted[code] == max(voted.values()):
+            return Guess("other", code, min(0.95, voted[code] / max(total, 1)))
+    if voted.get("ar", 0) >= 1.5 and voted["ar"] >= 0.4 * total:
+        return _spoken_or_other("ar", min(0.95, voted["ar"] / max(total, 1)), lex)
+    candidates = _latin_codes(lex)
+    scores = lingua_scores(text, candidates)
+    combined = {}
+    for code in candidates:
+        share = voted.get(code, 0.0) / total if total else 0.0
+        combined[code] = 0.55 * scores.get(code, 0.0) + 0.45 * share if total else scores.get(code, 0.0)
+    best = max(combined, key=combined.get)
+    if combined[best] < 0.1 and not total:
+        return None  # nothing to go on ("hi", "ok"): the person's own language
+    if hint and hint != best and hint in combined:
+        plausible = combined[hint] >= 0.12 or voted.get(hint, 0) > 0
+        unsure = len(words) <= 3 or combined[best] < 0.5 or combined[best] - combined[hint] < 0.15
+        if plausible and unsure:
+            best = hint
+    return Guess(best, None, round(min(1.0, combined[best]), 3))
+
+
+lexicon.on_change(lambda: vocabulary.cache_clear())

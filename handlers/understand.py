@@ -1,0 +1,118 @@
+"""Understanding free text as ONE pure function: normalise -> the language -> signals -> request or
+offer -> the kind of help -> when. No database, no network, nothing downloaded: flows,
+``buurtbot nlu`` and the tests call the same function with the same answer.
+
+All words are data: ``locales/lexicon/<lang>/request.txt``, ``offer.txt``, ``help/<category>.txt``,
+``when.txt`` and the signal files (see locales/lexicon/README.md). The bot proposes what it
+understood and the person confirms; nothing here decides alone -- except that emergencies favour
+recall (a false alarm costs a kind sentence).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from handlers import keywords, language_id, lexicon, when as when_reader
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+#: models.people.CATEGORIES without "other" (the answer when a request names no kind of help).
+CATEGORIES = ("shopping", "lift", "repair", "company", "pets", "paperwork")
+
+
+@dataclass(frozen=True)
+class Understanding:
+    language: str                 # one of the bot's languages, or "other"
+    other_language: str | None    # "ru", "uk", "bg", "el", "ln", "ber" (or None) when language == "other"
+    kind: str                     # "request" | "offer" | "other"
+    category: str | None          # a models.people.CATEGORIES code, or None
+    when: date | None             # the day meant, Europe/Brussels, relative to `today`
+    when_kind: str | None         # "today" | "tomorrow" | "date" | "week" or None
+    part_of_day: str | None       # "morning" | "afternoon" | "evening" | None
+    signals: frozenset[str]       # emergency, suicide, concern, company, professional
+    confidence: float             # of the language (0..1)
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.signals & keywords.URGENT)
+
+    @property
+    def referral(self) -> bool:
+        return "professional" in self.signals
+
+    def as_json(self) -> dict:
+        return {
+            "language": self.language, "kind": self.kind, "category": self.category,
+            "when": self.when.isoformat() if self.when else None, "urgent": self.urgent, "referral": self.referral,
+            "other_language": self.other_language, "when_kind": self.when_kind, "part_of_day": self.part_of_day,
+            "signals": sorted(self.signals), "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """Compiled phrase patterns: kind ("request", "offer", a category) -> lang -> pattern."""
+
+    kinds: dict[str, dict[str, re.Pattern]]
+
+
+def _compile(phrases: list[str]) -> re.Pattern | None:
+    pattern = keywords.alternation(phrases)
+    return re.compile(pattern) if pattern else None
+
+
+@lru_cache(maxsize=4)
+def phrases(lex: lexicon.Lexicon) -> Phrases:
+    kinds: dict[str, dict[str, re.Pattern]] = {}
+    for name in ("request", "offer"):
+        kinds[name] = {lang: p for lang, ph in lex.words.get(name, {}).items() if (p := _compile(ph))}
+    for category in CATEGORIES:
+        kinds[category] = {lang: p for lang, ph in lex.help.get(category, {}).items() if (p := _compile(ph))}
+    return Phrases(kinds)
+
+
+def _matches(table: dict[str, re.Pattern], folded: str, langs: list[str]) -> list[re.Match]:
+    return [m for lang in langs if (p := table.get(lang)) is not None for m in p.finditer(folded)]
+
+
+def _kind_and_category(folded: str, langs: list[str]) -> tuple[str, str | None]:
+    table = phrases(lexicon.current()).kinds
+    offers = _matches(table["offer"], folded, langs)
+    requests = _matches(table["request"], folded, langs)
+    found: dict[str, tuple[int, int]] = {}  # category -> (matches, -first position)
+    for category in CATEGORIES:
+        hits = _matches(table[category], folded, langs)
+        if hits:
+            found[category] = (len(hits), -min(m.start() for m in hits))
+    category = max(found, key=found.get) if found else None
+    if offers:
+        kind = "offer"
+    elif requests or category:
+        kind = "request"
+    else:
+        kind = "other"
+    if kind != "other" and category is None:
+        category = "other"
+    return kind, category
+
+
+def understand(text: str, language: str | None = None, today: date | None = None) -> Understanding:
+    """``language``: the person's own (a hint for short or ambiguous texts). ``today``: injected clock."""
+    text = text or ""
+    today = today or datetime.now(BRUSSELS).date()
+    folded = lexicon.fold_words(text)
+    tokens = folded.split()
+    guess = language_id.identify(text, tokens, language)
+    langs = [guess.language if guess.language != "other" else (guess.other_language or ""),
+             *([language] if language else []), lexicon.ANY]
+    kind, category = _kind_and_category(folded, langs)
+    if kind == "other" and category is None:
+        kind, category = _kind_and_category(folded, list(lexicon.current().languages))
+    found = when_reader.read(text, folded, langs, today)
+    return Understanding(
+        language=guess.language, other_language=guess.other_language, kind=kind, category=category,
+        when=found.day, when_kind=found.kind, part_of_day=found.part,
+        signals=frozenset(keywords.signals(text)) if tokens else frozenset(), confidence=guess.confidence,
+    )
