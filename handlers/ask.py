@@ -198,6 +198,20 @@ def parse_date(text: str, base: date) -> date | None:
     return d if base <= d <= base + timedelta(days=366) else None
 
 
+def when_in_words(ctx: Context, answer: Answer) -> bool:
+    """"morgen", "jeudi prochain", "volgende week dinsdag" typed instead of a button or a date."""
+    from handlers.free_text import understood, when_of
+
+    if answer.payload or not answer.text.strip():
+        return False
+    when, due = when_of(understood(ctx, clean_text(answer.text, 200)))
+    if when is None:
+        return False
+    ctx.goto("ask.where", when=when, due=due)
+    ask_where(ctx)
+    return True
+
+
 @step("ask.when")
 @keeps_media
 def on_when(ctx: Context, answer: Answer) -> None:
@@ -206,6 +220,8 @@ def on_when(ctx: Context, answer: Answer) -> None:
     typed = parse_date(answer.text, base) if not answer.payload else None
     if typed:
         kind = "date"
+    if kind not in WHEN_LABELS and when_in_words(ctx, answer):
+        return
     if kind not in WHEN_LABELS:
         ask_when(ctx)
         return
@@ -222,6 +238,8 @@ def on_when(ctx: Context, answer: Answer) -> None:
 @keeps_media
 def on_date(ctx: Context, answer: Answer) -> None:
     d = parse_date(answer.text, today())
+    if d is None and when_in_words(ctx, answer):
+        return
     if d is None:
         ctx.say(
             _(

@@ -134,7 +134,25 @@ HELP_WITHOUT_A_KIND = resident("maria", "Maria", "nl") + [
     Row("maria", payload="cat:paperwork", reply=has(options=("when:week",))),
 ]
 
+def next_thursday():
+    return today() + timedelta(days=(3 - today().weekday()) % 7 or 7)
+
+
+WHEN_IN_WORDS = resident("maria", "Maria", "nl") + [
+    Row("maria", "1"),
+    Row("maria", "Een pak water", reply=has(options=("when:today",))),
+    # a day in words instead of a button: it was asked again before
+    Row("maria", "donderdag", reply=has(T(WHERE, "nl")),
+        db=lambda s, v: state_of(s, "maria")[1]["due"] == next_thursday().isoformat() or pytest.fail("due")),
+    Row("maria", "/menu"),
+    Row("maria", payload="ask"), Row("maria", "1"), Row("maria", "Een brood"),
+    Row("maria", payload="when:date"),
+    Row("maria", "morgen", reply=has(T(WHERE, "nl")),
+        db=lambda s, v: state_of(s, "maria")[1]["when"] == "tomorrow" or pytest.fail("when")),
+]
+
 TABLES = {
+    "when_in_words": WHEN_IN_WORDS,
     "request_at_the_menu": REQUEST_AT_THE_MENU,
     "when_understood_too": WHEN_UNDERSTOOD_TOO,
     "change_keeps_the_words": CHANGE_KEEPS_THE_WORDS,
@@ -368,3 +386,15 @@ def test_free_text_rules_come_after_the_signals_and_before_not_understood():
         assert names.index(signal) < names.index("other_language")
     assert names.index("other_language") < names.index("offer_in_words") < names.index("request_in_words") \
         < names.index("not_understood") == len(names) - 1
+
+
+def test_a_newcomer_in_an_unspoken_language_is_acknowledged_and_handed_on_after_joining(chat, russian_ack):
+    ack = other_ack("ru")
+    play(chat, [
+        Row("olga", RUSSIAN, reply=has(ack), db=lambda s, v: state_of(s, "olga")[1]["said"]["other"] == "ru"
+            or pytest.fail("not kept")),
+        Row("olga", "x", reply=has(options=("lang:nl", "lang:fr", "lang:en"))),  # the list, not the question forever
+        Row("olga", payload="lang:nl"), Row("olga", "1040"), Row("olga", payload="yes"),
+        Row("olga", "Olga", reply=has(ack), told={"coordinator": has(RUSSIAN, options=("alert:take:",))},
+            db=lambda s, v: "said" not in state_of(s, "olga")[1] or pytest.fail("kept after joining")),
+    ])
