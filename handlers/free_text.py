@@ -7,16 +7,13 @@ does not speak (its acknowledgement, from ``locales/lexicon/other/<code>.txt`` w
 and the one light offer per conversation to switch to the language someone writes in."""
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 from babel import Locale, UnknownLocaleError
 from sqlalchemy import select
 
 from handlers import lexicon
 from handlers.core import STEP_TTL, Context
 from handlers.i18n import FORMAT_LOCALES, LANGUAGES, _, current_language, today
-from handlers.lexicon import command_name, fold, read_pairs
+from handlers.lexicon import command_name, fold
 from handlers.understand import Understanding, understand
 from models import Outbox
 
@@ -24,7 +21,7 @@ from models import Outbox
 LANGUAGE_HINT = "language-hint"
 #: How sure the language must be before the bot suggests switching to it.
 SWITCH_CONFIDENCE = 0.8
-#: Kept for a newcomer until consent (and erased with a "no", /delete or 12 hours of silence).
+#: Kept for a newcomer until they answer the consent question (or /delete, or return after STEP_TTL).
 KEPT_TEXT = 500
 
 
@@ -67,16 +64,9 @@ def when_of(u: Understanding) -> tuple[str | None, str | None]:
 
 # ---- languages the bot does not speak ----------------------------------------------------------
 
-@lru_cache(maxsize=8)
-def _other_files(directory: Path) -> dict[str, dict[str, str]]:
-    folder = directory / "lexicon" / "other"
-    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
-    return {f.stem: {key: (values or [""])[0] for key, values in read_pairs(f, lists=False)} for f in files}
-
-
-def other_info(code: str | None) -> dict[str, str]:
-    """``name:`` and ``ack:`` of ``locales/lexicon/other/<code>.txt``; {} when there is none."""
-    return _other_files(lexicon.directory()).get(code or "", {})
+def other_info(code: str | None) -> dict:
+    """``name`` and ``ack`` of ``locales/lexicon/other/<code>.txt`` (read by handlers/lexicon.py); {} when none."""
+    return lexicon.current().others.get(code or "", {})
 
 
 def other_ack(code: str | None) -> str | None:

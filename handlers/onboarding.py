@@ -20,6 +20,9 @@ from models.audit import audit
 from models.network import coordinators_of, find_invite, neighbourhoods_for_postcode, use_invite
 
 CONSENT_VERSION = "2026-11"
+#: How sure the language of a newcomer's sentence must be to ask "shall we continue in it?"
+#: (below: the usual question, in every language).
+SURE_ENOUGH = 0.5
 
 
 def start(ctx: Context, code: str | None) -> None:
@@ -72,7 +75,7 @@ def first_words(ctx: Context, text: str) -> bool:
         return False
     u = understood(ctx, text)
     said = kept(u, text)
-    if u.language in LANGUAGES:
+    if u.language in LANGUAGES and u.confidence >= SURE_ENOUGH:
         ctx.goto("onboard.language", said=said, proposed=u.language)
         with speaking(u.language):
             ctx.say(_("You wrote in {language}. Shall we continue in {language}?", language=LANGUAGES[u.language]),

@@ -398,3 +398,16 @@ def test_a_newcomer_in_an_unspoken_language_is_acknowledged_and_handed_on_after_
         Row("olga", "Olga", reply=has(ack), told={"coordinator": has(RUSSIAN, options=("alert:take:",))},
             db=lambda s, v: "said" not in state_of(s, "olga")[1] or pytest.fail("kept after joining")),
     ])
+
+
+def test_a_coordinator_asking_for_a_neighbour_in_words_keeps_whom_it_is_for(chat):
+    """The seeded coordinator (English) asks for a neighbour without a phone, typing the need."""
+    play(chat, [
+        Row("coordinator", payload="coord:proxy"),
+        Row("coordinator", "Mr Peeters", reply=has(options=("cat:shopping",))),
+        Row("coordinator", EN_TOMORROW, reply=has(lambda v: proposal("en", "shopping", tomorrow()))),
+        Row("coordinator", "yes", reply=has(T(WHERE, "en"))),  # the neighbour's address, not the coordinator's
+        Row("coordinator", STREET, reply=has("Mr Peeters", options=("yes", "no"))),
+        Row("coordinator", "yes", db=lambda s, v: (last_request(s).on_behalf_of, last_request(s).category)
+            == ("Mr Peeters", "shopping") or pytest.fail("on behalf")),
+    ])
