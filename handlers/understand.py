@@ -15,10 +15,11 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from handlers import keywords, language_id, lexicon, when as when_reader
+from handlers import keywords, language_id, lexicon, typos, when as when_reader
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-#: models.people.CATEGORIES without "other" (the answer when a request names no kind of help).
+#: models.people.CATEGORIES without "other" (the answer when a request names no kind of help). Company words
+#: ("walk", "talk") also come with other help: on a tie, the other category wins ("walk my dog" -> pets).
 CATEGORIES = ("shopping", "lift", "repair", "company", "pets", "paperwork")
 
 
@@ -73,6 +74,29 @@ def phrases(lex: lexicon.Lexicon) -> Phrases:
     return Phrases(kinds)
 
 
+@lru_cache(maxsize=4)
+def _typo_readers(lex: lexicon.Lexicon) -> dict[str, typos.Corrector]:
+    """lang -> reads typos of that language's request, offer, help and when words ("boodschapen")."""
+    own: dict[str, set[str]] = {}
+    for table in (lex.words.get("request", {}), lex.words.get("offer", {}), *lex.help.values()):
+        for lang, phrases in table.items():
+            for phrase in phrases:
+                exact, prefixes = lexicon.phrase_words(phrase)
+                own.setdefault(lang, set()).update([*exact, *prefixes])  # "computr" -> "computer" (computer*)
+    for lang, keys in lex.when.items():
+        for key, phrases in keys.items():
+            if key != "not":
+                for phrase in phrases:
+                    own.setdefault(lang, set()).update(lexicon.phrase_words(phrase)[0])
+    known = set(language_id.vocabulary(lex).exact)
+    return {lang: typos.Corrector(words, known) for lang, words in own.items()}
+
+
+def _corrected(folded: str, lang: str) -> str:
+    reader = _typo_readers(lexicon.current()).get(lang)
+    return (reader.correct(folded) if reader is not None else None) or folded
+
+
 def _matches(table: dict[str, re.Pattern], folded: str, langs: list[str]) -> list[re.Match]:
     return [m for lang in langs if (p := table.get(lang)) is not None for m in p.finditer(folded)]
 
@@ -81,11 +105,11 @@ def _kind_and_category(folded: str, langs: list[str]) -> tuple[str, str | None]:
     table = phrases(lexicon.current()).kinds
     offers = _matches(table["offer"], folded, langs)
     requests = _matches(table["request"], folded, langs)
-    found: dict[str, tuple[int, int]] = {}  # category -> (matches, -first position)
+    found: dict[str, tuple[int, int, int]] = {}  # category -> (matches, specific, -first position)
     for category in CATEGORIES:
         hits = _matches(table[category], folded, langs)
         if hits:
-            found[category] = (len(hits), -min(m.start() for m in hits))
+            found[category] = (len(hits), category != "company", -min(m.start() for m in hits))
     category = max(found, key=found.get) if found else None
     if offers:
         kind = "offer"
@@ -107,10 +131,11 @@ def understand(text: str, language: str | None = None, today: date | None = None
     guess = language_id.identify(text, tokens, language)
     langs = [guess.language if guess.language != "other" else (guess.other_language or ""),
              *([language] if language else []), lexicon.ANY]
-    kind, category = _kind_and_category(folded, langs)
-    if kind == "other" and category is None:
+    read = _corrected(folded, langs[0]) if tokens else folded
+    kind, category = _kind_and_category(read, langs)
+    if kind == "other" and category is None:  # mixed or mistaken: words of any language (as typed)
         kind, category = _kind_and_category(folded, list(lexicon.current().languages))
-    found = when_reader.read(text, folded, langs, today)
+    found = when_reader.read(text, read, langs, today)
     return Understanding(
         language=guess.language, other_language=guess.other_language, kind=kind, category=category,
         when=found.day, when_kind=found.kind, part_of_day=found.part,
