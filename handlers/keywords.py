@@ -144,11 +144,12 @@ def urgent_typos(lex: lexicon.Lexicon) -> Corrector:
 
 def _urgent_with_typos(folded: str, kinds: dict[str, Kind]) -> set[str]:
     """Emergencies favour recall: the urgent kinds once more, with typos read as the words they miss."""
-    corrected = urgent_typos(lexicon.current()).correct(folded)
-    if corrected is None:
-        return set()
-    words = frozenset(corrected.split())
-    return {name for name in URGENT if name in kinds and kinds[name].search(corrected, words)}
+    for reading in urgent_typos(lexicon.current()).readings(folded):
+        words = frozenset(reading.split())
+        found = {name for name in URGENT if name in kinds and kinds[name].search(reading, words)}
+        if found:
+            return found
+    return set()
 
 
 def signals(text: str) -> set[str]:

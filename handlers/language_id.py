@@ -31,6 +31,8 @@ class Guess:
     language: str  # a language the bot speaks, or "other"
     other_language: str | None
     confidence: float
+    #: The other languages whose words the message uses, most first ("Allee, demain?" -> fr besides nl).
+    also: tuple[str, ...] = ()
 
 
 def _script(text: str) -> dict[str, int]:
@@ -199,6 +201,14 @@ def _cyrillic(text: str, lex: lexicon.Lexicon) -> Guess:
 
 def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
     """The language of ``text`` (``tokens``: its folded words). ``hint``: the person's own language."""
+    guess = _identify(text, tokens, hint)
+    voted, _covered = votes(tokens)
+    also = tuple(code for code in sorted(voted, key=voted.get, reverse=True)
+                 if voted[code] >= 1 and code != guess.language and code in lexicon.current().languages)
+    return Guess(guess.language, guess.other_language, guess.confidence, also)
+
+
+def _identify(text: str, tokens: list[str], hint: str | None) -> Guess:
     lex = lexicon.current()
     hint = hint if hint in lex.languages else None
     fallback = Guess(hint or next(iter(lex.languages), "en"), None, 0.0)

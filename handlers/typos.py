@@ -13,10 +13,10 @@ load the ten languages (measured here); the lexicons' own words are the known wo
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from rapidfuzz.distance import OSA
-from rapidfuzz.process import extractOne
+from rapidfuzz.process import extract
 
 #: Shorter words are left alone: one keystroke turns too many short words into others.
 MIN_LENGTH = 5
@@ -39,33 +39,57 @@ class Corrector:
         self.index: dict[tuple[str, int], list[str]] = {}
         for word in self.words:
             self.index.setdefault((word[0], len(word)), []).append(word)
-        self._seen: dict[str, str | None] = {}
+        self._seen: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
-    def word(self, token: str) -> str | None:
-        """The list word ``token`` is a typo of, or None."""
+    def candidates(self, token: str) -> tuple[str, ...]:
+        """The list words ``token`` may be a typo of (all at the smallest distance, the same length
+        first: "tere" -> ("terre", "there")), or ()."""
         if len(token) < MIN_LENGTH - 1 or token in self.known or not token.isalpha():
-            return None
-        found = self._seen.get(token, "")
-        if found != "":
+            return ()
+        found = self._seen.get(token)
+        if found is not None:
             return found
         limit = allowed(len(token))
         choices = [w for n in range(len(token) - limit, len(token) + limit + 1)
                    for w in self.index.get((token[0], n), ())]
-        best = extractOne(token, choices, scorer=OSA.distance, score_cutoff=limit) if choices else None
-        found = best[0] if best is not None and best[1] <= allowed(len(best[0])) else None
+        scored = [(w, d) for w, d, _i in extract(token, choices, scorer=OSA.distance, score_cutoff=limit,
+                                                   limit=None) if d <= allowed(len(w))] if choices else []
+        best = min((d for _w, d in scored), default=None)
+        found = tuple(sorted((w for w, d in scored if d == best), key=lambda w: (abs(len(w) - len(token)), w)))
         with self._lock:
             if len(self._seen) >= CACHE:
                 self._seen.clear()
             self._seen[token] = found
         return found
 
+    def word(self, token: str) -> str | None:
+        """The list word ``token`` is most likely a typo of, or None."""
+        found = self.candidates(token)
+        return found[0] if found else None
+
     def correct(self, folded: str) -> str | None:
         """The folded text with its typos read as list words; None when there was nothing to read."""
+        return next(self.readings(folded), None)
+
+    def readings(self, folded: str, most: int = 8) -> Iterator[str]:
+        """The text with its typos read as list words: the likeliest reading first, then each other
+        candidate of each word ("par tere" -> "par terre", "par there"), at most ``most`` readings."""
         tokens = folded.split()
-        changed = False
-        for i, token in enumerate(tokens):
-            found = self.word(token)
-            if found is not None:
-                tokens[i], changed = found, True
-        return " ".join(tokens) if changed else None
+        options = [(i, self.candidates(t)) for i, t in enumerate(tokens)]
+        options = [(i, found) for i, found in options if found]
+        if not options:
+            return
+        first = list(tokens)
+        for i, found in options:
+            first[i] = found[0]
+        yield " ".join(first)
+        given = 1
+        for i, found in options:
+            for other in found[1:]:
+                if given >= most:
+                    return
+                reading = list(first)
+                reading[i] = other
+                given += 1
+                yield " ".join(reading)

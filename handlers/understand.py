@@ -53,15 +53,28 @@ class Understanding:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """One language's phrases of one kind, and the phrases that do not count ("-ik heb geen tijd")."""
+
+    pattern: re.Pattern
+    excluded: re.Pattern | None
+
+    def finditer(self, folded: str):
+        if self.excluded is not None:
+            folded = self.excluded.sub(lambda m: " " * len(m.group(0)), folded)  # positions kept
+        return self.pattern.finditer(folded)
+
+
+@dataclass(frozen=True)
 class Phrases:
     """Compiled phrase patterns: kind ("request", "offer", a category) -> lang -> pattern."""
 
-    kinds: dict[str, dict[str, re.Pattern]]
+    kinds: dict[str, dict[str, Pattern]]
 
 
-def _compile(phrases: list[str]) -> re.Pattern | None:
-    pattern = keywords.alternation(phrases)
-    return re.compile(pattern) if pattern else None
+def _compile(phrases: list[str]) -> Pattern | None:
+    pattern, excluded = keywords.alternation(phrases), keywords.exclusion(phrases)
+    return Pattern(re.compile(pattern), re.compile(excluded) if excluded else None) if pattern else None
 
 
 @lru_cache(maxsize=4)
@@ -97,7 +110,7 @@ def _corrected(folded: str, lang: str) -> str:
     return (reader.correct(folded) if reader is not None else None) or folded
 
 
-def _matches(table: dict[str, re.Pattern], folded: str, langs: list[str]) -> list[re.Match]:
+def _matches(table: dict[str, Pattern], folded: str, langs: list[str]) -> list[re.Match]:
     return [m for lang in langs if (p := table.get(lang)) is not None for m in p.finditer(folded)]
 
 
@@ -133,9 +146,9 @@ def understand(text: str, language: str | None = None, today: date | None = None
              *([language] if language else []), lexicon.ANY]
     read = _corrected(folded, langs[0]) if tokens else folded
     kind, category = _kind_and_category(read, langs)
-    if kind == "other" and category is None:  # mixed or mistaken: words of any language (as typed)
-        kind, category = _kind_and_category(folded, list(lexicon.current().languages))
-    found = when_reader.read(text, read, langs, today)
+    if kind == "other" and category is None and guess.also:  # mixed: "Allee, qqn pour mes courses?"
+        kind, category = _kind_and_category(folded, list(guess.also))
+    found = when_reader.read(text, read, [*langs, *guess.also], today)
     return Understanding(
         language=guess.language, other_language=guess.other_language, kind=kind, category=category,
         when=found.day, when_kind=found.kind, part_of_day=found.part,

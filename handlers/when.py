@@ -82,11 +82,12 @@ def readers(lex: lexicon.Lexicon) -> dict[str, Reader]:
         words = lex.when.get(lang, {})
         days, months = _babel_names(lex.format_locales.get(lang, lang))
         keys = {}
+        # "dinsdagochtend": a weekday with a part of the day glued on names both.
+        glued = {(day, part): [d + p for d in days.get(day, []) for p in words.get(part, []) if " " not in d + p
+                               and "'" not in p] for day in WEEKDAYS for part in PARTS}
         for key in KEYS:
             phrases = [*words.get(key, []), *days.get(key, [])]
-            if key in WEEKDAYS:  # "dinsdagochtend", "jeudi-matin": a weekday with a part of the day glued on
-                phrases += [d + p for d in days.get(key, []) for part in PARTS for p in words.get(part, [])
-                            if " " not in d + p and "'" not in p]
+            phrases += [w for (day, part), found in glued.items() if key in (day, part) for w in found]
             pattern = _pattern(phrases)
             if pattern is not None:
                 keys[key] = pattern
@@ -158,12 +159,11 @@ def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
 
 
 def read(text: str, folded: str, languages: list[str], today: date) -> When:
-    """``text`` as written (for "12/12") and folded. The first language of ``languages`` (in order)
-    whose words name a day; else any other language's."""
+    """``text`` as written (for "12/12") and folded; the words of ``languages``, the first that names a
+    day wins. Only the languages of the message: Spanish "hoi" (hoy) is a Dutch greeting."""
     all_readers = readers(lexicon.current())
-    tried = [lang for lang in dict.fromkeys(languages) if lang in all_readers]
     best = NOTHING
-    for lang in [*tried, *(lang for lang in all_readers if lang not in tried)]:
+    for lang in [lang for lang in dict.fromkeys(languages) if lang in all_readers] or list(all_readers)[:1]:
         found = _read(text, folded, all_readers[lang], today)
         if found.kind is not None:
             return found if found.part or best.part is None else When(found.day, found.kind, best.part)
