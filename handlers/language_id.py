@@ -22,6 +22,8 @@ LINGUA_OTHERS = ("el", "bg", "ru", "uk")
 ARABIZI = re.compile(r"^(?=.*[a-z])(?:[a-z]*[23579][a-z]+|[a-z]+[23579][a-z]*)$")
 #: Lexicon files of one-word answers: typed by anyone, so they tell no language.
 ANSWERS = ("yes", "no", "optout", "optin", "info")
+#: How much a word of locales/lexicon/other/<code>.txt weighs against a word of the bot's own lexicons.
+OTHER_WEIGHT = 2.0
 #: Words shorter than this say little about a language on their own ("de", "la", "a").
 SHORT = 3
 
@@ -107,8 +109,8 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
     for table in (exact, prefixes):
         for w, langs in table.items():
             share = 1.0 / len(langs)
-            for lang in langs:
-                langs[lang] = share
+            for lang in langs:  # other/*.txt words were chosen to tell their language apart: they weigh double
+                langs[lang] = share * (OTHER_WEIGHT if lang in lex.others else 1.0)
     neutral = {lexicon.fold_words(w) for kind in ANSWERS for phrases in lex.words.get(kind, {}).values()
                for w in phrases}
     return Vocabulary(exact, prefixes, tuple(sorted({len(p) for p in prefixes})), frozenset(neutral))
@@ -121,11 +123,11 @@ def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[s
     out: dict[str, float] = {}
     covered = 0
     for token in tokens:
-        if ARABIZI.match(token):
+        langs = voc.exact.get(token)
+        if langs is None and ARABIZI.match(token):  # not "2moro", "2main": those are lexicon words
             out["ar"] = out.get("ar", 0.0) + 1.5
             covered += 1
             continue
-        langs = voc.exact.get(token)
         if langs is None:
             for n in voc.prefix_lengths:
                 if n > len(token):
