@@ -21,6 +21,8 @@ from handlers.typos import Corrector
 
 #: The kinds that are answered at once, whatever else is going on (and never throttled).
 URGENT = frozenset({"emergency", "suicide"})
+#: Typos are read in this many words of a message (a long message's start; whole words are matched anyway).
+TYPO_WORDS = 1000
 #: Commands that protect a person: they pass the flood limiter, typed or slashed.
 PROTECTIVE_COMMANDS = ("stop", "delete", "start")
 
@@ -144,7 +146,7 @@ def urgent_typos(lex: lexicon.Lexicon) -> Corrector:
 
 def _urgent_with_typos(folded: str, kinds: dict[str, Kind]) -> set[str]:
     """Emergencies favour recall: the urgent kinds once more, with typos read as the words they miss."""
-    for reading in urgent_typos(lexicon.current()).readings(folded):
+    for reading in urgent_typos(lexicon.current()).readings(" ".join(folded.split()[:TYPO_WORDS])):
         words = frozenset(reading.split())
         found = {name for name in URGENT if name in kinds and kinds[name].search(reading, words)}
         if found:

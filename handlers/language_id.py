@@ -24,6 +24,10 @@ ARABIZI = re.compile(r"^(?=.*[a-z])(?:[a-z]*[23579][a-z]+|[a-z]+[23579][a-z]*)$"
 ANSWERS = ("yes", "no", "optout", "optin", "info")
 #: How much a word of locales/lexicon/other/<code>.txt weighs against a word of the bot's own lexicons.
 OTHER_WEIGHT = 2.0
+#: How much of a message the language is judged on (characters).
+SAMPLE = 600
+#: Letters of the Latin spelling of Berber (Kabyle, Tamazight) and Lingala that the bot's languages lack.
+LETTERS = {"ɣ": "ber", "ɛ": "ber", "ɔ": "ln"}
 #: Words shorter than this say little about a language on their own ("de", "la", "a").
 SHORT = 3
 
@@ -123,6 +127,9 @@ def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[s
     out: dict[str, float] = {}
     covered = 0
     for token in tokens:
+        for letter, code in LETTERS.items():
+            if letter in token:
+                out[code] = out.get(code, 0.0) + OTHER_WEIGHT
         langs = voc.exact.get(token)
         if langs is None and ARABIZI.match(token):  # not "2moro", "2main": those are lexicon words
             out["ar"] = out.get("ar", 0.0) + 1.5
@@ -204,7 +211,7 @@ def _cyrillic(text: str, lex: lexicon.Lexicon) -> Guess:
 def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
     """The language of ``text`` (``tokens``: its folded words). ``hint``: the person's own language."""
     guess = _identify(text, tokens, hint)
-    voted, _covered = votes(tokens)
+    voted, _covered = votes(tokens[:SAMPLE // 4])
     also = tuple(code for code in sorted(voted, key=voted.get, reverse=True)
                  if voted[code] >= 1 and code != guess.language and code in lexicon.current().languages)
     return Guess(guess.language, guess.other_language, guess.confidence, also)
@@ -212,6 +219,7 @@ def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
 
 def _identify(text: str, tokens: list[str], hint: str | None) -> Guess:
     lex = lexicon.current()
+    text, tokens = text[:SAMPLE], tokens[:SAMPLE // 4]  # a page tells no more than its start; lingua slows
     hint = hint if hint in lex.languages else None
     fallback = Guess(hint or next(iter(lex.languages), "en"), None, 0.0)
     script = _script(text)
@@ -247,7 +255,7 @@ def _latin(text: str, tokens: list[str], voted: dict[str, float], covered: int, 
     total = sum(voted.values())
     # Lingala and Berber in Latin letters: only their own words can tell.
     for code in ("ln", "ber"):
-        if voted.get(code, 0) >= 1 and voted[code] >= 0.5 * total and voted[code] == max(voted.values()):
+        if voted.get(code, 0) >= 1 and voted[code] >= 0.4 * total and voted[code] == max(voted.values()):
             return Guess("other", code, min(0.95, voted[code] / max(total, 1)))
     if voted.get("ar", 0) >= 1.5 and voted["ar"] >= 0.4 * total:
         return _spoken_or_other("ar", min(0.95, voted["ar"] / max(total, 1)), lex)

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from handlers import keywords, language_id, lexicon, typos, when as when_reader
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+#: What a message asks is read from its first characters (a Telegram message holds 4096).
+LONGEST = 4096
 #: models.people.CATEGORIES without "other" (the answer when a request names no kind of help). Company words
 #: ("walk", "talk") also come with other help: on a tie, the other category wins ("walk my dog" -> pets).
 CATEGORIES = ("shopping", "lift", "repair", "company", "pets", "paperwork")
@@ -124,7 +126,7 @@ def _kind_and_category(folded: str, langs: list[str]) -> tuple[str, str | None]:
         if hits:
             found[category] = (len(hits), category != "company", -min(m.start() for m in hits))
     category = max(found, key=found.get) if found else None
-    if offers:
+    if offers and len(offers) >= len(requests):  # "Kan ik iets meebrengen?" offers; a tie is an offer too
         kind = "offer"
     elif requests or category:
         kind = "request"
@@ -139,6 +141,8 @@ def understand(text: str, language: str | None = None, today: date | None = None
     """``language``: the person's own (a hint for short or ambiguous texts). ``today``: injected clock."""
     text = text or ""
     today = today or datetime.now(BRUSSELS).date()
+    signals = frozenset(keywords.signals(text)) if text.strip() else frozenset()  # all of it, however long
+    text = text[:LONGEST]
     folded = lexicon.fold_words(text)
     tokens = folded.split()
     guess = language_id.identify(text, tokens, language)
@@ -146,11 +150,14 @@ def understand(text: str, language: str | None = None, today: date | None = None
              *([language] if language else []), lexicon.ANY]
     read = _corrected(folded, langs[0]) if tokens else folded
     kind, category = _kind_and_category(read, langs)
-    if kind == "other" and category is None and guess.also:  # mixed: "Allee, qqn pour mes courses?"
-        kind, category = _kind_and_category(folded, list(guess.also))
+    if category in (None, "other") and guess.also:  # mixed: "Allee, qqn pour mes courses?", "3afak f courses"
+        also_kind, also_category = _kind_and_category(folded, list(guess.also))
+        kind = kind if kind != "other" else also_kind
+        category = also_category if also_category not in (None, "other") else category
+        category = "other" if category is None and kind != "other" else category
     found = when_reader.read(text, read, [*langs, *guess.also], today)
     return Understanding(
         language=guess.language, other_language=guess.other_language, kind=kind, category=category,
         when=found.day, when_kind=found.kind, part_of_day=found.part,
-        signals=frozenset(keywords.signals(text)) if tokens else frozenset(), confidence=guess.confidence,
+        signals=signals, confidence=guess.confidence,
     )

@@ -55,6 +55,9 @@ def ten(tmp_path_factory):
      "nl", "request", "paperwork"),
     ("Ik heb een auto en kan mensen rondrijden, liefst 's namiddags.", "nl", "offer", "lift"),
     ("Ik kan mijn boodschappen niet meer zelf doen", "nl", "request", "shopping"),  # "ik kan ... doen", negated
+    ("Ik heb een auto maar ik kan niet meer rijden, wie kan mij naar de dokter brengen?", "nl", "request", "lift"),
+    ("Ik wil graag vrijwilliger worden", "nl", "offer", "other"),
+    ("Mag ik iemand helpen met zijn boodschappen?", "nl", "offer", "shopping"),
     ("Ik heb hulp nodig", "nl", "request", "other"),
     ("Dank u, maar ik kan nog goed voor mezelf zorgen.", "nl", "other", None),
     ("J'ai besoin d'aide pour mes courses jeudi", "fr", "request", "shopping"),
@@ -115,6 +118,7 @@ def test_the_ten_languages_are_recognised(ten, text, language):
     ("Здравейте, може ли някой да ми помогне с пазаруването?", "bg"),
     ("Καλησπέρα, μπορεί κάποιος να με βοηθήσει με τα ψώνια;", "el"),
     ("ⴰⵣⵓⵍ ⴼⵍⵍⴰⴽ", "ber"),                                    # Tifinagh
+    ("Ur zmireɣ ara ad ruḥeɣ ɣer tḥanut", "ber"),              # Kabyle in Latin letters: ɣ, ɛ
 ])
 def test_languages_the_bot_does_not_speak_are_other(ten, text, other):
     found = understand(text, today=TODAY)
