@@ -37,8 +37,10 @@ class Guess:
     language: str  # a language the bot speaks, or "other"
     other_language: str | None
     confidence: float
-    #: The other languages whose words the message uses, most first ("Allee, demain?" -> fr besides nl).
+    #: The other languages whose words the message uses, most first ("Allee, demain?" -> fr besides nl),
     also: tuple[str, ...] = ()
+    #: and those of them with at least one word of their own (not shared with another language).
+    strong: tuple[str, ...] = ()
 
 
 def _script(text: str) -> dict[str, int]:
@@ -213,8 +215,9 @@ def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
     guess = _identify(text, tokens, hint)
     voted, _covered = votes(tokens[:SAMPLE // 4])
     also = tuple(code for code in sorted(voted, key=voted.get, reverse=True)
-                 if voted[code] >= 1 and code != guess.language and code in lexicon.current().languages)
-    return Guess(guess.language, guess.other_language, guess.confidence, also)
+                 if voted[code] >= 0.5 and code != guess.language and code in lexicon.current().languages)
+    return Guess(guess.language, guess.other_language, guess.confidence, also,
+                 tuple(code for code in also if voted[code] >= 1))
 
 
 def _identify(text: str, tokens: list[str], hint: str | None) -> Guess:

@@ -155,7 +155,7 @@ def understand(text: str, language: str | None = None, today: date | None = None
         kind = kind if kind != "other" else also_kind
         category = also_category if also_category not in (None, "other") else category
         category = "other" if category is None and kind != "other" else category
-    found = when_reader.read(text, read, [*langs, *guess.also], today)
+    found = when_reader.read(text, read, [*langs, *guess.strong], today)  # Spanish "hoi" (hoy) is Dutch "hi"
     return Understanding(
         language=guess.language, other_language=guess.other_language, kind=kind, category=category,
         when=found.day, when_kind=found.kind, part_of_day=found.part,

@@ -26,6 +26,8 @@ from handlers.keywords import phrase_pattern
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PARTS = ("morning", "afternoon", "evening")
 KEYS = ("today", "tomorrow", "after_tomorrow", "this_week", "next_week", "next", "weekend", *PARTS, *WEEKDAYS)
+#: Written like dates, meant otherwise: "24/7 beschikbaar", "1/2 uur".
+NOT_DATES = frozenset({"24/7", "1/2", "1/3", "1/4", "3/4", "2/3"})
 NUMERIC = re.compile(r"\b(\d{1,2})\s?[/.-]\s?(\d{1,2})(?:\s?[/.-]\s?(\d{2,4}))?\b")
 
 
@@ -125,7 +127,7 @@ def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
     hits = {key: m.start() for key, pattern in reader.keys.items() if (m := pattern.search(folded))}
     part = next((p for p in PARTS if p in hits), None)
     weekday = min((k for k in WEEKDAYS if k in hits), key=hits.get, default=None)
-    numeric = NUMERIC.search(raw)
+    numeric = next((m for m in NUMERIC.finditer(raw) if m.group(0).replace(" ", "") not in NOT_DATES), None)
     if numeric:
         d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
         found = _future(today, m, d, int(y) if y else None) if 1 <= m <= 12 else None
