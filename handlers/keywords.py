@@ -17,9 +17,12 @@ from functools import lru_cache
 
 from handlers import lexicon
 from handlers.lexicon import fold_words
+from handlers.typos import Corrector
 
 #: The kinds that are answered at once, whatever else is going on (and never throttled).
 URGENT = frozenset({"emergency", "suicide"})
+#: Typos are read in this many words of a message (a long message's start; whole words are matched anyway).
+TYPO_WORDS = 1000
 #: Commands that protect a person: they pass the flood limiter, typed or slashed.
 PROTECTIVE_COMMANDS = ("stop", "delete", "start")
 
@@ -123,10 +126,42 @@ def folded_words(text: str) -> tuple[str, frozenset[str]]:
     return folded, frozenset(folded.split())
 
 
+@lru_cache(maxsize=4)
+def urgent_typos(lex: lexicon.Lexicon) -> Corrector:
+    """Typos of the words of emergency and suicide phrases ("ambulnce", "bewustelos", "inconcient").
+    A word of any other lexicon file is never read as one of them."""
+    urgent: set[str] = set()
+    known: set[str] = set()
+    for name, langs in lex.words.items():
+        for phrases in langs.values():
+            for phrase in phrases:
+                if not phrase.startswith("-"):
+                    (urgent if name in URGENT else known).update(lexicon.phrase_words(phrase)[0])
+    for table in (*lex.help.values(), *lex.when.values()):
+        for phrases in table.values():
+            for phrase in phrases:
+                known.update(lexicon.phrase_words(phrase)[0])
+    return Corrector(urgent, known - urgent)
+
+
+def _urgent_with_typos(folded: str, kinds: dict[str, Kind]) -> set[str]:
+    """Emergencies favour recall: the urgent kinds once more, with typos read as the words they miss."""
+    for reading in urgent_typos(lexicon.current()).readings(" ".join(folded.split()[:TYPO_WORDS])):
+        words = frozenset(reading.split())
+        found = {name for name in URGENT if name in kinds and kinds[name].search(reading, words)}
+        if found:
+            return found
+    return set()
+
+
 def signals(text: str) -> set[str]:
-    """Which kinds of signal a text carries, e.g. {"emergency"}."""
+    """Which kinds of signal a text carries, e.g. {"emergency"}; typos of urgent words count too."""
     folded, words = folded_words(text)
-    return {name for name, kind in compiled(lexicon.current()).items() if kind.search(folded, words)}
+    kinds = compiled(lexicon.current())
+    found = {name for name, kind in kinds.items() if kind.search(folded, words)}
+    if folded and not found & URGENT:
+        found |= _urgent_with_typos(folded, kinds)
+    return found
 
 
 def languages_of(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[str]:
@@ -184,10 +219,12 @@ def protective(text: str) -> bool:
     if _protective(lexicon.current()).match(folded):
         return True
     kinds = compiled(lexicon.current())
-    return any(kinds[k].search(folded, words) for k in URGENT)
+    return any(kinds[k].search(folded, words) for k in URGENT) or bool(_urgent_with_typos(folded, kinds))
 
 
 # Compiled at import (and again for a new directory), never while a message waits.
-lexicon.on_change(lambda: (compiled(lexicon.current()), _protective(lexicon.current())))
+lexicon.on_change(lambda: (compiled(lexicon.current()), _protective(lexicon.current()),
+                           urgent_typos(lexicon.current())))
 compiled(lexicon.current())
 _protective(lexicon.current())
+urgent_typos(lexicon.current())

@@ -20,6 +20,14 @@ from handlers import lexicon
 LINGUA_OTHERS = ("el", "bg", "ru", "uk")
 #: Arabizi: Arabic written in Latin letters uses digits for the sounds Latin lacks (3afak, wa7ed, y9der).
 ARABIZI = re.compile(r"^(?=.*[a-z])(?:[a-z]*[23579][a-z]+|[a-z]+[23579][a-z]*)$")
+#: Lexicon files of one-word answers: typed by anyone, so they tell no language.
+ANSWERS = ("yes", "no", "optout", "optin", "info")
+#: How much a word of locales/lexicon/other/<code>.txt weighs against a word of the bot's own lexicons.
+OTHER_WEIGHT = 2.0
+#: How much of a message the language is judged on (characters).
+SAMPLE = 600
+#: Letters of the Latin spelling of Berber (Kabyle, Tamazight) and Lingala that the bot's languages lack.
+LETTERS = {"ɣ": "ber", "ɛ": "ber", "ɔ": "ln"}
 #: Words shorter than this say little about a language on their own ("de", "la", "a").
 SHORT = 3
 
@@ -29,6 +37,10 @@ class Guess:
     language: str  # a language the bot speaks, or "other"
     other_language: str | None
     confidence: float
+    #: The other languages whose words the message uses, most first ("Allee, demain?" -> fr besides nl),
+    also: tuple[str, ...] = ()
+    #: and those of them with at least one word of their own (not shared with another language).
+    strong: tuple[str, ...] = ()
 
 
 def _script(text: str) -> dict[str, int]:
@@ -57,17 +69,8 @@ class Vocabulary:
     exact: dict[str, dict[str, float]]
     prefixes: dict[str, dict[str, float]]  # "boodschap" (from "boodschap*") -> {lang: weight}
     prefix_lengths: tuple[int, ...]
-
-
-def _words_of(phrase: str) -> tuple[list[str], list[str]]:
-    exact, prefixes = [], []
-    for token in phrase.replace("/", " ").split():
-        if token in ("*", "..."):
-            continue
-        target = prefixes if len(token) > 1 and token.endswith("*") else exact
-        folded = lexicon.fold_words(token)
-        target.extend(w for w in folded.split() if len(w) >= SHORT or target is exact)
-    return exact, prefixes
+    #: Short answers people type in any language ("ok", "merci", "yes", "stop"): they keep the person's own.
+    neutral: frozenset[str]
 
 
 @lru_cache(maxsize=4)
@@ -79,12 +82,12 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
         for phrase in phrases:
             if phrase.startswith("-"):
                 continue  # "not an emergency" lines name no words of the language
-            e, p = _words_of(phrase)
+            e, p = lexicon.phrase_words(phrase)
             exact.update(e)
-            prefixes.update(p)
+            prefixes.update(w for w in p if len(w) >= SHORT)
 
     for kind, langs in lex.words.items():
-        if kind in ("yes", "no", "optout", "optin", "info"):
+        if kind in ANSWERS:
             continue  # one-word answers: shared by many languages, typed in any
         for lang, phrases in langs.items():
             if lang != lexicon.ANY:
@@ -96,8 +99,9 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
         for key, phrases in keys.items():
             if key != "not":
                 add(lang, phrases)
-    for code, info in lex.others.items():
-        add(code, info["words"])
+    for code, info in lex.others.items():  # short words of their phrases ("na", "yo") are other languages' too
+        add(code, [w for phrase in info["words"] for w in (phrase.split() if " " in phrase else [phrase])
+                   if " " not in phrase or len(w) >= 4])
     for lang in lex.languages:
         per_lang.setdefault(lang, (set(), set()))[0].update(
             w for w in lex.language_words.get(lang, ()) if " " not in w and len(w) >= 4)
@@ -111,20 +115,28 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
     for table in (exact, prefixes):
         for w, langs in table.items():
             share = 1.0 / len(langs)
-            for lang in langs:
-                langs[lang] = share
-    return Vocabulary(exact, prefixes, tuple(sorted({len(p) for p in prefixes})))
+            for lang in langs:  # other/*.txt words were chosen to tell their language apart: they weigh double
+                langs[lang] = share * (OTHER_WEIGHT if lang in lex.others else 1.0)
+    neutral = {lexicon.fold_words(w) for kind in ANSWERS for phrases in lex.words.get(kind, {}).values()
+               for w in phrases}
+    return Vocabulary(exact, prefixes, tuple(sorted({len(p) for p in prefixes})), frozenset(neutral))
 
 
-def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> dict[str, float]:
-    """lang -> how many of the tokens are words of that language (shared words count in part)."""
+def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[str, float], int]:
+    """lang -> how many of the tokens are words of that language (shared words count in part), and
+    how many tokens are words of some language at all."""
     voc = vocabulary(lex or lexicon.current())
     out: dict[str, float] = {}
+    covered = 0
     for token in tokens:
-        if ARABIZI.match(token):
-            out["ar"] = out.get("ar", 0.0) + 1.5
-            continue
+        for letter, code in LETTERS.items():
+            if letter in token:
+                out[code] = out.get(code, 0.0) + OTHER_WEIGHT
         langs = voc.exact.get(token)
+        if langs is None and ARABIZI.match(token):  # not "2moro", "2main": those are lexicon words
+            out["ar"] = out.get("ar", 0.0) + 1.5
+            covered += 1
+            continue
         if langs is None:
             for n in voc.prefix_lengths:
                 if n > len(token):
@@ -133,10 +145,11 @@ def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> dict[str, fl
                 if langs:
                     break
         if langs:
+            covered += 1
             weight = 1.0 if len(token) >= SHORT else 0.5
             for lang, share in langs.items():
                 out[lang] = out.get(lang, 0.0) + share * weight
-    return out
+    return out, covered
 
 
 # ---- lingua, built once per set of languages (lazily: `buurtbot nlu` must start fast) ------------
@@ -199,7 +212,17 @@ def _cyrillic(text: str, lex: lexicon.Lexicon) -> Guess:
 
 def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
     """The language of ``text`` (``tokens``: its folded words). ``hint``: the person's own language."""
+    guess = _identify(text, tokens, hint)
+    voted, _covered = votes(tokens[:SAMPLE // 4])
+    also = tuple(code for code in sorted(voted, key=voted.get, reverse=True)
+                 if voted[code] >= 0.5 and code != guess.language and code in lexicon.current().languages)
+    return Guess(guess.language, guess.other_language, guess.confidence, also,
+                 tuple(code for code in also if voted[code] >= 1))
+
+
+def _identify(text: str, tokens: list[str], hint: str | None) -> Guess:
     lex = lexicon.current()
+    text, tokens = text[:SAMPLE], tokens[:SAMPLE // 4]  # a page tells no more than its start; lingua slows
     hint = hint if hint in lex.languages else None
     fallback = Guess(hint or next(iter(lex.languages), "en"), None, 0.0)
     script = _script(text)
@@ -213,33 +236,39 @@ def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
         return _spoken_or_other("el", 0.95, lex)
     if top == "cyrillic":
         return _cyrillic(text, lex)
-    voted = votes(tokens, lex)
+    voted, covered = votes(tokens, lex)
     if top == "arabic":
         ber = voted.get("ber", 0.0)
         if ber > voted.get("ar", 0.0) and ber >= 1:
             return Guess("other", "ber", min(0.9, 0.5 + ber / 10))
         return _spoken_or_other("ar", 0.95, lex)
-    return _latin(text, tokens, voted, hint, lex) or fallback
+    return _latin(text, tokens, voted, covered, hint, lex) or fallback
 
 
-def _latin(text: str, tokens: list[str], voted: dict[str, float], hint: str | None,
+def _latin(text: str, tokens: list[str], voted: dict[str, float], covered: int, hint: str | None,
            lex: lexicon.Lexicon) -> Guess | None:
+    """lingua and the lexicons' words together. The more of the message our words cover, the more
+    they count: lingua reads "Allee, c'est pas grave" as Dutch, three of its four words are French."""
     words = [t for t in tokens if any(ch.isalpha() for ch in t)]
     if not words:
         return None
+    neutral = vocabulary(lex).neutral
+    if hint and (" ".join(words) in neutral or all(w in neutral for w in words)):
+        return Guess(hint, None, 0.5)
     total = sum(voted.values())
     # Lingala and Berber in Latin letters: only their own words can tell.
     for code in ("ln", "ber"):
-        if voted.get(code, 0) >= 1 and voted[code] >= 0.5 * total and voted[code] == max(voted.values()):
+        if voted.get(code, 0) >= 1 and voted[code] >= 0.4 * total and voted[code] == max(voted.values()):
             return Guess("other", code, min(0.95, voted[code] / max(total, 1)))
     if voted.get("ar", 0) >= 1.5 and voted["ar"] >= 0.4 * total:
         return _spoken_or_other("ar", min(0.95, voted["ar"] / max(total, 1)), lex)
     candidates = _latin_codes(lex)
     scores = lingua_scores(text, candidates)
+    weight = (0.2 + 0.6 * min(1.0, covered / len(words))) if total else 0.0
     combined = {}
     for code in candidates:
         share = voted.get(code, 0.0) / total if total else 0.0
-        combined[code] = 0.55 * scores.get(code, 0.0) + 0.45 * share if total else scores.get(code, 0.0)
+        combined[code] = (1 - weight) * scores.get(code, 0.0) + weight * share
     best = max(combined, key=combined.get)
     if combined[best] < 0.1 and not total:
         return None  # nothing to go on ("hi", "ok"): the person's own language

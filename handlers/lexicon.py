@@ -61,6 +61,18 @@ def fold_words(text: str) -> str:
     return fold(text.translate(LETTERS)).replace("'", "")
 
 
+def phrase_words(phrase: str) -> tuple[list[str], list[str]]:
+    """The folded words of a phrase, and its prefixes (``boodschap*`` -> "boodschap"); ``*``, ``...``
+    and the ``a/b`` slashes are syntax, not words."""
+    exact, prefixes = [], []
+    for token in phrase.replace("/", " ").split():
+        if token in ("*", "..."):
+            continue
+        target = prefixes if len(token) > 1 and token.endswith("*") else exact
+        target.extend(fold_words(token).split())
+    return exact, prefixes
+
+
 @dataclass(eq=False)  # compared and hashed by identity: caches keep one entry per loaded directory
 class Lexicon:
     """Everything read from one locales directory."""
@@ -104,6 +116,14 @@ def read_pairs(path: Path, lists: bool = True) -> list[tuple[str, list[str]]]:
     return out
 
 
+def pairs(path: Path) -> dict[str, list[str]]:
+    """``read_pairs`` as a dict; a key on several lines (``words:``) gathers all their values."""
+    out: dict[str, list[str]] = {}
+    for key, values in read_pairs(path):
+        out.setdefault(key, []).extend(values)
+    return out
+
+
 def has_catalog(directory: Path, code: str) -> bool:
     base = directory / code / "LC_MESSAGES"
     return (base / "messages.po").exists() or (base / "messages.mo").exists()
@@ -118,8 +138,8 @@ def load(directory: Path) -> Lexicon:
         code = folder.name
         if code in (ANY, OTHER) or not (folder / "language.txt").exists() or not has_catalog(lex.directory, code):
             continue
-        info = {key: values if key == "words" else [", ".join(values)]
-                for key, values in read_pairs(folder / "language.txt")}
+        info = pairs(folder / "language.txt")
+        info = {key: values if key == "words" else [", ".join(values)] for key, values in info.items()}
         name = (info.get("name") or [code])[0]
         ranked.append((int((info.get("order") or ["99"])[0]), code, name, info))
     for _rank, code, name, info in sorted(ranked):
@@ -135,7 +155,10 @@ def load(directory: Path) -> Lexicon:
                 lex.command_names[(name, code)] = words[0]
             lex.commands[name] = tuple(dict.fromkeys((*lex.commands.get(name, (name,)), *words)))
         for file in folder.glob("*.txt") if folder.is_dir() else ():
-            if file.stem not in ("language", "commands", "when"):
+            if file.stem == "words":  # everyday words, comma separated: they only tell the language
+                lex.words.setdefault("words", {})[code] = [w.strip() for line in read_lines(file)
+                                                            for w in line.split(",") if w.strip()]
+            elif file.stem not in ("language", "commands", "when"):
                 lex.words.setdefault(file.stem, {})[code] = read_lines(file)
         for file in sorted((folder / "help").glob("*.txt")) if (folder / "help").is_dir() else ():
             lex.help.setdefault(file.stem, {})[code] = read_lines(file)
@@ -144,7 +167,7 @@ def load(directory: Path) -> Lexicon:
             for key, values in read_pairs(folder / "when.txt"):
                 when.setdefault(key, []).extend(values)
     for file in sorted((root / OTHER).glob("*.txt")) if (root / OTHER).is_dir() else ():
-        info = {key: values for key, values in read_pairs(file)}
+        info = pairs(file)
         lex.others[file.stem] = {"name": ", ".join(info.get("name", [file.stem])),
                                  "words": {fold_words(w) for w in info.get("words", [])} - {""},
                                  "ack": ", ".join(info.get("ack", []))}

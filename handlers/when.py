@@ -2,9 +2,10 @@
 "12/12", "le 3 janvier" -> a day (relative to an injected ``today``) and a part of the day.
 
 Our own small reader rather than ``dateparser``: dateparser finds dates in whole sentences only
-with ``search_dates``, which costs milliseconds per message and loads every language's data on
-first use (measured with bench/nlu.py --dateparser: well under 500 messages/s for the dates
-alone), and it reads "12/12" month-first for some languages. Here: the words of
+with ``search_dates``, and that is slow -- measured with ``bench/nlu.py --dateparser`` (dateparser,
+restricted to the bot's ten languages, on the development set): about 1 s for the first call,
+then 43 messages/s for the dates alone, against >= 500 messages/s wanted for the whole
+understanding. It also knows nothing of "volgende week dinsdag" (the Tuesday of next week). Here: the words of
 ``locales/lexicon/<lang>/when.txt`` plus Babel's CLDR names of weekdays and months for each
 language, compiled once into regular expressions over folded text.
 
@@ -25,6 +26,8 @@ from handlers.keywords import phrase_pattern
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 PARTS = ("morning", "afternoon", "evening")
 KEYS = ("today", "tomorrow", "after_tomorrow", "this_week", "next_week", "next", "weekend", *PARTS, *WEEKDAYS)
+#: Written like dates, meant otherwise: "24/7 beschikbaar", "1/2 uur".
+NOT_DATES = frozenset({"24/7", "1/2", "1/3", "1/4", "3/4", "2/3"})
 NUMERIC = re.compile(r"\b(\d{1,2})\s?[/.-]\s?(\d{1,2})(?:\s?[/.-]\s?(\d{2,4}))?\b")
 
 
@@ -82,11 +85,12 @@ def readers(lex: lexicon.Lexicon) -> dict[str, Reader]:
         words = lex.when.get(lang, {})
         days, months = _babel_names(lex.format_locales.get(lang, lang))
         keys = {}
+        # "dinsdagochtend": a weekday with a part of the day glued on names both.
+        glued = {(day, part): [d + p for d in days.get(day, []) for p in words.get(part, []) if " " not in d + p
+                               and "'" not in p] for day in WEEKDAYS for part in PARTS}
         for key in KEYS:
             phrases = [*words.get(key, []), *days.get(key, [])]
-            if key in WEEKDAYS:  # "dinsdagochtend", "jeudi-matin": a weekday with a part of the day glued on
-                phrases += [d + p for d in days.get(key, []) for part in PARTS for p in words.get(part, [])
-                            if " " not in d + p and "'" not in p]
+            phrases += [w for (day, part), found in glued.items() if key in (day, part) for w in found]
             pattern = _pattern(phrases)
             if pattern is not None:
                 keys[key] = pattern
@@ -123,7 +127,7 @@ def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
     hits = {key: m.start() for key, pattern in reader.keys.items() if (m := pattern.search(folded))}
     part = next((p for p in PARTS if p in hits), None)
     weekday = min((k for k in WEEKDAYS if k in hits), key=hits.get, default=None)
-    numeric = NUMERIC.search(raw)
+    numeric = next((m for m in NUMERIC.finditer(raw) if m.group(0).replace(" ", "") not in NOT_DATES), None)
     if numeric:
         d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
         found = _future(today, m, d, int(y) if y else None) if 1 <= m <= 12 else None
@@ -158,12 +162,11 @@ def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
 
 
 def read(text: str, folded: str, languages: list[str], today: date) -> When:
-    """``text`` as written (for "12/12") and folded. The first language of ``languages`` (in order)
-    whose words name a day; else any other language's."""
+    """``text`` as written (for "12/12") and folded; the words of ``languages``, the first that names a
+    day wins. Only the languages of the message: Spanish "hoi" (hoy) is a Dutch greeting."""
     all_readers = readers(lexicon.current())
-    tried = [lang for lang in dict.fromkeys(languages) if lang in all_readers]
     best = NOTHING
-    for lang in [*tried, *(lang for lang in all_readers if lang not in tried)]:
+    for lang in [lang for lang in dict.fromkeys(languages) if lang in all_readers] or list(all_readers)[:1]:
         found = _read(text, folded, all_readers[lang], today)
         if found.kind is not None:
             return found if found.part or best.part is None else When(found.day, found.kind, best.part)
