@@ -275,7 +275,16 @@ NEWCOMER_EMERGENCY = [
     Row("mia", "Help, mijn buurman ligt op de grond en reageert niet!", reply=has("112"), db=_nothing_kept("mia")),
 ]
 
+NEWCOMER_OFFERS = [
+    Row("mia", NL_OFFER, reply=has(options=("yes", "no")), db=_said("offer")),
+    Row("mia", "ja"), Row("mia", "1040"), Row("mia", payload="yes"),
+    # after joining: the offer flow, what they offered ticked; nothing asked for
+    Row("mia", "Mia", reply=has(options=("offercat:shopping", "offercat:done")),
+        db=lambda s, v: state_of(s, "mia")[1].get("chosen") == ["shopping"] or pytest.fail("not ticked")),
+]
+
 NEWCOMER_TABLES = {
+    "newcomer_offers": NEWCOMER_OFFERS,
     "newcomer": NEWCOMER,
     "at_the_language_question": NEWCOMER_AT_THE_LANGUAGE_QUESTION,
     "consent_no_forgets": NEWCOMER_SAYS_NO,
