@@ -32,11 +32,10 @@ def show_open(ctx: Context, kind: str | None = None) -> None:
         refuse(ctx, _("A coordinator still needs to approve you as a volunteer. Then you will see requests here."))
         return
     reqs = [r for r in open_requests(ctx.session, p.neighbourhood_id, category=kind) if r.requester_id != p.id]
-    if kind is not None:
-        if not reqs:
-            show_menu(ctx, _("Thank you for offering! There are no open requests for {category} right now.",
-                             category=category(kind)))
-            return
+    if kind is not None and not reqs:
+        show_menu(ctx, _("Thank you for offering! There are no open requests for {category} right now.",
+                         category=category(kind)))
+        return
     if not reqs:
         show_menu(ctx, _("There are no open requests right now. Thank you for checking!"))
         return

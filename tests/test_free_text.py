@@ -177,6 +177,12 @@ def _post(who: str, code: str, words: str) -> list[Row]:
             Row(who, STREET), Row(who, payload="yes")]
 
 
+def nothing_open(lang: str, code: str) -> str:
+    with speaking(lang):
+        return str(T("Thank you for offering! There are no open requests for {category} right now.", lang,
+                     category=category(code)))
+
+
 def _requests(s, v):
     v["shop"] = s.scalar(select(HelpRequest.id).where(HelpRequest.category == "shopping"))
     v["lamp"] = s.scalar(select(HelpRequest.id).where(HelpRequest.category == "repair"))
@@ -185,6 +191,8 @@ def _requests(s, v):
 def test_an_offer_in_words_shows_the_open_requests_of_that_kind(chat):
     play(chat, resident("maria", "Maria", "nl") + volunteer("jan", "Jan", "nl") + resident("sam", "Sam", "nl") + [
         Row("maria", payload="menu"),
+        # nothing open of that kind yet: said so, kindly
+        Row("jan", NL_OFFER, reply=has(lambda v: nothing_open("nl", "shopping"), options=("open",))),
         *_post("maria", "shopping", "Een pak water en brood"),
         *_post("maria", "repair", "De lamp in de keuken"),
         Row("maria", "/menu", keep=_requests),
