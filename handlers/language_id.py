@@ -18,6 +18,7 @@ from handlers import lexicon
 
 #: "Other" languages that lingua knows; Lingala and Berber are recognised by their words only.
 LINGUA_OTHERS = ("el", "bg", "ru", "uk")
+CYRILLIC = ("ru", "uk", "bg")
 #: Arabizi: Arabic written in Latin letters uses digits for the sounds Latin lacks (3afak, wa7ed, y9der).
 ARABIZI = re.compile(r"^(?=.*[a-z])(?:[a-z]*[23579][a-z]+|[a-z]+[23579][a-z]*)$")
 #: Lexicon files of one-word answers: typed by anyone, so they tell no language.
@@ -199,15 +200,19 @@ def _spoken_or_other(code: str, confidence: float, lex: lexicon.Lexicon) -> Gues
     return Guess("other", code, confidence)
 
 
-def _cyrillic(text: str, lex: lexicon.Lexicon) -> Guess:
+def _cyrillic(text: str, voted: dict[str, float], lex: lexicon.Lexicon) -> Guess:
+    """Letters that only one of them has decide; else lingua and the words of other/<code>.txt."""
     low = text.lower()
     if any(ch in low for ch in "їєґі"):
         return _spoken_or_other("uk", 0.95, lex)
     if any(ch in low for ch in "ыэё"):
         return _spoken_or_other("ru", 0.9, lex)
-    scores = lingua_scores(text, ("bg", "ru", "uk"))
-    best = max(scores, key=scores.get) if scores else "ru"
-    return _spoken_or_other(best, scores.get(best, 0.5), lex)
+    scores = lingua_scores(text, CYRILLIC)
+    total = sum(voted.get(code, 0.0) for code in CYRILLIC)
+    combined = {code: 0.5 * scores.get(code, 0.0) + 0.5 * voted.get(code, 0.0) / total if total else
+                scores.get(code, 0.0) for code in CYRILLIC}
+    best = max(combined, key=combined.get)
+    return _spoken_or_other(best, round(combined[best], 3) or 0.5, lex)
 
 
 def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
@@ -234,9 +239,9 @@ def _identify(text: str, tokens: list[str], hint: str | None) -> Guess:
         return Guess("other", "ber", 0.9)
     if top == "greek":
         return _spoken_or_other("el", 0.95, lex)
-    if top == "cyrillic":
-        return _cyrillic(text, lex)
     voted, covered = votes(tokens, lex)
+    if top == "cyrillic":
+        return _cyrillic(text, voted, lex)
     if top == "arabic":
         ber = voted.get("ber", 0.0)
         if ber > voted.get("ar", 0.0) and ber >= 1:

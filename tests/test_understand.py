@@ -207,6 +207,22 @@ def test_signals(text, signals):
     assert found.referral == ("professional" in signals)
 
 
+@pytest.mark.parametrize("text,urgent", [
+    ("Помогите срочно! Соседка упала и не может встать", True),        # ru
+    ("Викличте швидку, сусід не дихає", True),                          # uk
+    ("Моля, линейка! Баба припадна", True),                             # bg
+    ("Βοήθεια, ο γείτονας λιποθύμησε", True),                           # el
+    ("Mama akwei na nse, azali kopema te", True),                       # ln
+    ("Не хочу жить", True),
+    ("Здравствуйте, мне нужна помощь с покупками", False),
+    ("Доброго дня, чи може хтось допомогти мені з покупками?", False),
+    ("Καλησπέρα, μπορεί κάποιος να με βοηθήσει με τα ψώνια;", False),
+    ("Mbote, nalingi lisalisi mpo na kosomba biloko", False),
+])
+def test_emergencies_in_languages_the_bot_does_not_speak_are_caught_too(text, urgent):
+    assert understand(text).urgent is urgent
+
+
 def _corpus_rows() -> list[tuple[str, str, set[str]]]:
     rows = []
     for path in [DATA / "signals_corpus.tsv", *sorted((DATA / "signals").glob("*.tsv"))]:
