@@ -75,6 +75,9 @@ def ten(tmp_path_factory):
     ("I need someone to walk my dog", "en", "request", "pets"),
     ("Happy to walk dogs in the area", "en", "offer", "pets"),
     ("thanks for yesterday!", "en", "other", None),
+    ("Bedankt voor de boodschappen gisteren!", "nl", "other", None),      # thanks ask nothing
+    ("I'm stuck at home with a broken leg, need groceries", "en", "request", "shopping"),
+    ("I can give lifts on Tuesdays and Thursdays", "en", "offer", "lift"),
 ])
 def test_language_kind_and_category(text, language, kind, category):
     found = understand(text, today=TODAY)
