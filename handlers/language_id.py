@@ -27,8 +27,13 @@ ANSWERS = ("yes", "no", "optout", "optin", "info")
 OTHER_WEIGHT = 2.0
 #: How much of a message the language is judged on (characters).
 SAMPLE = 600
-#: Letters of the Latin spelling of Berber (Kabyle, Tamazight) and Lingala that the bot's languages lack.
-LETTERS = {"ɣ": "ber", "ɛ": "ber", "ɔ": "ln"}
+#: Letters of the Latin spelling of Berber (Kabyle, Tamazight) and Lingala that the bot's languages lack,
+#: and letters only one of the bot's Latin-script languages writes ("Mulțumesc frumos" is not Spanish).
+LETTERS = {"ɣ": "ber", "ɛ": "ber", "ɔ": "ln",
+           "ț": "ro", "ţ": "ro", "ș": "ro", "ă": "ro",
+           "ğ": "tr", "ı": "tr",
+           "ł": "pl", "ą": "pl", "ę": "pl", "ś": "pl", "ź": "pl", "ż": "pl", "ń": "pl",
+           "ñ": "es", "ã": "pt", "õ": "pt"}
 #: Words shorter than this say little about a language on their own ("de", "la", "a").
 SHORT = 3
 
@@ -88,9 +93,7 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
             prefixes.update(w for w in p if len(w) >= SHORT)
 
     for kind, langs in lex.words.items():
-        if kind in ANSWERS:
-            continue  # one-word answers: shared by many languages, typed in any
-        for lang, phrases in langs.items():
+        for lang, phrases in langs.items():  # one-word answers too: "wakha" is Darija, "ok" weighs little
             if lang != lexicon.ANY:
                 add(lang, phrases)
     for langs in lex.help.values():
@@ -123,6 +126,18 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
     return Vocabulary(exact, prefixes, tuple(sorted({len(p) for p in prefixes})), frozenset(neutral))
 
 
+def letter_votes(text: str) -> dict[str, float]:
+    """Votes of the letters only one language writes (read before folding takes the accents away)."""
+    out: dict[str, float] = {}
+    low = text.lower()
+    for letter, code in LETTERS.items():
+        found = low.count(letter)
+        if found:
+            weight = OTHER_WEIGHT if code in ("ber", "ln") else 1.0
+            out[code] = min(3 * weight, out.get(code, 0.0) + found * weight)
+    return out
+
+
 def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[str, float], int]:
     """lang -> how many of the tokens are words of that language (shared words count in part), and
     how many tokens are words of some language at all."""
@@ -130,9 +145,6 @@ def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[s
     out: dict[str, float] = {}
     covered = 0
     for token in tokens:
-        for letter, code in LETTERS.items():
-            if letter in token:
-                out[code] = out.get(code, 0.0) + OTHER_WEIGHT
         langs = voc.exact.get(token)
         if langs is None and ARABIZI.match(token):  # not "2moro", "2main": those are lexicon words
             out["ar"] = out.get("ar", 0.0) + 1.5
@@ -240,6 +252,10 @@ def _identify(text: str, tokens: list[str], hint: str | None) -> Guess:
     if top == "greek":
         return _spoken_or_other("el", 0.95, lex)
     voted, covered = votes(tokens, lex)
+    for code, weight in letter_votes(text).items():
+        voted[code] = voted.get(code, 0.0) + weight
+    marked = sum(1 for word in text.lower().split() if any(letter in word for letter in LETTERS))
+    covered = min(len(tokens), covered + marked)  # a word with a telling letter tells as much as a known word
     if top == "cyrillic":
         return _cyrillic(text, voted, lex)
     if top == "arabic":

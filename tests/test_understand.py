@@ -110,6 +110,13 @@ def test_typos_in_the_words_of_help(text, category):
     ("Qualcuno può aiutarmi con la spesa domani?", "it"),
     ("Czy ktoś może mi pomóc z zakupami jutro?", "pl"),
     ("Poate cineva să mă ajute cu cumpărăturile mâine?", "ro"),
+    ("Mulțumesc frumos", "ro"),                              # short: letters only Romanian writes
+    ("Dziękuję bardzo", "pl"),
+    ("Teşekkürler", "tr"),
+    ("Muchas gracias, hasta mañana", "es"),
+    ("Muito obrigado", "pt"),
+    ("Grazie mille!", "it"),
+    ("شكرا جزيلا", "ar"),
 ])
 def test_the_ten_languages_are_recognised(ten, text, language):
     assert understand(text, today=TODAY).language == language
