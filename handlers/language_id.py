@@ -34,6 +34,8 @@ LETTERS = {"ɣ": "ber", "ɛ": "ber", "ɔ": "ln",
            "ğ": "tr", "ı": "tr",
            "ł": "pl", "ą": "pl", "ę": "pl", "ś": "pl", "ź": "pl", "ż": "pl", "ń": "pl",
            "ñ": "es", "ã": "pt", "õ": "pt"}
+#: Words this long are rarely shared by two languages ("boodschappen pls" is Dutch).
+LONG = 7
 #: Words shorter than this say little about a language on their own ("de", "la", "a").
 SHORT = 3
 
@@ -159,7 +161,7 @@ def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[s
                     break
         if langs:
             covered += 1
-            weight = 1.0 if len(token) >= SHORT else 0.5
+            weight = 0.5 if len(token) < SHORT else 1.5 if len(token) >= LONG else 1.0  # long words tell more
             for lang, share in langs.items():
                 out[lang] = out.get(lang, 0.0) + share * weight
     return out, covered
