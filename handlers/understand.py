@@ -164,3 +164,16 @@ def understand(text: str, language: str | None = None, today: date | None = None
         when=found.day, when_kind=found.kind, part_of_day=found.part,
         signals=signals, confidence=guess.confidence,
     )
+
+
+def warm() -> None:
+    """Compile the phrases, typo lists and date words now (at import, and again for a new locales
+    directory), never while a message waits. lingua's models: language_id.preload()."""
+    lex = lexicon.current()
+    phrases(lex)
+    _typo_readers(lex)
+    when_reader.readers(lex)
+
+
+lexicon.on_change(warm)
+warm()

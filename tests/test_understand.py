@@ -183,6 +183,8 @@ def test_a_hint_does_not_hide_a_sentence_in_another_language():
     ("le 3 janvier", date(2027, 1, 3), "date", None),
     ("on the 12th of December", date(2026, 12, 12), "date", None),
     ("December 24th", date(2026, 12, 24), "date", None),
+    ("vandaag of morgen", date(2026, 12, 7), "today", None),     # the first day said
+    ("morgen of overmorgen", date(2026, 12, 8), "tomorrow", None),
     ("deze week", None, "week", None),
     ("this week", None, "week", None),
     ("Goede morgen! Kan iemand helpen?", None, None, None),     # a greeting, not tomorrow
