@@ -18,6 +18,7 @@ from handlers import lexicon
 
 #: "Other" languages that lingua knows; Lingala and Berber are recognised by their words only.
 LINGUA_OTHERS = ("el", "bg", "ru", "uk")
+CYRILLIC = ("ru", "uk", "bg")
 #: Arabizi: Arabic written in Latin letters uses digits for the sounds Latin lacks (3afak, wa7ed, y9der).
 ARABIZI = re.compile(r"^(?=.*[a-z])(?:[a-z]*[23579][a-z]+|[a-z]+[23579][a-z]*)$")
 #: Lexicon files of one-word answers: typed by anyone, so they tell no language.
@@ -26,8 +27,15 @@ ANSWERS = ("yes", "no", "optout", "optin", "info")
 OTHER_WEIGHT = 2.0
 #: How much of a message the language is judged on (characters).
 SAMPLE = 600
-#: Letters of the Latin spelling of Berber (Kabyle, Tamazight) and Lingala that the bot's languages lack.
-LETTERS = {"ɣ": "ber", "ɛ": "ber", "ɔ": "ln"}
+#: Letters of the Latin spelling of Berber (Kabyle, Tamazight) and Lingala that the bot's languages lack,
+#: and letters only one of the bot's Latin-script languages writes ("Mulțumesc frumos" is not Spanish).
+LETTERS = {"ɣ": "ber", "ɛ": "ber", "ɔ": "ln",
+           "ț": "ro", "ţ": "ro", "ș": "ro", "ă": "ro",
+           "ğ": "tr", "ı": "tr",
+           "ł": "pl", "ą": "pl", "ę": "pl", "ś": "pl", "ź": "pl", "ż": "pl", "ń": "pl",
+           "ñ": "es", "ã": "pt", "õ": "pt"}
+#: Words this long are rarely shared by two languages ("boodschappen pls" is Dutch).
+LONG = 7
 #: Words shorter than this say little about a language on their own ("de", "la", "a").
 SHORT = 3
 
@@ -87,9 +95,7 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
             prefixes.update(w for w in p if len(w) >= SHORT)
 
     for kind, langs in lex.words.items():
-        if kind in ANSWERS:
-            continue  # one-word answers: shared by many languages, typed in any
-        for lang, phrases in langs.items():
+        for lang, phrases in langs.items():  # one-word answers too: "wakha" is Darija, "ok" weighs little
             if lang != lexicon.ANY:
                 add(lang, phrases)
     for langs in lex.help.values():
@@ -122,6 +128,18 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
     return Vocabulary(exact, prefixes, tuple(sorted({len(p) for p in prefixes})), frozenset(neutral))
 
 
+def letter_votes(text: str) -> dict[str, float]:
+    """Votes of the letters only one language writes (read before folding takes the accents away)."""
+    out: dict[str, float] = {}
+    low = text.lower()
+    for letter, code in LETTERS.items():
+        found = low.count(letter)
+        if found:
+            weight = OTHER_WEIGHT if code in ("ber", "ln") else 1.0
+            out[code] = min(3 * weight, out.get(code, 0.0) + found * weight)
+    return out
+
+
 def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[str, float], int]:
     """lang -> how many of the tokens are words of that language (shared words count in part), and
     how many tokens are words of some language at all."""
@@ -129,9 +147,6 @@ def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[s
     out: dict[str, float] = {}
     covered = 0
     for token in tokens:
-        for letter, code in LETTERS.items():
-            if letter in token:
-                out[code] = out.get(code, 0.0) + OTHER_WEIGHT
         langs = voc.exact.get(token)
         if langs is None and ARABIZI.match(token):  # not "2moro", "2main": those are lexicon words
             out["ar"] = out.get("ar", 0.0) + 1.5
@@ -146,7 +161,7 @@ def votes(tokens: list[str], lex: lexicon.Lexicon | None = None) -> tuple[dict[s
                     break
         if langs:
             covered += 1
-            weight = 1.0 if len(token) >= SHORT else 0.5
+            weight = 0.5 if len(token) < SHORT else 1.5 if len(token) >= LONG else 1.0  # long words tell more
             for lang, share in langs.items():
                 out[lang] = out.get(lang, 0.0) + share * weight
     return out, covered
@@ -199,15 +214,19 @@ def _spoken_or_other(code: str, confidence: float, lex: lexicon.Lexicon) -> Gues
     return Guess("other", code, confidence)
 
 
-def _cyrillic(text: str, lex: lexicon.Lexicon) -> Guess:
+def _cyrillic(text: str, voted: dict[str, float], lex: lexicon.Lexicon) -> Guess:
+    """Letters that only one of them has decide; else lingua and the words of other/<code>.txt."""
     low = text.lower()
     if any(ch in low for ch in "їєґі"):
         return _spoken_or_other("uk", 0.95, lex)
     if any(ch in low for ch in "ыэё"):
         return _spoken_or_other("ru", 0.9, lex)
-    scores = lingua_scores(text, ("bg", "ru", "uk"))
-    best = max(scores, key=scores.get) if scores else "ru"
-    return _spoken_or_other(best, scores.get(best, 0.5), lex)
+    scores = lingua_scores(text, CYRILLIC)
+    total = sum(voted.get(code, 0.0) for code in CYRILLIC)
+    combined = {code: 0.5 * scores.get(code, 0.0) + 0.5 * voted.get(code, 0.0) / total if total else
+                scores.get(code, 0.0) for code in CYRILLIC}
+    best = max(combined, key=combined.get)
+    return _spoken_or_other(best, round(combined[best], 3) or 0.5, lex)
 
 
 def identify(text: str, tokens: list[str], hint: str | None = None) -> Guess:
@@ -234,9 +253,13 @@ def _identify(text: str, tokens: list[str], hint: str | None) -> Guess:
         return Guess("other", "ber", 0.9)
     if top == "greek":
         return _spoken_or_other("el", 0.95, lex)
-    if top == "cyrillic":
-        return _cyrillic(text, lex)
     voted, covered = votes(tokens, lex)
+    for code, weight in letter_votes(text).items():
+        voted[code] = voted.get(code, 0.0) + weight
+    marked = sum(1 for word in text.lower().split() if any(letter in word for letter in LETTERS))
+    covered = min(len(tokens), covered + marked)  # a word with a telling letter tells as much as a known word
+    if top == "cyrillic":
+        return _cyrillic(text, voted, lex)
     if top == "arabic":
         ber = voted.get("ber", 0.0)
         if ber > voted.get("ar", 0.0) and ber >= 1:

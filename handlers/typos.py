@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.process import extract
 
 #: Shorter words are left alone: one keystroke turns too many short words into others.
@@ -27,6 +27,49 @@ CACHE = 50_000
 
 def allowed(length: int) -> int:
     return 1 if length < LONG else 2
+
+
+#: Keyboards people type on here (QWERTY, AZERTY, QWERTZ, Arabic 101): a wrong letter next to the
+#: right one is a slip of the finger; "duchu" for "dachu" or الحريرة for الحريقة is another word.
+LAYOUTS = (
+    ("qwertyuiop", "asdfghjkl", "zxcvbnm"),
+    ("azertyuiop", "qsdfghjklm", "wxcvbn"),
+    ("qwertzuiop", "asdfghjkl", "yxcvbnm"),
+    ("ضصثقفغعهخحجد", "شسيبلاتنمكط", "ئءؤرلاىةوزظ"),
+)
+VOWELS = frozenset("aeiouyاوىي")
+
+
+def _neighbours() -> dict[str, frozenset[str]]:
+    near: dict[str, set[str]] = {}
+    for rows in LAYOUTS:
+        for r, row in enumerate(rows):
+            for c, ch in enumerate(row):
+                around = {(r, c - 1), (r, c + 1), (r - 1, c), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c)}
+                near.setdefault(ch, set()).update(rows[i][j] for i, j in around
+                                                  if 0 <= i < len(rows) and 0 <= j < len(rows[i]))
+    return {ch: frozenset(others) for ch, others in near.items()}
+
+
+NEAR = _neighbours()
+
+
+def slip(token: str, word: str) -> bool:
+    """Could ``token`` be ``word`` mistyped? Letters left out, doubled, added or swapped, or a wrong letter
+    next to the right one on a keyboard (or one vowel for another in a long word: "ambulence")."""
+    ops = [op for op in Levenshtein.editops(token, word) if op.tag == "replace"]
+    i = 0
+    while i < len(ops):
+        s, d = ops[i].src_pos, ops[i].dest_pos
+        if (i + 1 < len(ops) and (ops[i + 1].src_pos, ops[i + 1].dest_pos) == (s + 1, d + 1)
+                and token[s] == word[d + 1] and token[s + 1] == word[d]):
+            i += 2  # two letters swapped
+            continue
+        a, b = token[s], word[d]
+        if not (b in NEAR.get(a, ()) or (a in VOWELS and b in VOWELS and len(word) >= 7)):
+            return False
+        i += 1
+    return True
 
 
 class Corrector:
@@ -53,8 +96,8 @@ class Corrector:
         limit = allowed(len(token))
         choices = [w for n in range(len(token) - limit, len(token) + limit + 1)
                    for w in self.index.get((token[0], n), ())]
-        scored = [(w, d) for w, d, _i in extract(token, choices, scorer=OSA.distance, score_cutoff=limit,
-                                                   limit=None) if d <= allowed(len(w))] if choices else []
+        near = extract(token, choices, scorer=OSA.distance, score_cutoff=limit, limit=None) if choices else []
+        scored = [(w, d) for w, d, _i in near if d <= allowed(len(w)) and slip(token, w)]
         best = min((d for _w, d in scored), default=None)
         found = tuple(sorted((w for w, d in scored if d == best), key=lambda w: (abs(len(w) - len(token)), w)))
         with self._lock:

@@ -81,8 +81,8 @@ def _compile(phrases: list[str]) -> Pattern | None:
 
 @lru_cache(maxsize=4)
 def phrases(lex: lexicon.Lexicon) -> Phrases:
-    kinds: dict[str, dict[str, re.Pattern]] = {}
-    for name in ("request", "offer"):
+    kinds: dict[str, dict[str, Pattern]] = {}
+    for name in ("request", "offer", "thanks"):
         kinds[name] = {lang: p for lang, ph in lex.words.get(name, {}).items() if (p := _compile(ph))}
     for category in CATEGORIES:
         kinds[category] = {lang: p for lang, ph in lex.help.get(category, {}).items() if (p := _compile(ph))}
@@ -128,6 +128,8 @@ def _kind_and_category(folded: str, langs: list[str]) -> tuple[str, str | None]:
     category = max(found, key=found.get) if found else None
     if offers and len(offers) >= len(requests):  # "Kan ik iets meebrengen?" offers; a tie is an offer too
         kind = "offer"
+    elif not requests and category and _matches(table["thanks"], folded, langs):
+        kind, category = "other", None  # "Bedankt voor de boodschappen gisteren!" asks nothing
     elif requests or category:
         kind = "request"
     else:
@@ -146,8 +148,9 @@ def understand(text: str, language: str | None = None, today: date | None = None
     folded = lexicon.fold_words(text)
     tokens = folded.split()
     guess = language_id.identify(text, tokens, language)
+    unsure = guess.confidence < 0.8 or guess.language == "other"  # then the person's own language's words too
     langs = [guess.language if guess.language != "other" else (guess.other_language or ""),
-             *([language] if language else []), lexicon.ANY]
+             *([language] if language and unsure else []), lexicon.ANY]
     read = _corrected(folded, langs[0]) if tokens else folded
     kind, category = _kind_and_category(read, langs)
     if category in (None, "other") and guess.also:  # mixed: "Allee, qqn pour mes courses?", "3afak f courses"
@@ -161,3 +164,16 @@ def understand(text: str, language: str | None = None, today: date | None = None
         when=found.day, when_kind=found.kind, part_of_day=found.part,
         signals=signals, confidence=guess.confidence,
     )
+
+
+def warm() -> None:
+    """Compile the phrases, typo lists and date words now (at import, and again for a new locales
+    directory), never while a message waits. lingua's models: language_id.preload()."""
+    lex = lexicon.current()
+    phrases(lex)
+    _typo_readers(lex)
+    when_reader.readers(lex)
+
+
+lexicon.on_change(warm)
+warm()

@@ -140,7 +140,9 @@ def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
             found = _future(today, month, int(day_text)) if month else None
             if found:
                 return When(found, "date", part)
-    if "after_tomorrow" in hits:
+    days = sorted((hits[k], k) for k in ("today", "tomorrow", "after_tomorrow") if k in hits)
+    said = days[0][1] if days else None  # "vandaag of morgen": the first day said
+    if said == "after_tomorrow":
         return When(today + timedelta(days=2), "date", part)
     if weekday is not None:
         number = WEEKDAYS.index(weekday)
@@ -150,9 +152,9 @@ def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
         if "today" in hits and number == today.weekday():
             return When(today, "today", part)
         return When(_next_weekday(today, number), "date", part)
-    if "tomorrow" in hits:
+    if said == "tomorrow":
         return When(today + timedelta(days=1), "tomorrow", part)
-    if "today" in hits:
+    if said == "today":
         return When(today, "today", part)
     if "weekend" in hits:
         return When(_next_weekday(today, 5, strictly_after=False), "date", part)

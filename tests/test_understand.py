@@ -75,6 +75,9 @@ def ten(tmp_path_factory):
     ("I need someone to walk my dog", "en", "request", "pets"),
     ("Happy to walk dogs in the area", "en", "offer", "pets"),
     ("thanks for yesterday!", "en", "other", None),
+    ("Bedankt voor de boodschappen gisteren!", "nl", "other", None),      # thanks ask nothing
+    ("I'm stuck at home with a broken leg, need groceries", "en", "request", "shopping"),
+    ("I can give lifts on Tuesdays and Thursdays", "en", "offer", "lift"),
 ])
 def test_language_kind_and_category(text, language, kind, category):
     found = understand(text, today=TODAY)
@@ -107,6 +110,13 @@ def test_typos_in_the_words_of_help(text, category):
     ("Qualcuno può aiutarmi con la spesa domani?", "it"),
     ("Czy ktoś może mi pomóc z zakupami jutro?", "pl"),
     ("Poate cineva să mă ajute cu cumpărăturile mâine?", "ro"),
+    ("Mulțumesc frumos", "ro"),                              # short: letters only Romanian writes
+    ("Dziękuję bardzo", "pl"),
+    ("Teşekkürler", "tr"),
+    ("Muchas gracias, hasta mañana", "es"),
+    ("Muito obrigado", "pt"),
+    ("Grazie mille!", "it"),
+    ("شكرا جزيلا", "ar"),
 ])
 def test_the_ten_languages_are_recognised(ten, text, language):
     assert understand(text, today=TODAY).language == language
@@ -173,6 +183,8 @@ def test_a_hint_does_not_hide_a_sentence_in_another_language():
     ("le 3 janvier", date(2027, 1, 3), "date", None),
     ("on the 12th of December", date(2026, 12, 12), "date", None),
     ("December 24th", date(2026, 12, 24), "date", None),
+    ("vandaag of morgen", date(2026, 12, 7), "today", None),     # the first day said
+    ("morgen of overmorgen", date(2026, 12, 8), "tomorrow", None),
     ("deze week", None, "week", None),
     ("this week", None, "week", None),
     ("Goede morgen! Kan iemand helpen?", None, None, None),     # a greeting, not tomorrow
@@ -205,6 +217,22 @@ def test_signals(text, signals):
     assert signals <= found.signals
     assert found.urgent == bool(signals & {"emergency", "suicide"})
     assert found.referral == ("professional" in signals)
+
+
+@pytest.mark.parametrize("text,urgent", [
+    ("Помогите срочно! Соседка упала и не может встать", True),        # ru
+    ("Викличте швидку, сусід не дихає", True),                          # uk
+    ("Моля, линейка! Баба припадна", True),                             # bg
+    ("Βοήθεια, ο γείτονας λιποθύμησε", True),                           # el
+    ("Mama akwei na nse, azali kopema te", True),                       # ln
+    ("Не хочу жить", True),
+    ("Здравствуйте, мне нужна помощь с покупками", False),
+    ("Доброго дня, чи може хтось допомогти мені з покупками?", False),
+    ("Καλησπέρα, μπορεί κάποιος να με βοηθήσει με τα ψώνια;", False),
+    ("Mbote, nalingi lisalisi mpo na kosomba biloko", False),
+])
+def test_emergencies_in_languages_the_bot_does_not_speak_are_caught_too(text, urgent):
+    assert understand(text).urgent is urgent
 
 
 def _corpus_rows() -> list[tuple[str, str, set[str]]]:
