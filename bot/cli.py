@@ -5,13 +5,21 @@ import argparse
 import logging
 import sys
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+if TYPE_CHECKING:  # imported in main(): `buurtbot nlu` needs no settings and must start fast
+    from bot.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["nlu"]:
+        return cmd_nlu(argv[1:])
+    from bot.settings import Settings
+
     parser = argparse.ArgumentParser(prog="buurtbot", description="Neighbour help by chat, for caring neighbourhoods.")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("nlu", help="what the bot understands of a message (JSON); `buurtbot nlu --help`", add_help=False)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -57,6 +65,41 @@ def main(argv: list[str] | None = None) -> int:
 
 class UserError(Exception):
     pass
+
+
+def cmd_nlu(argv: list[str]) -> int:
+    """`buurtbot nlu "text"` / `--batch FILE`: no database, no settings, no credentials -- only the
+    understanding step (handlers/understand.py), imported once the arguments are read."""
+    import json
+    from datetime import date
+
+    parser = argparse.ArgumentParser(prog="buurtbot nlu", description="What the bot understands of a message: "
+                                     "one JSON object per message (language, kind, category, when, urgent, referral).")
+    parser.add_argument("text", nargs="?", help="the message")
+    parser.add_argument("--batch", metavar="FILE", help="one message a line (- for stdin); prints JSON lines")
+    parser.add_argument("--today", type=date.fromisoformat, help="the day to read dates from (YYYY-MM-DD)")
+    parser.add_argument("--language", help="the person's own language (a hint for short texts)")
+    args = parser.parse_args(argv)
+    if (args.text is None) == (args.batch is None):
+        parser.error("give one message, or --batch FILE")
+    from handlers.understand import understand
+
+    def show(message: str) -> None:
+        result = understand(message, language=args.language, today=args.today).as_json()
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+
+    if args.text is not None:
+        show(args.text)
+        return 0
+    stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8", errors="replace")
+    try:
+        for line in stream:
+            show(line.rstrip("\r\n"))
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    sys.stdout.flush()
+    return 0
 
 
 def _engine(settings: Settings):

@@ -64,6 +64,8 @@ def prompt_description(ctx: Context) -> None:
 @step("ask.category")
 def on_category(ctx: Context, answer: Answer) -> None:
     code = answer.arg("cat")
+    if code not in CATEGORIES and not answer.payload and typed_help(ctx, answer.text):
+        return
     if (code not in CATEGORIES and ctx.data("first") and not answer.payload and (answer.text or ctx.inbound.media)
             and not fold(answer.text).isdecimal()):  # no text: the question asked again (an old button, a stray "7")
         # The first request, offered right after joining: what they type instead (a worry, a
@@ -76,8 +78,87 @@ def on_category(ctx: Context, answer: Answer) -> None:
     if code not in CATEGORIES:
         prompt_category(ctx)
         return
+    if ctx.data("description"):  # their own words, typed before (a proposal they changed): only when is missing
+        ctx.goto("ask.when", category=code)
+        ask_when(ctx)
+        return
     ctx.goto("ask.describe", category=code)
     prompt_description(ctx)
+
+
+def typed_help(ctx: Context, text: str) -> bool:
+    """A sentence typed at the category question instead of a button ("boodschappen voor morgen"):
+    proposed back when it names a kind of help; their words are kept as the description when it
+    asks for help without naming one. A worry, a wish for company or words that suggest a
+    professional go the usual way (False: read as at the menu right after joining)."""
+    from handlers.free_text import is_sentence, understood
+
+    if not is_sentence(text) or signals(text):
+        return False
+    u = understood(ctx, text)
+    if u.category in CATEGORIES and u.category != "other" and u.kind != "offer":
+        propose(ctx, u, text)
+        return True
+    if u.kind == "request":
+        ctx.goto("ask.category", description=clean_text(text, 500))
+        prompt_category(ctx)
+        return True
+    return False
+
+
+def propose(ctx: Context, u, text: str, media: list[str] | None = None) -> None:
+    """What a typed message asked, said back for a yes before anything else happens: "I understood:
+    shopping, tomorrow. Is that right?". Yes goes on with only what is missing (and the usual
+    confirmation before anything is posted); "change" goes to the category question, their words
+    kept. ``u``: an Understanding, or the dict kept for a newcomer (free_text.kept)."""
+    from handlers.free_text import when_of
+
+    if isinstance(u, dict):
+        category, when, due = u.get("category"), u.get("when"), u.get("due")
+        if when != "week" and not due:
+            when = None
+    else:
+        category, (when, due) = u.category, when_of(u)
+    media = [m for m in (ctx.inbound.media if media is None else media) if not m.startswith("location:")][:5]
+    on_behalf_of = ctx.data("on_behalf_of") if ctx.state.step.startswith("ask.") else None
+    ctx.clear()
+    ctx.goto("ask.proposal", category=category if category in CATEGORIES else "other",
+             description=clean_text(text, 500), when=when, due=due, on_behalf_of=on_behalf_of, media=media)
+    say_proposal(ctx)
+
+
+def say_proposal(ctx: Context) -> None:
+    what = category(ctx.data("category"))
+    due = ctx.data("due")
+    if due:
+        text = _("I understood: {what}, {when}. Is that right?", what=what, when=format_day(date.fromisoformat(due)))
+    elif ctx.data("when") == "week":
+        text = _("I understood: {what}, {when}. Is that right?", what=what, when=_(WHEN_LABELS["week"]))
+    else:
+        text = _("I understood: {what}. Is that right?", what=what)
+    ctx.say(text, [Option(_("Yes"), payloads.YES), Option(_("Change"), payloads.NO)])
+
+
+@step("ask.proposal")
+@keeps_media
+def on_proposal(ctx: Context, answer: Answer) -> None:
+    description, code = ctx.data("description", ""), ctx.data("category")
+    if answer.is_(payloads.NO) or code not in CATEGORIES:
+        ctx.goto("ask.category", category=None, when=None, due=None)  # their words stay the description
+        prompt_category(ctx)
+        return
+    if not answer.is_(payloads.YES):
+        say_proposal(ctx)
+        return
+    if "professional" in signals(description):
+        professional(ctx, description, code, ctx.data("media", []))  # the person chooses: volunteers or a referral
+        return
+    if ctx.data("when"):
+        ctx.goto("ask.where")
+        ask_where(ctx)
+        return
+    ctx.goto("ask.when")
+    ask_when(ctx)
 
 
 @step("ask.describe")
@@ -117,6 +198,20 @@ def parse_date(text: str, base: date) -> date | None:
     return d if base <= d <= base + timedelta(days=366) else None
 
 
+def when_in_words(ctx: Context, answer: Answer) -> bool:
+    """"morgen", "jeudi prochain", "volgende week dinsdag" typed instead of a button or a date."""
+    from handlers.free_text import understood, when_of
+
+    if answer.payload or not answer.text.strip():
+        return False
+    when, due = when_of(understood(ctx, clean_text(answer.text, 200)))
+    if when is None:
+        return False
+    ctx.goto("ask.where", when=when, due=due)
+    ask_where(ctx)
+    return True
+
+
 @step("ask.when")
 @keeps_media
 def on_when(ctx: Context, answer: Answer) -> None:
@@ -125,6 +220,8 @@ def on_when(ctx: Context, answer: Answer) -> None:
     typed = parse_date(answer.text, base) if not answer.payload else None
     if typed:
         kind = "date"
+    if kind not in WHEN_LABELS and when_in_words(ctx, answer):
+        return
     if kind not in WHEN_LABELS:
         ask_when(ctx)
         return
@@ -141,6 +238,8 @@ def on_when(ctx: Context, answer: Answer) -> None:
 @keeps_media
 def on_date(ctx: Context, answer: Answer) -> None:
     d = parse_date(answer.text, today())
+    if d is None and when_in_words(ctx, answer):
+        return
     if d is None:
         ctx.say(
             _(

@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
-from handlers import (account, alerts, ask, coordinator, offer, onboarding, optout, payloads,  # noqa: F401
-                      signals, tasks, waiting)  # (importing them registers their steps)
+from handlers import (account, alerts, ask, coordinator, free_text, offer, onboarding, optout,  # noqa: F401
+                      payloads, signals, tasks, waiting)  # (importing them registers their steps)
 from handlers.answers import fold, is_bare, is_bare_yes, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,
                            clean_text, load_conversation)
@@ -30,11 +30,13 @@ from handlers.i18n import _, normalise_language, speaking
 from handlers.keywords import URGENT
 from handlers.keywords import signals as find_signals
 from handlers.keywords import protective as protective_text
-from handlers.lexicon import ALIASES  # command words are data: locales/lexicon/*/commands.txt
+from handlers.lexicon import ALIASES, command_name  # command words are data: locales/lexicon/*/commands.txt
 from handlers.menu import not_understood, show_menu
 from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import READS_YES, STEPS
+from handlers.understand import Understanding
 from models import Alert, ChannelIdentity, ConversationState, HelpRequest, InboundLog, Outbox, Person
+from models.people import CATEGORIES
 from models.base import utcnow
 from models.db import transaction, writer_turn
 
@@ -233,7 +235,7 @@ class Turn:
     """One message as the rules see it: read once (cleaned, folded, its signals found, the typed
     answer matched to the options on screen), then offered to each rule in order."""
 
-    __slots__ = ("ctx", "text", "pressed", "kinds", "answer", "word")
+    __slots__ = ("ctx", "text", "pressed", "kinds", "answer", "word", "_understood")
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -244,6 +246,15 @@ class Turn:
         self.answer = resolve(replace(ctx.inbound, text=self.text), ctx.state.options or [])
         #: The command a whole typed message names ("menu", "terug" -> "cancel"), if any.
         self.word = ALIASES.get(fold(self.text)) if self.text and not self.pressed and len(self.text) < 30 else None
+        self._understood: Understanding | None | bool = False
+
+    @property
+    def understood(self) -> Understanding | None:
+        """The typed message understood (language, request or offer, kind of help, when): read
+        only when a rule asks, since most messages are answers to a question on screen."""
+        if self._understood is False:
+            self._understood = free_text.understood(self.ctx, self.text) if self.text and not self.pressed else None
+        return self._understood
 
 
 _NO_SIGNALS: frozenset[str] = frozenset()
@@ -332,7 +343,7 @@ def _onboarding(t: Turn) -> bool:
         return False
     if ctx.state.step.startswith("onboard.") and ctx.state.step in STEPS:
         answer_question(t)
-    else:
+    elif not (t.text and not t.pressed and onboarding.first_words(ctx, t.text)):  # a sentence: in its own language
         onboarding.start(ctx, None)
     return True
 
@@ -399,8 +410,47 @@ def _professional(t: Turn) -> bool:
     return True
 
 
+def _other_language(t: Turn) -> bool:
+    """A language buurtbot does not speak: never dropped -- acknowledged, and passed to people who speak it."""
+    u = t.understood
+    if u is None or u.language != "other" or not free_text.is_sentence(t.text):
+        return False
+    signals.foreign(t.ctx, t.text, u.other_language)
+    return True
+
+
+def _offer_in_words(t: Turn) -> bool:
+    """Words that offer help ("I'm going to the shop anyway"): the open requests of that kind, or the offer flow."""
+    u, ctx = t.understood, t.ctx
+    if u is None or u.kind != "offer":
+        return False
+    free_text.suggest_language(ctx, u)
+    kind = u.category if u.category in CATEGORIES and u.category != "other" else None
+    if ctx.person.is_volunteer:
+        tasks.show_open(ctx, kind)  # (not approved yet: it says so)
+    else:
+        offer.start_offer(ctx, _("Thank you for offering help! A few questions first."), kind=kind)
+    return True
+
+
+def _request_in_words(t: Turn) -> bool:
+    """Words that ask for or name a kind of help: proposed back, and posted only after a yes."""
+    u, ctx = t.understood, t.ctx
+    if u is None or not free_text.names_help(u):
+        return False
+    free_text.suggest_language(ctx, u)
+    if u.category in CATEGORIES and u.category != "other":
+        ask.propose(ctx, u, t.text)
+    else:  # help asked without naming which: the category question, their words kept as the description
+        ask.start_ask(ctx)
+        ctx.goto("ask.category", description=clean_text(t.text, 500))
+    return True
+
+
 def _not_understood(t: Turn) -> bool:
     """Nothing above understood it: say so, and show what can be done."""
+    if t.understood is not None:
+        free_text.suggest_language(t.ctx, t.understood)
     not_understood(t.ctx)
     return True
 
@@ -431,6 +481,9 @@ RULES: tuple[Rule, ...] = (
     Rule("media_only", _media_only),
     Rule("company", _company),
     Rule("professional", _professional),
+    Rule("other_language", _other_language),
+    Rule("offer_in_words", _offer_in_words),
+    Rule("request_in_words", _request_in_words),
     Rule("not_understood", _not_understood),
 )
 
@@ -497,7 +550,13 @@ def command(ctx: Context, text: str) -> None:
     elif name == "cancel":
         cancel(ctx)
     elif ctx.person is None:
-        if name in ("mydata", "delete"):
+        said = (ctx.data("said") or {}).get("text")
+        if name == "mydata" and said:  # a newcomer's first message, kept to answer it once they join
+            ctx.say(_("Until you join, we keep only your language and your message: “{text}”. Type {command} to "
+                      "erase it.", text=said, command="/" + command_name("delete", ctx.identity.language)))
+        elif name in ("mydata", "delete"):
+            if name == "delete":
+                ctx.clear()  # the newcomer's kept first message goes too
             ctx.say(_("We do not keep anything about you. Type /start to join."))
         elif name == "stop":
             ctx.clear()

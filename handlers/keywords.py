@@ -17,9 +17,12 @@ from functools import lru_cache
 
 from handlers import lexicon
 from handlers.lexicon import fold_words
+from handlers.typos import Corrector
 
 #: The kinds that are answered at once, whatever else is going on (and never throttled).
 URGENT = frozenset({"emergency", "suicide"})
+#: Typos are read in this many words of a message (a long message's start; whole words are matched anyway).
+TYPO_WORDS = 1000
 #: Commands that protect a person: they pass the flood limiter, typed or slashed.
 PROTECTIVE_COMMANDS = ("stop", "delete", "start")
 
@@ -34,7 +37,8 @@ def phrase_pattern(phrase: str) -> str | None:
         if token == "*":
             piece = r"\S+"
         else:
-            words = [re.escape(w).replace(r"\ ", " ") for w in (fold_words(t) for t in token.split("/")) if w]
+            words = [word_pattern(t) for t in token.split("/")]
+            words = [w for w in words if w]
             if not words:
                 continue
             piece = "(?:" + "|".join(words) + ")" if len(words) > 1 else words[0]
@@ -42,6 +46,16 @@ def phrase_pattern(phrase: str) -> str | None:
             out += r" (?:\S+ ){0,5}" if gap else " "
         out, gap = out + piece, False
     return out or None
+
+
+def word_pattern(word: str) -> str:
+    """One alternative of a phrase token: ``boodschap*`` is a prefix (boodschap, boodschappen, ...)."""
+    prefix = len(word) > 1 and word.endswith("*")
+    folded = fold_words(word)
+    if not folded:
+        return ""
+    piece = re.escape(folded).replace(r"\ ", " ")
+    return piece + r"\w*" if prefix else piece
 
 
 def alternation(phrases: list[str]) -> str | None:
@@ -59,7 +73,7 @@ def anchor(phrase: str) -> set[str] | None:
     most telling word (the one whose shortest form is longest). None: no such word (always try)."""
     best: set[str] | None = None
     for token in phrase.split():
-        if token in ("...", "*"):
+        if token in ("...", "*") or "*" in token:  # a prefix matches words no set can list
             continue
         words = {fold_words(w) for w in token.split("/")} - {""}
         if not words or any(" " in w for w in words):
@@ -112,10 +126,42 @@ def folded_words(text: str) -> tuple[str, frozenset[str]]:
     return folded, frozenset(folded.split())
 
 
+@lru_cache(maxsize=4)
+def urgent_typos(lex: lexicon.Lexicon) -> Corrector:
+    """Typos of the words of emergency and suicide phrases ("ambulnce", "bewustelos", "inconcient").
+    A word of any other lexicon file is never read as one of them."""
+    urgent: set[str] = set()
+    known: set[str] = set()
+    for name, langs in lex.words.items():
+        for phrases in langs.values():
+            for phrase in phrases:
+                if not phrase.startswith("-"):
+                    (urgent if name in URGENT else known).update(lexicon.phrase_words(phrase)[0])
+    for table in (*lex.help.values(), *lex.when.values()):
+        for phrases in table.values():
+            for phrase in phrases:
+                known.update(lexicon.phrase_words(phrase)[0])
+    return Corrector(urgent, known - urgent)
+
+
+def _urgent_with_typos(folded: str, kinds: dict[str, Kind]) -> set[str]:
+    """Emergencies favour recall: the urgent kinds once more, with typos read as the words they miss."""
+    for reading in urgent_typos(lexicon.current()).readings(" ".join(folded.split()[:TYPO_WORDS])):
+        words = frozenset(reading.split())
+        found = {name for name in URGENT if name in kinds and kinds[name].search(reading, words)}
+        if found:
+            return found
+    return set()
+
+
 def signals(text: str) -> set[str]:
-    """Which kinds of signal a text carries, e.g. {"emergency"}."""
+    """Which kinds of signal a text carries, e.g. {"emergency"}; typos of urgent words count too."""
     folded, words = folded_words(text)
-    return {name for name, kind in compiled(lexicon.current()).items() if kind.search(folded, words)}
+    kinds = compiled(lexicon.current())
+    found = {name for name, kind in kinds.items() if kind.search(folded, words)}
+    if folded and not found & URGENT:
+        found |= _urgent_with_typos(folded, kinds)
+    return found
 
 
 def languages_of(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[str]:
@@ -173,10 +219,12 @@ def protective(text: str) -> bool:
     if _protective(lexicon.current()).match(folded):
         return True
     kinds = compiled(lexicon.current())
-    return any(kinds[k].search(folded, words) for k in URGENT)
+    return any(kinds[k].search(folded, words) for k in URGENT) or bool(_urgent_with_typos(folded, kinds))
 
 
 # Compiled at import (and again for a new directory), never while a message waits.
-lexicon.on_change(lambda: (compiled(lexicon.current()), _protective(lexicon.current())))
+lexicon.on_change(lambda: (compiled(lexicon.current()), _protective(lexicon.current()),
+                           urgent_typos(lexicon.current())))
 compiled(lexicon.current())
 _protective(lexicon.current())
+urgent_typos(lexicon.current())

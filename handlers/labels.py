@@ -34,9 +34,12 @@ STATUS_LABELS = {
     "expired": N_("expired"),
 }
 
-#: Languages a volunteer may speak, each in its own name (not translated on purpose).
+#: Languages a volunteer may speak, each in its own name (not translated on purpose): the ten
+#: buurtbot speaks, and those it only recognises (a message in one goes to volunteers who speak it).
 SPOKEN = {"nl": "Nederlands", "fr": "Français", "en": "English", "ar": "العربية", "tr": "Türkçe",
-          "es": "Español", "pl": "Polski", "ro": "Română", "pt": "Português", "it": "Italiano"}
+          "es": "Español", "pl": "Polski", "ro": "Română", "pt": "Português", "it": "Italiano",
+          "el": "Ελληνικά", "bg": "Български", "ru": "Русский", "uk": "Українська", "ln": "Lingála",
+          "ber": "Tamaziɣt"}
 
 
 ROLE_LABELS = {

@@ -26,6 +26,8 @@ import locales
 DEFAULT_DIRECTORY = Path(locales.__file__).parent
 #: The folder of words that belong to no language of their own.
 ANY = "any"
+#: The folder of languages the bot recognises but does not speak (one ``<code>.txt`` each).
+OTHER = "other"
 #: Kinds of signal, in the order they are checked.
 SIGNAL_KINDS = ("emergency", "suicide", "concern", "company", "professional")
 #: SMS/WhatsApp whole-message keywords: file name -> the payload the dispatcher handles.
@@ -59,6 +61,18 @@ def fold_words(text: str) -> str:
     return fold(text.translate(LETTERS)).replace("'", "")
 
 
+def phrase_words(phrase: str) -> tuple[list[str], list[str]]:
+    """The folded words of a phrase, and its prefixes (``boodschap*`` -> "boodschap"); ``*``, ``...``
+    and the ``a/b`` slashes are syntax, not words."""
+    exact, prefixes = [], []
+    for token in phrase.replace("/", " ").split():
+        if token in ("*", "..."):
+            continue
+        target = prefixes if len(token) > 1 and token.endswith("*") else exact
+        target.extend(fold_words(token).split())
+    return exact, prefixes
+
+
 @dataclass(eq=False)  # compared and hashed by identity: caches keep one entry per loaded directory
 class Lexicon:
     """Everything read from one locales directory."""
@@ -73,6 +87,12 @@ class Lexicon:
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> every word for it
     command_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, lang) -> its slash word
     words: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # kind -> lang -> phrases
+    #: Free-text understanding (handlers/understand.py): category -> lang -> phrases (help/*.txt),
+    help: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: lang -> key (today, tomorrow, next_week, monday...) -> phrases (when.txt),
+    when: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: and the languages recognised but not spoken (lexicon/other/<code>.txt): code -> name, words, ack.
+    others: dict[str, dict[str, str | set[str]]] = field(default_factory=dict)
 
 
 def read_lines(path: Path) -> list[str]:
@@ -98,6 +118,14 @@ def read_pairs(path: Path, lists: bool = True) -> list[tuple[str, list[str]]]:
     return out
 
 
+def pairs(path: Path) -> dict[str, list[str]]:
+    """``read_pairs`` as a dict; a key on several lines (``words:``) gathers all their values."""
+    out: dict[str, list[str]] = {}
+    for key, values in read_pairs(path):
+        out.setdefault(key, []).extend(values)
+    return out
+
+
 def has_catalog(directory: Path, code: str) -> bool:
     base = directory / code / "LC_MESSAGES"
     return (base / "messages.po").exists() or (base / "messages.mo").exists()
@@ -110,10 +138,10 @@ def load(directory: Path) -> Lexicon:
     ranked = []
     for folder in folders:
         code = folder.name
-        if code == ANY or not (folder / "language.txt").exists() or not has_catalog(lex.directory, code):
+        if code in (ANY, OTHER) or not (folder / "language.txt").exists() or not has_catalog(lex.directory, code):
             continue
-        info = {key: values if key == "words" else [", ".join(values)]
-                for key, values in read_pairs(folder / "language.txt")}
+        info = pairs(folder / "language.txt")
+        info = {key: values if key == "words" else [", ".join(values)] for key, values in info.items()}
         name = (info.get("name") or [code])[0]
         ranked.append((int((info.get("order") or ["99"])[0]), code, name, info))
     for _rank, code, name, info in sorted(ranked):
@@ -135,8 +163,22 @@ def load(directory: Path) -> Lexicon:
                 lex.command_names[(name, code)] = words[0]
             lex.commands[name] = tuple(dict.fromkeys((*lex.commands.get(name, (name,)), *words)))
         for file in folder.glob("*.txt") if folder.is_dir() else ():
-            if file.stem not in ("language", "commands"):
+            if file.stem == "words":  # everyday words, comma separated: they only tell the language
+                lex.words.setdefault("words", {})[code] = [w.strip() for line in read_lines(file)
+                                                            for w in line.split(",") if w.strip()]
+            elif file.stem not in ("language", "commands", "when"):
                 lex.words.setdefault(file.stem, {})[code] = read_lines(file)
+        for file in sorted((folder / "help").glob("*.txt")) if (folder / "help").is_dir() else ():
+            lex.help.setdefault(file.stem, {})[code] = read_lines(file)
+        if (folder / "when.txt").exists():
+            when = lex.when.setdefault(code, {})
+            for key, values in read_pairs(folder / "when.txt"):
+                when.setdefault(key, []).extend(values)
+    for file in sorted((root / OTHER).glob("*.txt")) if (root / OTHER).is_dir() else ():
+        info = pairs(file)
+        lex.others[file.stem] = {"name": ", ".join(info.get("name", [file.stem])),
+                                 "words": {fold_words(w) for w in info.get("words", [])} - {""},
+                                 "ack": ", ".join(info.get("ack", []))}
     return lex
 
 

@@ -16,11 +16,15 @@ from models.people import CATEGORIES
 CAPS = (1, 2, 3, 5)
 
 
-def start_offer(ctx: Context, intro: str | None = None) -> None:
+def start_offer(ctx: Context, intro: str | None = None, kind: str | None = None) -> None:
     """The limits everyone who helps states: tasks, languages, weekly cap, duo. Invited
-    volunteers too: an invitation vouches for a person, it does not decide their limits."""
+    volunteers too: an invitation vouches for a person, it does not decide their limits.
+    ``kind``: the kind of help their own words offered, ticked already."""
     ctx.clear()  # nothing from a question left behind
-    ctx.goto("offer.categories", chosen=list(ctx.person.categories or []))
+    chosen = list(ctx.person.categories or [])
+    if kind in CATEGORIES and kind != "other" and kind not in chosen:
+        chosen.append(kind)
+    ctx.goto("offer.categories", chosen=chosen)
     if intro:
         ctx.say(intro)
     ask_categories(ctx)

@@ -20,6 +20,9 @@ from models.audit import audit
 from models.network import coordinators_of, find_invite, neighbourhoods_for_postcode, use_invite
 
 CONSENT_VERSION = "2026-11"
+#: How sure the language of a newcomer's sentence must be to ask "shall we continue in it?"
+#: (below: the usual question, in every language).
+SURE_ENOUGH = 0.5
 
 
 def start(ctx: Context, code: str | None) -> None:
@@ -61,11 +64,46 @@ def language_from(answer: Answer) -> str | None:
     return next((c for c in LANGUAGES if folded and folded in language_words(c)), None)
 
 
+def first_words(ctx: Context, text: str) -> bool:
+    """A newcomer who writes a sentence (at the start or at the language question) is answered
+    in the language they wrote, asked to confirm it; what they asked for is kept in their
+    conversation -- only until they say yes or no to consent, or /delete, or walk away -- and
+    after joining it is proposed as their first request. False: no sentence (the usual start)."""
+    from handlers.free_text import is_sentence, kept, other_ack, understood
+
+    if not is_sentence(text):
+        return False
+    u = understood(ctx, text)
+    said = kept(u, text)
+    if u.language in LANGUAGES and u.confidence >= SURE_ENOUGH:
+        ctx.goto("onboard.language", said=said, proposed=u.language)
+        with speaking(u.language):
+            ctx.say(_("You wrote in {language}. Shall we continue in {language}?", language=LANGUAGES[u.language]),
+                    [Option(_("Yes"), payloads.YES), Option(_("Another language"), payloads.NO)])
+        return True
+    if said is None:  # nothing asked, in a language without a catalog here: the usual question
+        return False
+    ctx.goto("onboard.language", said=said, proposed=None)
+    ack = other_ack(u.other_language) if u.language == "other" else None
+    if ack:
+        ctx.say(ack)
+    ask_language(ctx)
+    return True
+
+
 @step("onboard.language")
 def on_language(ctx: Context, answer: Answer) -> None:
-    lang = language_from(answer)
-    if lang is None:
+    proposed = ctx.data("proposed")
+    if answer.is_(payloads.NO) and proposed:
+        ctx.goto("onboard.language", proposed=None)
         ask_language(ctx)
+        return
+    lang = normalise_language(proposed) if answer.is_(payloads.YES) else language_from(answer)
+    if lang is None:
+        if answer.payload or not first_words(ctx, answer.text):
+            if proposed:
+                ctx.goto("onboard.language", proposed=None)
+            ask_language(ctx)
         return
     ctx.identity.language = lang
     with speaking(lang):
@@ -188,8 +226,46 @@ def on_name(ctx: Context, answer: Answer) -> None:
             return
         invited_volunteer(ctx, invite)
         return
+    said = ctx.data("said")
+    if said:
+        asked_before_joining(ctx, said)
+        return
     ctx.goto("onboard.role")
     ctx.say(_("Nice to meet you, {name}! What brings you here?", name=name), role_options())
+
+
+def asked_before_joining(ctx: Context, said: dict) -> None:
+    """What a newcomer wrote before joining, now that they have: an offer goes to the offer
+    flow, a message in a language buurtbot does not speak to people who speak it, and a
+    request is proposed ("I understood: shopping, tomorrow. Is that right?")."""
+    from handlers.ask import propose, start_ask
+    from handlers.offer import start_offer
+    from handlers.signals import foreign
+
+    p = ctx.person
+    welcome = _("Nice to meet you, {name}!", name=p.first_name)
+    if said.get("kind") == "offer":
+        start_offer(ctx, welcome, kind=said.get("category"))
+        return
+    p.is_resident = True
+    joined(ctx)
+    if said.get("kind") == "other":
+        foreign(ctx, said.get("text", ""), said.get("other"))
+        return
+    if said.get("category") in (None, "other"):
+        start_ask(ctx, intro=welcome)
+        ctx.goto("ask.category", description=said.get("text", ""))
+        return
+    ctx.say(welcome)
+    propose(ctx, said, said.get("text", ""), media=[])
+
+
+def joined(ctx: Context) -> None:
+    """The coordinators hear that someone joined (a volunteer's offer tells them itself)."""
+    p = ctx.person
+    for c in coordinators_of(ctx.session, p.neighbourhood_id):
+        if c.id != p.id:
+            ctx.tell(c, lambda: (_("{name} joined the neighbourhood on buurtbot.", name=p.first_name), []), about=p.id)
 
 
 def invited_volunteer(ctx: Context, invite) -> None:
@@ -228,9 +304,7 @@ def on_role(ctx: Context, answer: Answer) -> None:
     if role in ("give", "both") and not p.is_approved_volunteer:
         start_offer(ctx)
         return
-    for c in coordinators_of(ctx.session, p.neighbourhood_id):
-        if c.id != p.id:
-            ctx.tell(c, lambda: (_("{name} joined the neighbourhood on buurtbot.", name=p.first_name), []), about=p.id)
+    joined(ctx)
     if role == "give":
         show_menu(ctx, _("Welcome to the neighbourhood! Whenever you need a hand, choose “Ask for help”."))
         return

@@ -16,7 +16,7 @@ from handlers.steps import step
 from models import HelpRequest, Person
 from models.audit import audit
 from models.network import coordinators_of
-from models.tasks import create_request, requests_of
+from models.tasks import create_request, requests_of, volunteers_speaking
 
 
 def contact_name(ctx: Context) -> str:
@@ -206,6 +206,39 @@ def refer(ctx: Context, req: HelpRequest) -> None:
         about=ctx.person.id if ctx.person else None,
         media=req.media or [],
     )
+
+
+def foreign(ctx: Context, text: str, code: str | None) -> None:
+    """A message in a language buurtbot does not speak is never dropped: a short thank-you in
+    that language where one is written (locales/lexicon/other/<code>.txt), else in the person's
+    and the neighbourhood's languages; the coordinators get it as an alert (phone, Reply, I'll
+    take this), and approved volunteers who speak it see the first name and the text only."""
+    from handlers.free_text import language_name, other_ack  # free_text reads what the flows propose
+
+    p = ctx.person
+    told = alert_coordinators(
+        ctx, lambda: _("{name} wrote in a language buurtbot does not speak ({language}):\n“{text}”", name=who(ctx),
+                       language=language_name(code), text=text[:1000]),
+        about=p.id if p else None, kind="language")
+    speakers = [v for v in volunteers_speaking(ctx.session, p.neighbourhood_id, code) if v.id != p.id] \
+        if p is not None and code else []
+    told += ctx.tell_all(speakers, lambda: (
+        _("{name}, a neighbour, wrote in {language}, a language you speak:\n“{text}”\nIf you can help, tell the "
+          "coordinator with “Talk to a person”.", name=who(ctx), language=language_name(code), text=text[:1000]),
+        [Option(_("Talk to a person"), payloads.HUMAN)]), about=p.id if p else None)
+    audit(ctx.session, p.id if p else None, "signal.language", "identity", ctx.identity.id)
+    lines = [ack] if (ack := other_ack(code)) else []
+    languages = [current_language()]
+    nb = p.neighbourhood if p is not None else None
+    if not lines and nb is not None and nb.default_language not in languages:
+        languages.append(nb.default_language)
+    for language in languages:
+        with speaking(language):
+            lines.append(_("Thank you for your message. I passed it on to {contact}; someone who speaks your language "
+                           "will get in touch.", contact=contact_name(ctx)) if told else
+                         _("Sorry, your neighbourhood has no coordinator on buurtbot yet. Please contact your "
+                           "neighbourhood house directly."))
+    show_menu(ctx, "\n\n".join(lines))
 
 
 def media_only(ctx: Context) -> None:

@@ -24,12 +24,18 @@ def refuse(ctx: Context, text: str | None = None) -> None:
     show_menu(ctx, text or _("Sorry, that is not possible (any more)."))
 
 
-def show_open(ctx: Context) -> None:
+def show_open(ctx: Context, kind: str | None = None) -> None:
+    """The open requests a volunteer may take; ``kind``: only those of one category (an offer
+    typed in words: "I'm going to the shop anyway" -> the open shopping requests)."""
     p = ctx.person
     if not p.is_approved_volunteer:
         refuse(ctx, _("A coordinator still needs to approve you as a volunteer. Then you will see requests here."))
         return
-    reqs = [r for r in open_requests(ctx.session, p.neighbourhood_id) if r.requester_id != p.id]
+    reqs = [r for r in open_requests(ctx.session, p.neighbourhood_id, category=kind) if r.requester_id != p.id]
+    if kind is not None and not reqs:
+        show_menu(ctx, _("Thank you for offering! There are no open requests for {category} right now.",
+                         category=category(kind)))
+        return
     if not reqs:
         show_menu(ctx, _("There are no open requests right now. Thank you for checking!"))
         return

@@ -148,8 +148,19 @@ def cancel(session: Session, req: HelpRequest, actor_id: int) -> None:
     audit(session, actor_id, "request.cancel", "help_request", req.id)
 
 
-def open_requests(session: Session, neighbourhood_id: int, limit: int = 10) -> list[HelpRequest]:
+def open_requests(session: Session, neighbourhood_id: int, limit: int = 10,
+                  category: str | None = None) -> list[HelpRequest]:
+    """The oldest open requests of a neighbourhood; ``category``: of that kind only."""
+    if category is not None:
+        return list(session.scalars(_OPEN_REQUESTS.where(HelpRequest.category == category),
+                                    {"neighbourhood": neighbourhood_id, "limit": limit}))
     return list(session.scalars(_OPEN_REQUESTS, {"neighbourhood": neighbourhood_id, "limit": limit}))
+
+
+def volunteers_speaking(session: Session, neighbourhood_id: int, language: str) -> list[Person]:
+    """Approved, available volunteers of a neighbourhood who said they speak ``language``."""
+    return [v for v in session.scalars(_AVAILABLE_VOLUNTEERS, {"neighbourhood": neighbourhood_id})
+            if language in (v.languages_spoken or [])]
 
 
 def requests_of(session: Session, person_id: int, statuses=ACTIVE) -> list[HelpRequest]:

@@ -23,7 +23,6 @@ ASK_PRO = ("Shall I send this to the volunteers of your neighbourhood, or would 
            "first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the local "
            "service centre.")
 ADDRESS = "Kerkstraat 12, 1040 Etterbeek"
-NOT_UNDERSTOOD = "Sorry, I did not understand that. You can choose one of these, or type its number:"
 
 
 def text_of(msgid: str, lang: str, **params) -> str:
@@ -152,10 +151,12 @@ def test_everyday_words_raise_no_alarm(chat):
         ("Pourriez-vous aller chercher mes médicaments à la pharmacie ?", "fr"),
         ("a lift to the court please", "en"), ("Ik heb een nieuwe badkuip, wie kan helpen dragen?", "nl"),
     ]
+    # (read at the menu: free text naming a kind of help is proposed back, issue 10 -- never an alarm)
     play(chat, resident("maria", "Maria", "nl") + volunteer("jan", "Jan", "nl") + [
-        Row("maria", text, reply=has(T(NOT_UNDERSTOOD, "nl"), lacks=("112",), no_options=("pro:volunteers",)),
-            silent=("coordinator", "jan"))
-        for text, _lang in calm
+        row for text, _lang in calm for row in (
+            Row("maria", "/menu"),
+            Row("maria", text, reply=has(lacks=("112",), no_options=("pro:volunteers",)),
+                silent=("coordinator", "jan")))
     ])
     with chat.sessions() as s:
         assert count(s, HelpRequest) == 0

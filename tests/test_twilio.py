@@ -26,7 +26,7 @@ async def test_a_first_whatsapp_message_gets_the_language_choice(world):
 
 from sqlalchemy import func, select  # noqa: E402
 
-from handlers.i18n import catalog  # noqa: E402
+from handlers.i18n import LANGUAGES, catalog  # noqa: E402
 from models import ChannelIdentity, HelpRequest, Outbox, Person  # noqa: E402
 from models.network import create_invite, neighbourhood_by_slug  # noqa: E402
 
@@ -226,21 +226,25 @@ QUICK = {f"quick_reply_{n}": {"*": {"content_sid": "HX" + str(n) * 32, "variable
 
 async def test_quick_replies_where_configured_tapped_or_typed(make_world):
     world = await make_world(QUICK)
-    await world.say("Maria", "Hallo")
-    sent = world.edge.messages(world.address("Maria"))[-1]  # three languages: three buttons
-    assert sent["ContentSid"] == "HX" + "3" * 32 and "Body" not in sent
-    buttons = json.loads(sent["ContentVariables"])
-    assert buttons["2"] == "Nederlands" and buttons["3"] == "lang:nl"
-    assert "\n" not in buttons["1"]
-    await world.say("Maria", ButtonPayload="lang:nl")  # a tap comes back as ButtonPayload
+    got = await world.say("Maria", "Hallo")
+    asked = world.edge.messages(world.address("Maria"))[-1]  # ten languages: numbered lines, not buttons
+    assert "ContentSid" not in asked and "\n1. Nederlands" in got[-1] and f"\n{len(LANGUAGES)}. " in got[-1]
+    await world.say("Maria", "1")
     await world.say("Maria", "1040")
     consent = world.edge.messages(world.address("Maria"))[-1]  # yes / no, but a text too long for a content variable
     assert "ContentSid" not in consent and "\n1. " in consent["Body"]  # numbered lines, nothing cut
     await world.say("Maria", "ja")
     await world.say("Maria", "Maria")
+    sent = world.edge.messages(world.address("Maria"))[-1]  # three short roles: three buttons
+    assert sent["ContentSid"] == "HX" + "3" * 32 and "Body" not in sent
+    buttons = json.loads(sent["ContentVariables"])
+    assert buttons["3"] == "role:help" and buttons["2"] == catalog("nl").gettext("I would like help")
+    assert "\n" not in buttons["1"]
+    await world.say("Maria", ButtonPayload="role:help")  # a tap comes back as ButtonPayload
     with world.rt.sessions() as s:
         person = s.scalar(select(Person).where(Person.first_name == "Maria"))
         assert person is not None and person.language == "nl" and person.consent_at is not None
+        assert person.is_resident
     # four options or more, or a long label: numbered lines as always
     got = await world.say("Maria", "/menu")
     assert "Body" in world.edge.messages(world.address("Maria"))[-1] and "\n1. " in got[-1]
