@@ -58,8 +58,17 @@ def word_pattern(word: str) -> str:
     return piece + r"\w*" if prefix else piece
 
 
+def whole_or_phrase(phrase: str) -> str | None:
+    """``=phrase`` counts only as the whole message: "Помогите!" alone is a cry for help, while
+    "помогите с покупками" (help me with the shopping) is a request."""
+    if phrase.startswith("="):
+        inner = phrase_pattern(phrase[1:])
+        return f"^{inner}$" if inner else None
+    return phrase_pattern(phrase)
+
+
 def alternation(phrases: list[str]) -> str | None:
-    patterns = [p for p in (phrase_pattern(ph) for ph in phrases if not ph.startswith("-")) if p]
+    patterns = [p for p in (whole_or_phrase(ph) for ph in phrases if not ph.startswith("-")) if p]
     return r"\b(?:" + "|".join(patterns) + r")\b" if patterns else None
 
 
