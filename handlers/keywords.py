@@ -189,9 +189,11 @@ def languages_of(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[s
 
 
 def written_in(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[str]:
-    """The languages a text is written in, judged by its words of these kinds that only some
-    languages have ("au secours" is French; "ambulance", in every lexicon, says nothing), the
-    language with most such words first. None stands out: every matched language (languages_of)."""
+    """The languages a text is written in, judged by its words of these kinds that only one
+    language has ("au secours" is French; "ambulance", in nl, fr and en alike, says nothing), the
+    language with most such words first. None stands out: every matched language (languages_of).
+    Shared by two or by nine lexicons, a word tells no language: with ten languages "all but one"
+    would let a word of nl, fr and en count for each of them."""
     folded, _words = folded_words(text)
     score: dict[str, int] = {}
     for name in kinds:
@@ -202,7 +204,7 @@ def written_in(text: str, kinds: set[str] | frozenset[str] = URGENT) -> list[str
         searched = kind.excluded.sub(" | ", folded) if kind.excluded is not None else folded
         for lang, pattern in langs.items():
             for match in pattern.finditer(searched):
-                if not all(other.fullmatch(match.group(0)) for other in langs.values()):
+                if not any(p.fullmatch(match.group(0)) for other, p in langs.items() if other != lang):
                     score[lang] = score.get(lang, 0) + 1
     matched = languages_of(text, kinds)
     distinct = sorted((code for code in matched if score.get(code)), key=lambda code: -score[code])

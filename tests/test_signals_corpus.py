@@ -51,7 +51,7 @@ def test_emergencies_name_the_language_they_are_written_in_and_pass_any_flood(la
 
 @pytest.mark.parametrize("text,expected", [
     ("Ma voisine est inconsciente", ["fr"]), ("Hij ademt niet meer", ["nl"]), ("She collapsed", ["en"]),
-    ("ambulance!", ["nl", "fr", "en"]), ("Bel 112", []),
+    ("ambulance!", ["nl", "fr", "en", "es", "pt", "it"]), ("Bel 112", []),
 ])
 def test_language_of_emergency_words(text, expected):
     assert languages_of(text) == expected
