@@ -83,6 +83,13 @@ def first_words(ctx: Context, text: str) -> bool:
         return True
     if said is None:  # nothing asked, in a language without a catalog here: the usual question
         return False
+    if u.language == "other":
+        from handlers.signals import foreign_alert
+
+        # Someone who reads none of our languages may never join: their message goes to a person
+        # now (the neighbourhood they chose, or the only one), and is then no longer kept.
+        if foreign_alert(ctx, text, u.other_language):
+            said = None
     ctx.goto("onboard.language", said=said, proposed=None)
     ack = other_ack(u.other_language) if u.language == "other" else None
     if ack:

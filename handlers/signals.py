@@ -15,7 +15,7 @@ from handlers.menu import menu_options, show_menu
 from handlers.steps import step
 from models import HelpRequest, Person
 from models.audit import audit
-from models.network import coordinators_of
+from models.network import coordinators_of, newcomers_neighbourhood
 from models.tasks import create_request, requests_of, volunteers_speaking
 
 
@@ -29,8 +29,10 @@ def alert_coordinators(ctx: Context, render: Callable[[], str], about: int | Non
                        kind: str = "alert", subject: Person | None = None, phone: str | None = None) -> int:
     """Tell every coordinator of the sender's neighbourhood, even if they paused messages.
     An alert about a person (``subject``, by default the sender) carries a way to reach them:
-    their phone when known, "Reply" and "I'll take this" (handlers/alerts.py)."""
-    nb_id = ctx.person.neighbourhood_id if ctx.person else None
+    their phone when known, "Reply" and "I'll take this" (handlers/alerts.py). Someone who has
+    not joined is heard by the neighbourhood they chose, or the only one (models/network.py)."""
+    nb_id = (ctx.person.neighbourhood_id if ctx.person else
+             newcomers_neighbourhood(ctx.session, ctx.data("neighbourhood_id"), ctx.data("code")))
     others = [c for c in coordinators_of(ctx.session, nb_id) if ctx.person is None or c.id != ctx.person.id]
     if not others:
         return 0
@@ -208,6 +210,17 @@ def refer(ctx: Context, req: HelpRequest) -> None:
     )
 
 
+def foreign_alert(ctx: Context, text: str, code: str | None) -> int:
+    """The coordinators get a message in a language buurtbot does not speak (how many were told)."""
+    from handlers.free_text import language_name
+
+    p = ctx.person
+    return alert_coordinators(
+        ctx, lambda: _("{name} wrote in a language buurtbot does not speak ({language}):\n“{text}”", name=who(ctx),
+                       language=language_name(code), text=text[:1000]),
+        about=p.id if p else None, kind="language")
+
+
 def foreign(ctx: Context, text: str, code: str | None) -> None:
     """A message in a language buurtbot does not speak is never dropped: a short thank-you in
     that language where one is written (locales/lexicon/other/<code>.txt), else in the person's
@@ -216,10 +229,7 @@ def foreign(ctx: Context, text: str, code: str | None) -> None:
     from handlers.free_text import language_name, other_ack  # free_text reads what the flows propose
 
     p = ctx.person
-    told = alert_coordinators(
-        ctx, lambda: _("{name} wrote in a language buurtbot does not speak ({language}):\n“{text}”", name=who(ctx),
-                       language=language_name(code), text=text[:1000]),
-        about=p.id if p else None, kind="language")
+    told = foreign_alert(ctx, text, code)
     speakers = [v for v in volunteers_speaking(ctx.session, p.neighbourhood_id, code) if v.id != p.id] \
         if p is not None and code else []
     told += ctx.tell_all(speakers, lambda: (

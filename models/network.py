@@ -94,6 +94,19 @@ def use_invite(session: Session, invite: Invite, person: Person) -> None:
     audit(session, person.id, f"invite.use.{invite.role}", "invite", invite.id)
 
 
+def newcomers_neighbourhood(session: Session, chosen: int | None, code: str | None) -> int | None:
+    """Whose coordinators hear of someone who has not joined yet (an emergency, a message in a
+    language the bot does not speak): the neighbourhood they chose or were invited to, else the
+    only one there is. With several and no choice: nobody can say, so None."""
+    if chosen is not None:
+        return chosen
+    invite = find_invite(session, code) if code else None
+    if invite is not None:
+        return invite.neighbourhood_id
+    ids = list(session.scalars(select(Neighbourhood.id).order_by(Neighbourhood.id).limit(2)))
+    return ids[0] if len(ids) == 1 else None
+
+
 def coordinators_of(session: Session, neighbourhood_id: int | None) -> list[Person]:
     if neighbourhood_id is None:
         return []

@@ -6,6 +6,8 @@ bot's languages keeps their own, with one light offer to switch. Table-driven, t
 dispatcher on SQLite and PostgreSQL (the ``chat`` fixture)."""
 from __future__ import annotations
 
+from models.network import add_neighbourhood
+
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -405,7 +407,21 @@ def test_free_text_rules_come_after_the_signals_and_before_not_understood():
         < names.index("not_understood") == len(names) - 1
 
 
+def test_a_newcomer_in_an_unspoken_language_reaches_the_coordinator_at_once(chat, russian_ack):
+    """Someone who reads none of the ten languages may never get through joining: with one
+    neighbourhood, its coordinator gets the message at once, and it is not kept."""
+    ack = other_ack("ru")
+    play(chat, [
+        Row("olga", RUSSIAN, reply=has(ack), told={"coordinator": has(RUSSIAN)},
+            db=lambda s, v: not state_of(s, "olga")[1].get("said") or pytest.fail("kept after handing on")),
+        Row("olga", "x", reply=has(options=("lang:nl", "lang:fr", "lang:en"))),  # the list, not the question forever
+    ])
+
+
 def test_a_newcomer_in_an_unspoken_language_is_acknowledged_and_handed_on_after_joining(chat, russian_ack):
+    """With two neighbourhoods nobody can say whose coordinator it is: kept until they choose theirs."""
+    with chat.sessions() as session, session.begin():
+        add_neighbourhood(session, "Jette", "jette", ["1090"], "nl")
     ack = other_ack("ru")
     play(chat, [
         Row("olga", RUSSIAN, reply=has(ack), db=lambda s, v: state_of(s, "olga")[1]["said"]["other"] == "ru"

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from handlers import signals
 from handlers.i18n import catalog
 from models import ChannelIdentity
+from models.network import add_neighbourhood
 from tests.flowkit import Row, T, dispatcher, has, person, play, resident  # noqa: F401  (fixture)
 
 CALL_112 = "If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101."
@@ -126,7 +127,13 @@ def test_a_failure_without_emergency_words_only_apologises(chat, monkeypatch):
 # ---- 5: "I have also let ... know" only when someone was told --------------------------------
 
 def test_a_newcomers_emergency_does_not_claim_a_coordinator_was_told(chat):
-    play(chat, [Row("nieuw", "Help, er is brand in de keuken!",
+    """With one neighbourhood, its coordinator hears of a newcomer's emergency; with two and no
+    choice made yet, nobody can say whose it is -- and the answer does not claim anyone was told."""
+    play(chat, [Row("nieuw", "Help, er is brand in de keuken!", reply=has(told_prefix("nl")),
+                    told={"coordinator": has("112")})])
+    with chat.sessions() as session, session.begin():
+        add_neighbourhood(session, "Jette", "jette", ["1090"], "nl")
+    play(chat, [Row("nieuw2", "Help, er is brand in de keuken!",
                     reply=has(T(NOT_TOLD, "nl"), lacks=(told_prefix("nl"),)))])
 
 
