@@ -5,6 +5,8 @@ Nothing here sleeps to assert: every wait is a Playwright auto-wait with a gener
 """
 from __future__ import annotations
 
+from handlers.lexicon import LANGUAGES
+
 import os
 import signal
 import socket
@@ -161,7 +163,7 @@ def payload_of(msg: Locator, prefix: str) -> str:
 def join(col: Locator, name: str, role_payload: str) -> Locator:
     """Language, postcode, consent, first name, role; returns the reply to the role."""
     choose = say(col, "hello")
-    expect(choose.locator('button.option[data-payload^="lang:"]')).to_have_count(3)
+    expect(choose.locator('button.option[data-payload^="lang:"]')).to_have_count(len(LANGUAGES))
     area = click(col, choose, "lang:en")
     expect(area).to_contain_text("postcode")
     consent = say(col, "1040")
