@@ -183,6 +183,8 @@ def test_a_hint_does_not_hide_a_sentence_in_another_language():
     ("le 3 janvier", date(2027, 1, 3), "date", None),
     ("on the 12th of December", date(2026, 12, 12), "date", None),
     ("December 24th", date(2026, 12, 24), "date", None),
+    ("Kan iemand deze namiddag langskomen?", date(2026, 12, 7), "today", "afternoon"),
+    ("deze morgen ben ik thuis", date(2026, 12, 7), "today", "morning"),    # "morgen" here is the morning
     ("vandaag of morgen", date(2026, 12, 7), "today", None),     # the first day said
     ("morgen of overmorgen", date(2026, 12, 8), "tomorrow", None),
     ("deze week", None, "week", None),
