@@ -76,6 +76,12 @@ def ten(tmp_path_factory):
     ("Happy to walk dogs in the area", "en", "offer", "pets"),
     ("thanks for yesterday!", "en", "other", None),
     ("Bedankt voor de boodschappen gisteren!", "nl", "other", None),      # thanks ask nothing
+    # a worry about someone is not a task for the volunteers, whatever thing it names
+    ("Ik heb mevrouw van nummer 12 al een week niet gezien en haar rolluiken blijven dicht.", "nl", "other", None),
+    ("Apotheek hier. Meneer M. haalt normaal elke week zijn medicatie, maar ik heb hem al drie weken niet gezien.",
+     "nl", "other", None),
+    ("My neighbour fell in the garden and is not breathing", "en", "other", None),
+    ("Kan iemand mij naar het ziekenhuis brengen, ik heb pijn op de borst", "nl", "request", "lift"),  # asked
     ("I'm stuck at home with a broken leg, need groceries", "en", "request", "shopping"),
     ("I can give lifts on Tuesdays and Thursdays", "en", "offer", "lift"),
 ])
