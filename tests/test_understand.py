@@ -255,7 +255,7 @@ def _corpus_rows() -> list[tuple[str, str, set[str]]]:
 
 def _typos(text: str) -> list[str]:
     """The text with one typo in each word it cannot do without: two letters swapped, one dropped."""
-    known = set(language_id.vocabulary(lexicon.current()).exact)
+    known = set(language_id.vocabulary(lexicon.current()).exact) | keywords.urgent_typos(lexicon.current()).known
     words = lexicon.fold_words(text).split()
     out = []
     for i, word in enumerate(words):
