@@ -91,7 +91,10 @@ def cmd_nlu(argv: list[str]) -> int:
     if args.text is not None:
         show(args.text)
         return 0
-    stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8", errors="replace")
+    try:
+        stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        parser.error(f"cannot read {args.batch}: {exc.strerror}")
     try:
         for line in stream:
             show(line.rstrip("\r\n"))

@@ -116,7 +116,13 @@ def _matches(table: dict[str, Pattern], folded: str, langs: list[str]) -> list[r
     return [m for lang in langs if (p := table.get(lang)) is not None for m in p.finditer(folded)]
 
 
-def _kind_and_category(folded: str, langs: list[str]) -> tuple[str, str | None]:
+#: Signals that make a message about someone's safety, not a task: a thing it names ("rolluiken",
+#: "medicatie") makes no request unless the message also asks in words ("kan iemand ...").
+WORRIES = frozenset({"emergency", "suicide", "concern"})
+
+
+def _kind_and_category(folded: str, langs: list[str], worry: bool = False) -> tuple[str, str | None, bool]:
+    """The kind and category, and whether the words said outright that nothing is asked (thanks, a worry)."""
     table = phrases(lexicon.current()).kinds
     offers = _matches(table["offer"], folded, langs)
     requests = _matches(table["request"], folded, langs)
@@ -128,15 +134,15 @@ def _kind_and_category(folded: str, langs: list[str]) -> tuple[str, str | None]:
     category = max(found, key=found.get) if found else None
     if offers and len(offers) >= len(requests):  # "Kan ik iets meebrengen?" offers; a tie is an offer too
         kind = "offer"
-    elif not requests and category and _matches(table["thanks"], folded, langs):
-        kind, category = "other", None  # "Bedankt voor de boodschappen gisteren!" asks nothing
+    elif not requests and category and (worry or _matches(table["thanks"], folded, langs)):
+        return "other", None, True  # "Bedankt voor de boodschappen gisteren!" asks nothing
     elif requests or category:
         kind = "request"
     else:
         kind = "other"
     if kind != "other" and category is None:
         category = "other"
-    return kind, category
+    return kind, category, False
 
 
 def understand(text: str, language: str | None = None, today: date | None = None) -> Understanding:
@@ -152,9 +158,10 @@ def understand(text: str, language: str | None = None, today: date | None = None
     langs = [guess.language if guess.language != "other" else (guess.other_language or ""),
              *([language] if language and unsure else []), lexicon.ANY]
     read = _corrected(folded, langs[0]) if tokens else folded
-    kind, category = _kind_and_category(read, langs)
-    if category in (None, "other") and guess.also:  # mixed: "Allee, qqn pour mes courses?", "3afak f courses"
-        also_kind, also_category = _kind_and_category(folded, list(guess.also))
+    worry = bool(signals & WORRIES)
+    kind, category, settled = _kind_and_category(read, langs, worry)
+    if category in (None, "other") and guess.also and not settled:  # mixed: "Allee, qqn pour mes courses?"
+        also_kind, also_category, _settled = _kind_and_category(folded, list(guess.also), worry)
         kind = kind if kind != "other" else also_kind
         category = also_category if also_category not in (None, "other") else category
         category = "other" if category is None and kind != "other" else category

@@ -48,12 +48,20 @@ def test_batch_prints_one_line_per_input_line_in_order_an_empty_line_too(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["messages.txt"]
 
 
+def test_batch_reads_any_bytes_and_windows_line_ends(tmp_path):
+    batch = tmp_path / "messages.txt"
+    batch.write_bytes(b"Kan iemand helpen?\r\n\xff\xfe broken \x00 bytes\r\n" + "é".encode("latin-1") + b"\n")
+    out = nlu("--batch", str(batch), cwd=tmp_path)
+    assert len(out) == 3 and out[0]["kind"] == "request"
+
+
 def test_batch_from_stdin_with_a_language_hint(tmp_path):
     out = nlu("--batch", "-", "--language", "fr", cwd=tmp_path, stdin="ok\nmerci\n")
     assert [o["language"] for o in out] == ["fr", "fr"]
 
 
-@pytest.mark.parametrize("args", [[], ["text", "--batch", "-"], ["--today", "tomorrow", "x"]])
+@pytest.mark.parametrize("args", [[], ["text", "--batch", "-"], ["--today", "tomorrow", "x"],
+                                  ["--batch", "missing.txt"]])
 def test_wrong_use_is_refused_with_a_usage_line(tmp_path, args):
     script = Path(sys.executable).with_name("buurtbot")
     done = subprocess.run([str(script), "nlu", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)

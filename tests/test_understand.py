@@ -76,6 +76,12 @@ def ten(tmp_path_factory):
     ("Happy to walk dogs in the area", "en", "offer", "pets"),
     ("thanks for yesterday!", "en", "other", None),
     ("Bedankt voor de boodschappen gisteren!", "nl", "other", None),      # thanks ask nothing
+    # a worry about someone is not a task for the volunteers, whatever thing it names
+    ("Ik heb mevrouw van nummer 12 al een week niet gezien en haar rolluiken blijven dicht.", "nl", "other", None),
+    ("Apotheek hier. Meneer M. haalt normaal elke week zijn medicatie, maar ik heb hem al drie weken niet gezien.",
+     "nl", "other", None),
+    ("My neighbour fell in the garden and is not breathing", "en", "other", None),
+    ("Kan iemand mij naar het ziekenhuis brengen, ik heb pijn op de borst", "nl", "request", "lift"),  # asked
     ("I'm stuck at home with a broken leg, need groceries", "en", "request", "shopping"),
     ("I can give lifts on Tuesdays and Thursdays", "en", "offer", "lift"),
 ])
@@ -183,6 +189,8 @@ def test_a_hint_does_not_hide_a_sentence_in_another_language():
     ("le 3 janvier", date(2027, 1, 3), "date", None),
     ("on the 12th of December", date(2026, 12, 12), "date", None),
     ("December 24th", date(2026, 12, 24), "date", None),
+    ("Kan iemand deze namiddag langskomen?", date(2026, 12, 7), "today", "afternoon"),
+    ("deze morgen ben ik thuis", date(2026, 12, 7), "today", "morning"),    # "morgen" here is the morning
     ("vandaag of morgen", date(2026, 12, 7), "today", None),     # the first day said
     ("morgen of overmorgen", date(2026, 12, 8), "tomorrow", None),
     ("deze week", None, "week", None),
@@ -247,7 +255,7 @@ def _corpus_rows() -> list[tuple[str, str, set[str]]]:
 
 def _typos(text: str) -> list[str]:
     """The text with one typo in each word it cannot do without: two letters swapped, one dropped."""
-    known = set(language_id.vocabulary(lexicon.current()).exact)
+    known = set(language_id.vocabulary(lexicon.current()).exact) | keywords.urgent_typos(lexicon.current()).known
     words = lexicon.fold_words(text).split()
     out = []
     for i, word in enumerate(words):
