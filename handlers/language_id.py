@@ -100,7 +100,8 @@ def vocabulary(lex: lexicon.Lexicon) -> Vocabulary:
                 add(lang, phrases)
     for langs in lex.help.values():
         for lang, phrases in langs.items():
-            add(lang, phrases)
+            if lang != lexicon.ANY:  # words of no language (lexicon/any/help) vote for none
+                add(lang, phrases)
     for lang, keys in lex.when.items():
         for key, phrases in keys.items():
             if key != "not":

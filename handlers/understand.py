@@ -103,7 +103,7 @@ def _typo_readers(lex: lexicon.Lexicon) -> dict[str, typos.Corrector]:
             if key != "not":
                 for phrase in phrases:
                     own.setdefault(lang, set()).update(lexicon.phrase_words(phrase)[0])
-    known = set(language_id.vocabulary(lex).exact)
+    known = set(language_id.vocabulary(lex).exact) | own.get(lexicon.ANY, set())  # "psonia" is no typo
     return {lang: typos.Corrector(words, known) for lang, words in own.items()}
 
 
