@@ -70,6 +70,7 @@ class UserError(Exception):
 def cmd_nlu(argv: list[str]) -> int:
     """`buurtbot nlu "text"` / `--batch FILE`: no database, no settings, no credentials -- only the
     understanding step (handlers/understand.py), imported once the arguments are read."""
+    import io
     import json
     from datetime import date
 
@@ -92,7 +93,9 @@ def cmd_nlu(argv: list[str]) -> int:
         show(args.text)
         return 0
     try:
-        stream = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8", errors="replace")
+        # One message a line, split on "\n" only: a lone "\r" inside a message is no line end.
+        stream = (io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
+                  if args.batch == "-" else open(args.batch, encoding="utf-8", errors="replace", newline="\n"))
     except OSError as exc:
         parser.error(f"cannot read {args.batch}: {exc.strerror}")
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from handlers import payloads
-from handlers.alerts import decorate, open_alert, parse_phone, phone_of
+from handlers.alerts import PHONE_CHANNELS, decorate, open_alert, parse_phone, phone_of
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, current_language, speaking
 from handlers.keywords import URGENT, written_in
@@ -38,6 +38,12 @@ def alert_coordinators(ctx: Context, render: Callable[[], str], about: int | Non
         return 0
     subject = subject if subject is not None else ctx.person
     alert = open_alert(ctx.session, subject, kind, phone) if subject is not None and subject.id == about else None
+    if subject is None and ctx.identity.channel in PHONE_CHANNELS and ctx.identity.address.startswith("+"):
+        # Someone who has not joined has no alert to take or reply to: the number they wrote from
+        # is how a coordinator reaches them (on Telegram there is none; the answer says so).
+        number = ctx.identity.address
+        return ctx.tell_all(others, lambda: (render() + "\n" + _("Phone: {phone}", phone=number), options()),
+                            about=about, purpose="alert", even_if_paused=True, media=media)
     return ctx.tell_all(others, lambda: decorate(alert, render(), options()), about=about, purpose="alert",
                         even_if_paused=True, media=media)
 

@@ -147,7 +147,8 @@ def _kind_and_category(folded: str, langs: list[str], worry: bool = False) -> tu
 
 def understand(text: str, language: str | None = None, today: date | None = None) -> Understanding:
     """``language``: the person's own (a hint for short or ambiguous texts). ``today``: injected clock."""
-    text = text or ""
+    # Lone surrogates (bytes that were no UTF-8, read with surrogateescape) would break lingua.
+    text = (text or "").encode("utf-8", "replace").decode("utf-8")
     today = today or datetime.now(BRUSSELS).date()
     signals = frozenset(keywords.signals(text)) if text.strip() else frozenset()  # all of it, however long
     text = text[:LONGEST]

@@ -28,7 +28,12 @@ PARTS = ("morning", "afternoon", "evening")
 KEYS = ("today", "tomorrow", "after_tomorrow", "this_week", "next_week", "next", "weekend", *PARTS, *WEEKDAYS)
 #: Written like dates, meant otherwise: "24/7 beschikbaar", "1/2 uur".
 NOT_DATES = frozenset({"24/7", "1/2", "1/3", "1/4", "3/4", "2/3"})
-NUMERIC = re.compile(r"\b(\d{1,2})\s?[/.-]\s?(\d{1,2})(?:\s?[/.-]\s?(\d{2,4}))?\b")
+#: "2027-01-05", as a form or a calendar writes it.
+ISO = re.compile(r"(?<![\d.,/-])\b(20\d\d)-(\d{1,2})-(\d{1,2})\b(?![.,/-]?\d)")
+#: "12/12", "3.1", "05-01-2027" -- not inside a longer number ("2027-01-05", "appartement 3-2b" are
+#: no day and month) nor a quantity ("1.5 kg", "2,5 l").
+NUMERIC = re.compile(r"(?<![\d.,/-])\b(\d{1,2})\s?[/.-]\s?(\d{1,2})(?:\s?[/.-]\s?(\d{2,4}))?\b(?![.,/-]?\d)"
+                     r"(?!\s?(?:kg|g|l|cl|ml|km|m|eur|euro|%|€)\b)")
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,9 @@ def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
     hits = {key: m.start() for key, pattern in reader.keys.items() if (m := pattern.search(folded))}
     part = next((p for p in PARTS if p in hits), None)
     weekday = min((k for k in WEEKDAYS if k in hits), key=hits.get, default=None)
+    iso = ISO.search(raw)
+    if iso and (found := _future(today, int(iso.group(2)), int(iso.group(3)), int(iso.group(1)))):
+        return When(found, "date", part)
     numeric = next((m for m in NUMERIC.finditer(raw) if m.group(0).replace(" ", "") not in NOT_DATES), None)
     if numeric:
         d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)

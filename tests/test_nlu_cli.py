@@ -66,3 +66,12 @@ def test_wrong_use_is_refused_with_a_usage_line(tmp_path, args):
     script = Path(sys.executable).with_name("buurtbot")
     done = subprocess.run([str(script), "nlu", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "usage: buurtbot nlu" in done.stderr
+
+
+def test_a_lone_carriage_return_is_no_line_end_and_undecodable_bytes_no_traceback(tmp_path):
+    batch = tmp_path / "messages.txt"
+    batch.write_bytes(b"boodschappen\rmorgen\nc\n\n")
+    assert len(nlu("--batch", str(batch), cwd=tmp_path)) == 3
+    done = subprocess.run([str(Path(sys.executable).with_name("buurtbot")), "nlu", "--batch", "-"], cwd=tmp_path,
+                          input=b"ok\n\xff x boodschappen\n", capture_output=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == b"" and len(done.stdout.splitlines()) == 2

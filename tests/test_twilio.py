@@ -440,7 +440,11 @@ async def test_a_newcomers_french_emergency_on_whatsapp_is_answered_in_french(wo
     got = await world.say("Aïcha", "Au secours, il ne respire plus, ambulance")
     call = "If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101."
     assert T("fr", call) in got[-1] and T("nl", call) not in got[-1]
-    assert T("fr", "buurtbot is not an emergency service and cannot send help itself.") in got[-1]
+    told = T("fr", "buurtbot is not an emergency service. I have also let {contact} know.").split("{")[0]
+    assert told in got[-1]  # the only neighbourhood's coordinator heard of it, with the number to call back
+    with world.rt.sessions() as s:
+        alerts = s.scalars(select(Outbox).where(Outbox.purpose == "alert")).all()
+        assert alerts and all(world.phones["Aïcha"][1] in row.text for row in alerts)
 
 
 # ---- SMS length ---------------------------------------------------------------------------------

@@ -308,3 +308,22 @@ def test_as_json_holds_the_contract_keys():
 def test_any_input_gives_an_answer(text):
     found = understand(text, today=TODAY)
     assert found.kind in ("request", "offer", "other")
+
+
+@pytest.mark.parametrize("text,day", [
+    ("Kan iemand 1.5 kg aardappelen halen?", None), ("appartement 3-2b, wie helpt met de verhuis?", None),
+    ("boodschappen op 2027-01-05", date(2027, 1, 5)), ("boodschappen op 12/12", date(2026, 12, 12)),
+    ("courses le 24.12.2026", date(2026, 12, 24)), ("2,5 l melk meebrengen?", None),
+])
+def test_numbers_are_dates_only_when_they_look_like_one(text, day):
+    assert understand(text, today=TODAY).when == day
+
+
+@pytest.mark.parametrize("text", ["I don't want to live anymore", "i dont want to live anymore",
+                                  "I don’t want to be here anymore"])
+def test_an_apostrophe_dropped_or_not_is_the_same_cry(text):
+    assert understand(text, today=TODAY).urgent
+
+
+def test_lone_surrogates_are_read_not_raised():
+    assert understand("\udcff boodschappen morgen?", today=TODAY).category == "shopping"
