@@ -67,7 +67,8 @@ def language_from(answer: Answer) -> str | None:
 def first_words(ctx: Context, text: str) -> bool:
     """A newcomer who writes a sentence (at the start or at the language question) is answered
     in the language they wrote, asked to confirm it; what they asked for is kept in their
-    conversation -- only until they say yes or no to consent, or /delete, or walk away -- and
+    conversation -- only until they say yes or no to consent, or /delete, or walk away for 12 hours
+    (scheduler/ticks.py forget_walked_away) -- and
     after joining it is proposed as their first request. False: no sentence (the usual start)."""
     from handlers.free_text import is_sentence, kept, other_ack, understood
 

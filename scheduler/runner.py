@@ -8,9 +8,10 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from handlers.core import STEP_TTL
 from models.base import TZ, utcnow
 from models.db import transaction
-from scheduler.ticks import expire_requests
+from scheduler.ticks import expire_requests, forget_walked_away
 
 log = logging.getLogger("buurtbot.scheduler")
 
@@ -27,8 +28,11 @@ class Ticks:
     def tick(self) -> None:
         with transaction(self.sessions) as session:
             expired = expire_requests(session, utcnow(), self.expiry_days)
+            forgotten = forget_walked_away(session, utcnow(), STEP_TTL)
         if expired:
             log.info("expired %d requests", expired)
+        if forgotten:
+            log.info("forgot what %d newcomers who walked away had written", forgotten)
         self.last_tick = utcnow()
 
     def start(self) -> None:
