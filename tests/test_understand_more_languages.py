@@ -151,7 +151,84 @@ MESSAGES = {
         ("ciao come va? tutto bene", X, None),
     ],
 }
-CASES = [(lang, *case) for lang, cases in MESSAGES.items() for case in cases]
+#: The many ways of asking ("is there someone who", "bring me", "I can't ... any more") and offering
+#: ("if anyone needs", "I have time on Saturday", "I'd gladly do someone's shopping").
+MORE = {
+"ar": [
+ ("wach kayn chi wa7ed y9der ychri lia lkhobz w l7lib", R, "shopping"),
+ ("ana ma b9itch n9der nhbet ldrouj, khassni chi wa7ed ytla3 lia l9adya", R, "shopping"),
+ ("jib lia 3afak ddwa mn lfarmasyan", R, "shopping"),
+ ("هل هناك من يستطيع أن يوصلني إلى المستشفى يوم الاثنين؟", R, "lift"),
+ ("أحتاج إلى من يساعدني في إصلاح الباب", R, "repair"),
+ ("ana ghadi l souk daba, ila bghiti chi haja goulili", OF, "shopping"),
+ ("3ndi tomobil, ila chi wa7ed bgha ymchi l tbib n9der nwslo", OF, "lift"),
+ ("عندي الوقت نهار السبت، نقدر نعاون شي حد فالتقدية", OF, "shopping"),
+ ("بغيت نعاون الجيران ديالي", OF, X),
+ ("ma n9derch nt9da bw7di, wach chi wa7ed y9der y3awni?", R, "shopping"),
+ ("محتاجة شي واحد يقرا ليا واحد البرية جاتني", R, "paperwork"),
+],
+"tr": [
+ ("Bana ekmek ve süt getirebilir misiniz?", R, "shopping"),
+ ("biri bana yardım edebilir mi, çöp poşetlerini taşıyamıyorum", R, "repair"),
+ ("Pazartesi doktora gitmem lazım, beni kim götürür?", R, "lift"),
+ ("Alışverişe gidiyorum, isteyen varsa söylesin", OF, "shopping"),
+ ("Cumartesi boş vaktim var, yardım edebilirim", OF, X),
+ ("Arabam var, hastaneye gitmesi gereken olursa götürürüm", OF, "lift"),
+ ("Birine alışveriş yapabilirim", OF, "shopping"),
+ ("kimse bana yardim edemez mi? bilgisayarim acilmiyor", R, "paperwork"),
+ ("Yardım etmek isterim, köpek gezdirmeyi severim", OF, "pets"),
+ ("artık merdivenleri çıkamıyorum, biri ampulü değiştirebilir mi", R, "repair"),
+ ("Annem çok yalnız, ona arada bir uğrayacak biri var mı?", R, "company"),
+],
+"pl": [
+ ("Czy jest ktoś, kto mógłby mi kupić chleb?", R, "shopping"),
+ ("Prosze przyniesc mi leki z apteki", R, "shopping"),
+ ("Nie moge juz chodzic do sklepu, potrzebuje pomocy z zakupami", R, "shopping"),
+ ("Kto mnie podwiezie do szpitala w poniedzialek?", R, "lift"),
+ ("Ide do Biedronki, jak ktos czegos potrzebuje to dajcie znac", OF, "shopping"),
+ ("W sobote mam wolne, moge komus pomoc", OF, X),
+ ("Jesli ktos potrzebuje transportu, mam auto", OF, "lift"),
+ ("Chetnie zrobie komus zakupy", OF, "shopping"),
+ ("Czy ktoś może pomóc? Nie mogę sam wymienić żarówki", R, "repair"),
+ ("Potrzebuje kogos do podlewania kwiatow jak wyjade", R, "pets"),
+ ("chcialabym zeby ktos mnie czasem odwiedzil", R, "company"),
+],
+"ro": [
+ ("Cineva care sa-mi aduca paine si lapte?", R, "shopping"),
+ ("Aduceti-mi va rog medicamentele de la farmacie", R, "shopping"),
+ ("Nu mai pot sa car sacosele, ma ajuta cineva cu cumparaturile?", R, "shopping"),
+ ("Are cineva masina sa ma duca la spital luni?", R, "lift"),
+ ("Merg oricum la Kaufland, daca are cineva nevoie de ceva sa-mi spuna", OF, "shopping"),
+ ("Sambata am timp, pot ajuta pe cineva", OF, X),
+ ("Pot face cumparaturi pentru cineva", OF, "shopping"),
+ ("Ma poate ajuta cineva? Nu pot schimba becul singura", R, "repair"),
+ ("as dori sa vina cineva sa-mi citeasca o scrisoare", R, "paperwork"),
+ ("Caut pe cineva care sa-mi ude florile cat sunt plecata", R, "pets"),
+ ("Vreau sa ajut batranii din cartier", OF, X),
+],
+"es": [
+ ("Hay alguien que me pueda traer el pan?", R, "shopping"),
+ ("Traeme la leche porfa", R, "shopping"),
+ ("Voy al mercado de todas formas, si alguien necesita algo que me diga", OF, "shopping"),
+ ("El sabado tengo tiempo, puedo ayudar", OF, X),
+ ("Alguien me puede ayudar? No puedo cambiar la bombilla", R, "repair"),
+],
+"pt": [
+ ("Ha alguem que me possa trazer pao?", R, "shopping"),
+ ("Traz-me o leite por favor", R, "shopping"),
+ ("Vou ao mercado de qualquer forma, se alguem precisar de algo diga", OF, "shopping"),
+ ("No sabado tenho tempo, posso ajudar", OF, X),
+ ("Alguem me pode ajudar? Nao consigo trocar a lampada", R, "repair"),
+],
+"it": [
+ ("C'e qualcuno che mi puo portare il pane?", R, "shopping"),
+ ("Portami il latte per favore", R, "shopping"),
+ ("Vado al mercato comunque, se qualcuno ha bisogno di qualcosa me lo dica", OF, "shopping"),
+ ("Sabato ho tempo, posso aiutare", OF, X),
+ ("Qualcuno mi puo aiutare? Non riesco a cambiare la lampadina", R, "repair"),
+],
+}
+CASES = [(lang, *case) for table in (MESSAGES, MORE) for lang, cases in table.items() for case in cases]
 
 
 @pytest.mark.parametrize("language,text,kind,category", CASES)
