@@ -155,6 +155,8 @@ MESSAGES = {
 #: ("if anyone needs", "I have time on Saturday", "I'd gladly do someone's shopping").
 MORE = {
 "ar": [
+        ("ما عندي طوموبيل، شكون يقدر يديني للطبيب؟", R, "lift"),  # "I have no car" offers nothing
+        ("ma n9derch nmchi l farmacie, chi wa7ed y9der yjib lia ddwa?", R, "shopping"),
  ("wach kayn chi wa7ed y9der ychri lia lkhobz w l7lib", R, "shopping"),
  ("ana ma b9itch n9der nhbet ldrouj, khassni chi wa7ed ytla3 lia l9adya", R, "shopping"),
  ("jib lia 3afak ddwa mn lfarmasyan", R, "shopping"),
@@ -168,6 +170,8 @@ MORE = {
  ("محتاجة شي واحد يقرا ليا واحد البرية جاتني", R, "paperwork"),
 ],
 "tr": [
+        ("Arabam yok, kim beni doktora goturebilir?", R, "lift"),
+        ("Markete gidemiyorum, biri ekmek alabilir mi", R, "shopping"),
  ("Bana ekmek ve süt getirebilir misiniz?", R, "shopping"),
  ("biri bana yardım edebilir mi, çöp poşetlerini taşıyamıyorum", R, "repair"),
  ("Pazartesi doktora gitmem lazım, beni kim götürür?", R, "lift"),
@@ -181,6 +185,8 @@ MORE = {
  ("Annem çok yalnız, ona arada bir uğrayacak biri var mı?", R, "company"),
 ],
 "pl": [
+        ("nie mam samochodu, kto mnie zawiezie do lekarza?", R, "lift"),
+        ("Nie moge nosic zakupow, moze ktos pomoc?", R, "shopping"),
  ("Czy jest ktoś, kto mógłby mi kupić chleb?", R, "shopping"),
  ("Prosze przyniesc mi leki z apteki", R, "shopping"),
  ("Nie moge juz chodzic do sklepu, potrzebuje pomocy z zakupami", R, "shopping"),
@@ -194,6 +200,8 @@ MORE = {
  ("chcialabym zeby ktos mnie czasem odwiedzil", R, "company"),
 ],
 "ro": [
+        ("nu am masina, cine ma poate duce la doctor?", R, "lift"),
+        ("nu pot merge la farmacie, poate cineva sa-mi aduca medicamentele?", R, "shopping"),
  ("Cineva care sa-mi aduca paine si lapte?", R, "shopping"),
  ("Aduceti-mi va rog medicamentele de la farmacie", R, "shopping"),
  ("Nu mai pot sa car sacosele, ma ajuta cineva cu cumparaturile?", R, "shopping"),
@@ -207,6 +215,7 @@ MORE = {
  ("Vreau sa ajut batranii din cartier", OF, X),
 ],
 "es": [
+        ("no puedo ir a la farmacia, alguien puede traerme las medicinas?", R, "shopping"),
  ("Hay alguien que me pueda traer el pan?", R, "shopping"),
  ("Traeme la leche porfa", R, "shopping"),
  ("Voy al mercado de todas formas, si alguien necesita algo que me diga", OF, "shopping"),
@@ -214,6 +223,7 @@ MORE = {
  ("Alguien me puede ayudar? No puedo cambiar la bombilla", R, "repair"),
 ],
 "pt": [
+        ("nao posso ir a farmacia, alguem pode trazer-me os remedios?", R, "shopping"),
  ("Ha alguem que me possa trazer pao?", R, "shopping"),
  ("Traz-me o leite por favor", R, "shopping"),
  ("Vou ao mercado de qualquer forma, se alguem precisar de algo diga", OF, "shopping"),
@@ -221,6 +231,7 @@ MORE = {
  ("Alguem me pode ajudar? Nao consigo trocar a lampada", R, "repair"),
 ],
 "it": [
+        ("non posso andare in farmacia, qualcuno puo portarmi le medicine?", R, "shopping"),
  ("C'e qualcuno che mi puo portare il pane?", R, "shopping"),
  ("Portami il latte per favore", R, "shopping"),
  ("Vado al mercato comunque, se qualcuno ha bisogno di qualcosa me lo dica", OF, "shopping"),
