@@ -155,6 +155,8 @@ MESSAGES = {
 #: ("if anyone needs", "I have time on Saturday", "I'd gladly do someone's shopping").
 MORE = {
 "ar": [
+        ("kayn chi wa7ed y9der ysa9i lnbatat dyali?", R, "pets"),
+        ("n9der njib likom chi haja mn lhanout", OF, "shopping"),
         ("ما عندي طوموبيل، شكون يقدر يديني للطبيب؟", R, "lift"),  # "I have no car" offers nothing
         ("ma n9derch nmchi l farmacie, chi wa7ed y9der yjib lia ddwa?", R, "shopping"),
  ("wach kayn chi wa7ed y9der ychri lia lkhobz w l7lib", R, "shopping"),
@@ -170,6 +172,8 @@ MORE = {
  ("محتاجة شي واحد يقرا ليا واحد البرية جاتني", R, "paperwork"),
 ],
 "tr": [
+        ("Yardım edebilir misiniz, elektrik faturası anlamadım", R, "paperwork"),
+        ("Kedime bakabilirim, hayvanları severim", OF, "pets"),
         ("Arabam yok, kim beni doktora goturebilir?", R, "lift"),
         ("Markete gidemiyorum, biri ekmek alabilir mi", R, "shopping"),
  ("Bana ekmek ve süt getirebilir misiniz?", R, "shopping"),
@@ -185,6 +189,8 @@ MORE = {
  ("Annem çok yalnız, ona arada bir uğrayacak biri var mı?", R, "company"),
 ],
 "pl": [
+        ("Moge wyprowadzac psa sasiadom", OF, "pets"),
+        ("Czy moge prosic o pomoc z zakupami?", R, "shopping"),
         ("nie mam samochodu, kto mnie zawiezie do lekarza?", R, "lift"),
         ("Nie moge nosic zakupow, moze ktos pomoc?", R, "shopping"),
  ("Czy jest ktoś, kto mógłby mi kupić chleb?", R, "shopping"),
@@ -200,6 +206,8 @@ MORE = {
  ("chcialabym zeby ktos mnie czasem odwiedzil", R, "company"),
 ],
 "ro": [
+        ("Pot ajuta cu cumparaturile, am timp dupa-amiaza", OF, "shopping"),
+        ("Imi poate cineva schimba becul?", R, "repair"),
         ("nu am masina, cine ma poate duce la doctor?", R, "lift"),
         ("nu pot merge la farmacie, poate cineva sa-mi aduca medicamentele?", R, "shopping"),
  ("Cineva care sa-mi aduca paine si lapte?", R, "shopping"),
