@@ -155,6 +155,8 @@ MESSAGES = {
 #: ("if anyone needs", "I have time on Saturday", "I'd gladly do someone's shopping").
 MORE = {
 "ar": [
+        ("salam, ana ghadi l pharmacie, wach chi wa7ed bgha chi dwa?", OF, "shopping"),
+        ("ila bghiti chi haja mn lhanout goulili", OF, "shopping"),
         ("kayn chi wa7ed y9der ysa9i lnbatat dyali?", R, "pets"),
         ("n9der njib likom chi haja mn lhanout", OF, "shopping"),
         ("ما عندي طوموبيل، شكون يقدر يديني للطبيب؟", R, "lift"),  # "I have no car" offers nothing
@@ -172,6 +174,7 @@ MORE = {
  ("محتاجة شي واحد يقرا ليا واحد البرية جاتني", R, "paperwork"),
 ],
 "tr": [
+        ("Annemi cuma günü hastaneye götürecek kimse var mı", R, "lift"),
         ("Yardım edebilir misiniz, elektrik faturası anlamadım", R, "paperwork"),
         ("Kedime bakabilirim, hayvanları severim", OF, "pets"),
         ("Arabam yok, kim beni doktora goturebilir?", R, "lift"),
@@ -189,6 +192,7 @@ MORE = {
  ("Annem çok yalnız, ona arada bir uğrayacak biri var mı?", R, "company"),
 ],
 "pl": [
+        ("W weekendy jestem wolna, chetnie odwiedze kogos starszego", OF, "company"),
         ("Moge wyprowadzac psa sasiadom", OF, "pets"),
         ("Czy moge prosic o pomoc z zakupami?", R, "shopping"),
         ("nie mam samochodu, kto mnie zawiezie do lekarza?", R, "lift"),
@@ -206,6 +210,7 @@ MORE = {
  ("chcialabym zeby ktos mnie czasem odwiedzil", R, "company"),
 ],
 "ro": [
+        ("Sunt libera in weekend, as putea vizita o persoana in varsta", OF, "company"),
         ("Pot ajuta cu cumparaturile, am timp dupa-amiaza", OF, "shopping"),
         ("Imi poate cineva schimba becul?", R, "repair"),
         ("nu am masina, cine ma poate duce la doctor?", R, "lift"),
