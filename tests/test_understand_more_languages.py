@@ -210,6 +210,7 @@ MORE = {
  ("chcialabym zeby ktos mnie czasem odwiedzil", R, "company"),
 ],
 "ro": [
+        ("am nevoie sa-mi arate cineva cum folosesc telefonul", R, "paperwork"),
         ("Sunt libera in weekend, as putea vizita o persoana in varsta", OF, "company"),
         ("Pot ajuta cu cumparaturile, am timp dupa-amiaza", OF, "shopping"),
         ("Imi poate cineva schimba becul?", R, "repair"),
