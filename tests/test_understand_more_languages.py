@@ -155,6 +155,10 @@ MESSAGES = {
 #: ("if anyone needs", "I have time on Saturday", "I'd gladly do someone's shopping").
 MORE = {
 "ar": [
+        ("أريد من يساعدني في البريد", R, "paperwork"),
+        ("إذا احتاج أحد إلى مساعدة فأنا مستعد", OF, X),
+        ("لم أعد أستطيع حمل أكياس التسوق", R, "shopping"),
+        ("سأذهب إلى السوق على أي حال، هل تحتاجون شيئا؟", OF, "shopping"),
         ("salam, ana ghadi l pharmacie, wach chi wa7ed bgha chi dwa?", OF, "shopping"),
         ("ila bghiti chi haja mn lhanout goulili", OF, "shopping"),
         ("kayn chi wa7ed y9der ysa9i lnbatat dyali?", R, "pets"),
