@@ -178,6 +178,9 @@ MORE = {
  ("محتاجة شي واحد يقرا ليا واحد البرية جاتني", R, "paperwork"),
 ],
 "tr": [
+        ("ihtiyacı olan olursa bana yazsın", OF, X),
+        ("bana yardim lazim olursa kime yazayim", R, X),
+        ("Lütfen bana ekmek getirin", R, "shopping"),
         ("Annemi cuma günü hastaneye götürecek kimse var mı", R, "lift"),
         ("Yardım edebilir misiniz, elektrik faturası anlamadım", R, "paperwork"),
         ("Kedime bakabilirim, hayvanları severim", OF, "pets"),
