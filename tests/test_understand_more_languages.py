@@ -147,7 +147,7 @@ MESSAGES = {
         ("Sono in pensione e vorrei aiutare i vicini", OF, X),
         ("Posso fare piccole riparazioni, ho gli attrezzi", OF, "repair"),
         ("Grazie mille per la spesa di ieri!", X, None),
-        ("grazie infinite per il passaggio dal dottore", X, None),
+        ("Grazie per avermi accompagnato dal dottore, gentilissima", X, None),
         ("ciao come va? tutto bene", X, None),
     ],
 }
