@@ -38,8 +38,8 @@ def is_sentence(text: str) -> bool:
 
 
 def names_help(u: Understanding) -> bool:
-    """The message names a kind of help, or asks or offers some."""
-    return u.category is not None or u.kind in ("request", "offer")
+    """The message asks or offers help (a thank-you that names the shopping does neither)."""
+    return u.kind in ("request", "offer")
 
 
 def kept(u: Understanding, text: str) -> dict | None:

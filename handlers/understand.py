@@ -135,7 +135,9 @@ def _kind_and_category(folded: str, langs: list[str], worry: bool = False) -> tu
     if offers and len(offers) >= len(requests):  # "Kan ik iets meebrengen?" offers; a tie is an offer too
         kind = "offer"
     elif not requests and category and (worry or _matches(table["thanks"], folded, langs)):
-        return "other", None, True  # "Bedankt voor de boodschappen gisteren!" asks nothing
+        # "Bedankt voor de boodschappen gisteren!" names shopping and asks nothing; a worry ("she fell in the
+        # garden") names no help at all.
+        return "other", None if worry else category, True
     elif requests or category:
         kind = "request"
     else:
@@ -166,6 +168,8 @@ def understand(text: str, language: str | None = None, today: date | None = None
         kind = kind if kind != "other" else also_kind
         category = also_category if also_category not in (None, "other") else category
         category = "other" if category is None and kind != "other" else category
+    if kind == "other" and "professional" in signals and "?" in text and not settled:
+        kind, category = "request", category or "other"  # "Where can I find a nurse at home?" asks for a referral
     found = when_reader.read(text, read, [*langs, *guess.strong], today)  # Spanish "hoi" (hoy) is Dutch "hi"
     return Understanding(
         language=guess.language, other_language=guess.other_language, kind=kind, category=category,

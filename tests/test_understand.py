@@ -75,7 +75,7 @@ def ten(tmp_path_factory):
     ("I need someone to walk my dog", "en", "request", "pets"),
     ("Happy to walk dogs in the area", "en", "offer", "pets"),
     ("thanks for yesterday!", "en", "other", None),
-    ("Bedankt voor de boodschappen gisteren!", "nl", "other", None),      # thanks ask nothing
+    ("Bedankt voor de boodschappen gisteren!", "nl", "other", "shopping"),  # thanks ask nothing
     # a worry about someone is not a task for the volunteers, whatever thing it names
     ("Ik heb mevrouw van nummer 12 al een week niet gezien en haar rolluiken blijven dicht.", "nl", "other", None),
     ("Apotheek hier. Meneer M. haalt normaal elke week zijn medicatie, maar ik heb hem al drie weken niet gezien.",
