@@ -1,13 +1,9 @@
 """understand() on messages in the languages the bot recognises but does not speak (el, bg, ru, uk, ln,
 ber): language "other", which one, and -- from locales/lexicon/any/request.txt, offer.txt and help/*.txt --
 whether it asks or offers and what kind of help, so that the coordinator's hand-off says it.
-
-Languages the branch has no catalog for yet get stub files in a copy of locales/, as in test_understand.py;
-Lingala and Berber in Latin letters are recognised by the words of lexicon/other/<code>.txt (the cat-c
-helper's files): where they are missing, a small stand-in with a few of their words."""
+Lingala and Berber in Latin letters are recognised by the words of lexicon/other/<code>.txt."""
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +16,7 @@ from handlers.understand import understand
 TODAY = date(2026, 12, 7)  # a Monday
 LOCALES = Path(locales.__file__).parent
 TEN = ("nl", "fr", "en", "ar", "tr", "es", "pt", "it", "pl", "ro")
-#: A few everyday words of each language, as in lexicon/other/<code>.txt (used where those files are missing).
+#: The languages recognised by lexicon/other/<code>.txt (with a few of their words, for reading this file).
 STAND_IN = {
     "ln": "name: Lingála\nwords: mbote, matondi, nalingi, nazali, lelo, lobi, ngai, ndeko, lisalisi, ndako\n",
     "ber": "name: Tamaziɣt\nwords: azul, tanmirt, tanemmirt, amek, tellid, ulac, aghilif, xsegh, azekka, أزول, ⴰⵣⵓⵍ\n",
@@ -32,23 +28,11 @@ STAND_IN = {
 
 
 @pytest.fixture(scope="module")
-def ten(tmp_path_factory):
-    root = tmp_path_factory.mktemp("locales")
-    shutil.copytree(LOCALES, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
-    for order, code in enumerate(TEN, 1):
-        if not (root / "lexicon" / code / "language.txt").exists():
-            (root / "lexicon" / code).mkdir(parents=True, exist_ok=True)
-            (root / "lexicon" / code / "language.txt").write_text(f"name: {code}\nlocale: {code}\norder: {order}\n")
-        if not lexicon.has_catalog(root, code):
-            (root / code / "LC_MESSAGES").mkdir(parents=True, exist_ok=True)
-            shutil.copy(root / "en" / "LC_MESSAGES" / "messages.po", root / code / "LC_MESSAGES" / "messages.po")
-    other = root / "lexicon" / lexicon.OTHER
-    other.mkdir(exist_ok=True)
-    for code, text in STAND_IN.items():
-        if not (other / f"{code}.txt").exists():
-            (other / f"{code}.txt").write_text(text, encoding="utf-8")
-    with lexicon.using(root):
-        yield root
+def ten():
+    """The repository's own locales: the ten languages and the other/ files of those it recognises."""
+    lex = lexicon.current()
+    assert [code for code in TEN if code not in lex.languages] == [] and set(STAND_IN) <= set(lex.others)
+    return LOCALES
 
 
 ASK, OFFER, CHAT = "request", "offer", "other"
