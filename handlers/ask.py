@@ -14,6 +14,7 @@ from handlers.labels import THIS_WEEK, WHEN_LABELS, category, label, request_lin
 from handlers.menu import show_menu
 from handlers.signals import professional
 from handlers.steps import step
+from handlers.when import numeric_date
 from handlers.keywords import signals
 from models.people import CATEGORIES
 from models.tasks import create_request, matching_volunteers, street_of
@@ -183,19 +184,9 @@ def ask_when(ctx: Context) -> None:
 
 
 def parse_date(text: str, base: date) -> date | None:
-    """"26/11", "26-11-2026", "26.11" -> a date, in the coming year if no year is given."""
-    m = re.search(r"\b(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?\b", text)
-    if not m:
-        return None
-    day, month, year = int(m.group(1)), int(m.group(2)), m.group(3)
-    y = int(year) + (2000 if year and len(year) == 2 else 0) if year else base.year
-    try:
-        d = date(y, month, day)
-    except ValueError:
-        return None
-    if not year and d < base:
-        d = date(y + 1, month, day)
-    return d if base <= d <= base + timedelta(days=366) else None
+    """"26/11", "26-11-2026", "26.11" -> a date within the coming year (read as free text reads it)."""
+    found = numeric_date(text, base)
+    return found if found is not None and base <= found <= base + timedelta(days=366) else None
 
 
 def when_in_words(ctx: Context, answer: Answer) -> bool:

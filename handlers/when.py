@@ -126,21 +126,28 @@ def _future(today: date, month: int, day: int, year: int | None = None) -> date 
         return None
 
 
+def numeric_date(raw: str, today: date) -> date | None:
+    """A day written in digits ("2027-01-05", "26/11", "26.11.2026"): the next one from ``today``
+    when no year is given. The ask flow's date question reads typed dates with it too."""
+    iso = ISO.search(raw)
+    if iso and (found := _future(today, int(iso.group(2)), int(iso.group(3)), int(iso.group(1)))):
+        return found
+    numeric = next((m for m in NUMERIC.finditer(raw) if m.group(0).replace(" ", "") not in NOT_DATES), None)
+    if numeric:
+        d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
+        return _future(today, m, d, int(y) if y else None) if 1 <= m <= 12 else None
+    return None
+
+
 def _read(raw: str, folded: str, reader: Reader, today: date) -> When:
     if reader.excluded is not None:
         folded = reader.excluded.sub(" | ", folded)
     hits = {key: m.start() for key, pattern in reader.keys.items() if (m := pattern.search(folded))}
     part = next((p for p in PARTS if p in hits), None)
     weekday = min((k for k in WEEKDAYS if k in hits), key=hits.get, default=None)
-    iso = ISO.search(raw)
-    if iso and (found := _future(today, int(iso.group(2)), int(iso.group(3)), int(iso.group(1)))):
+    found = numeric_date(raw, today)
+    if found:
         return When(found, "date", part)
-    numeric = next((m for m in NUMERIC.finditer(raw) if m.group(0).replace(" ", "") not in NOT_DATES), None)
-    if numeric:
-        d, m, y = int(numeric.group(1)), int(numeric.group(2)), numeric.group(3)
-        found = _future(today, m, d, int(y) if y else None) if 1 <= m <= 12 else None
-        if found:
-            return When(found, "date", part)
     if reader.months is not None:
         for match in reader.months.finditer(folded):
             day_text = match.group(1) or match.group(4)
