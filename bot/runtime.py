@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.media import Media, wire
 from bot.settings import Settings
+from handlers import language_id
 from handlers.dispatch import Dispatcher
 from models.db import background_checkpoints, make_engine, make_sessionmaker
 from scheduler.runner import Ticks
@@ -27,6 +28,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
+        language_id.preload()  # lingua's models now, not while the first typed message waits (about a second)
         engine = make_engine(settings.database_url)
         background_checkpoints(engine)
         sessions = make_sessionmaker(engine)

@@ -313,3 +313,16 @@ def test_an_apostrophe_dropped_or_not_is_the_same_cry(text):
 
 def test_lone_surrogates_are_read_not_raised():
     assert understand("\udcff boodschappen morgen?", today=TODAY).category == "shopping"
+
+
+def test_a_server_loads_the_language_models_at_start_not_on_the_first_message(tmp_path):
+    """lingua's models take about a second to load: Runtime.build loads them, so no person waits."""
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+
+    language_id._detector.cache_clear()
+    rt = Runtime.build(Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'x.db'}"), demo=True)
+    try:
+        assert language_id._detector.cache_info().currsize >= 1
+    finally:
+        rt.engine.dispose()
