@@ -92,12 +92,12 @@ def typed_help(ctx: Context, text: str) -> bool:
     proposed back when it names a kind of help; their words are kept as the description when it
     asks for help without naming one. A worry, a wish for company or words that suggest a
     professional go the usual way (False: read as at the menu right after joining)."""
-    from handlers.free_text import is_sentence, understood
+    from handlers.free_text import is_sentence, named_category, understood
 
     if not is_sentence(text) or signals(text):
         return False
     u = understood(ctx, text)
-    if u.category in CATEGORIES and u.category != "other" and u.kind != "offer":
+    if named_category(u) and u.kind != "offer":
         propose(ctx, u, text)
         return True
     if u.kind == "request":

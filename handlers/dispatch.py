@@ -36,7 +36,6 @@ from handlers.ratelimit import DROP, WARN, RateLimiter
 from handlers.steps import READS_YES, STEPS
 from handlers.understand import Understanding
 from models import Alert, ChannelIdentity, ConversationState, HelpRequest, InboundLog, Outbox, Person
-from models.people import CATEGORIES
 from models.base import utcnow
 from models.db import transaction, writer_turn
 
@@ -425,7 +424,7 @@ def _offer_in_words(t: Turn) -> bool:
     if u is None or u.kind != "offer":
         return False
     free_text.suggest_language(ctx, u)
-    kind = u.category if u.category in CATEGORIES and u.category != "other" else None
+    kind = free_text.named_category(u)
     if ctx.person.is_volunteer:
         tasks.show_open(ctx, kind)  # (not approved yet: it says so)
     else:
@@ -439,7 +438,7 @@ def _request_in_words(t: Turn) -> bool:
     if u is None or not free_text.names_help(u):
         return False
     free_text.suggest_language(ctx, u)
-    if u.category in CATEGORIES and u.category != "other":
+    if free_text.named_category(u):
         ask.propose(ctx, u, t.text)
     else:  # help asked without naming which: the category question, their words kept as the description
         ask.start_ask(ctx)

@@ -15,7 +15,9 @@ from handlers.core import STEP_TTL, Context
 from handlers.i18n import FORMAT_LOCALES, LANGUAGES, _, current_language, today
 from handlers.lexicon import command_name, fold
 from handlers.understand import Understanding, understand
+from handlers.labels import OTHER
 from models import Outbox
+from models.people import CATEGORIES
 
 #: The outbox purpose of the offer to switch languages: at most one per conversation (STEP_TTL).
 LANGUAGE_HINT = "language-hint"
@@ -40,6 +42,11 @@ def is_sentence(text: str) -> bool:
 def names_help(u: Understanding) -> bool:
     """The message asks or offers help (a thank-you that names the shopping does neither)."""
     return u.kind in ("request", "offer")
+
+
+def named_category(u: Understanding) -> str | None:
+    """The kind of help the words name, when it is one the ask flow offers by name ("other" names none)."""
+    return u.category if u.category in CATEGORIES and u.category != OTHER else None
 
 
 def kept(u: Understanding, text: str) -> dict | None:

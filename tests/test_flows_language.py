@@ -83,9 +83,9 @@ async def test_telegram_command_menu_uses_each_languages_names(telegram_fake, db
         assert "lang:nl" in buttons and "lang:fr" in buttons
 
 
-@pytest.mark.parametrize("lang", ["nl", "fr"])
+@pytest.mark.parametrize("lang", ["nl", "fr", "es", "pt", "it"])
 def test_every_text_names_the_commands_of_the_persons_language(chat, lang):
-    """Consent, /mydata and /stop name the commands too: no English one in a Dutch or French chat."""
+    """Consent, /mydata and /stop name the commands too: no English one in a Dutch, French, Spanish... chat."""
     mine = {name: "/" + command_for(name, lang) for name in ("mydata", "delete")}
     play(chat, [
         Row("ria", "/start"), Row("ria", payload=f"lang:{lang}"),

@@ -35,18 +35,6 @@ def test_every_command_help_names_is_understood(lang):
         assert "/" + word in OWN[lang]
 
 
-@pytest.mark.parametrize("lang", ["es", "pt", "it"])
-def test_consent_mydata_and_stop_name_the_commands_of_the_persons_language(chat, lang):
-    mine = {name: "/" + command_for(name, lang) for name in ("mydata", "delete")}
-    play(chat, [
-        Row("ria", "/start"), Row("ria", payload=f"lang:{lang}"),
-        Row("ria", "1040", reply=has(mine["mydata"], mine["delete"], lacks=("/mydata ", "/delete,"))),
-        Row("ria", payload="yes"), Row("ria", "Ria"), Row("ria", payload="role:help"),
-        Row("ria", mine["mydata"], reply=has(mine["delete"], lacks=("/delete",))),
-        Row("ria", "/" + command_for("stop", lang), reply=has(mine["delete"], lacks=("/delete",))),
-    ])
-
-
 NAME_QUESTION = "Thank you! What is your first name?"
 
 
