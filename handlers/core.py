@@ -147,12 +147,15 @@ class Notifier:
     keys are ``<key_prefix>:<n>``: the prefix makes them idempotent (the same message, the
     same tick, the same held row), n counts the rows."""
 
-    __slots__ = ("session", "key_prefix", "now", "outgoing", "conversations", "_count")
+    __slots__ = ("session", "key_prefix", "now", "send_at", "outgoing", "conversations", "_count")
 
     def __init__(self, session: Session, key_prefix: str, *, now: datetime | None = None,
                  conversations: dict[int, Conversation] | None = None) -> None:
         self.session, self.key_prefix = session, key_prefix
         self.now = now or utcnow()
+        #: Rows go out at once: a tick run "as if" it were a later time (``buurtbot tick --at``)
+        #: still queues for the running sender now; its follow-ups are what fall due later.
+        self.send_at = min(self.now, utcnow())
         self.outgoing: list[dict] = []
         #: Every conversation these messages may change, one object per row.
         self.conversations: dict[int, Conversation] = {} if conversations is None else conversations
@@ -237,8 +240,8 @@ class Notifier:
             purge_after_send=purge,
             status="pending",
             attempts=0,
-            next_attempt_at=self.now,
-            created_at=self.now,
+            next_attempt_at=self.send_at,
+            created_at=self.send_at,
         ))
 
     def write(self, skip_conversation: int | None = None) -> None:

@@ -23,6 +23,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from handlers import (account, alerts, ask, coordinator, free_text, offer, onboarding, optout,  # noqa: F401
                       payloads, signals, tasks, waiting)  # (importing them registers their steps)
+# Flow modules that register their own steps, buttons, commands and sweeps (handlers/actions.py,
+# handlers/sweeps.py) when imported -- one line each:
+from handlers.actions import ACTIONS, COMMANDS
 from handlers.answers import fold, is_bare, is_bare_yes, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,
                            clean_text, load_conversation)
@@ -564,6 +567,8 @@ def command(ctx: Context, text: str) -> None:
             onboarding.start(ctx, None)
     elif name is None:
         not_understood(ctx)
+    elif name in COMMANDS:  # registered by a flow module (handlers/actions.py)
+        COMMANDS[name](ctx)
     else:
         {"help": account.show_help, "menu": show_menu, "stop": account.stop, "mydata": account.show_my_data,
          "delete": account.ask_delete, "ask": ask.start_ask, "offer": offer.start_offer}[name](ctx)
@@ -591,6 +596,9 @@ def global_action(ctx: Context, payload: str) -> bool:
     p = payloads.parse(payload)
     if p is None or not p.is_global:
         return False
+    if p.kind in ACTIONS:  # registered by a flow module (handlers/actions.py); it checks its record itself
+        ACTIONS[p.kind](ctx, p)
+        return True
     # The record a button acts on, held here while its handler runs: the session's identity
     # map only keeps it while someone does, so the handler's own get() then costs no query.
     model = {payloads.VOLUNTEER: Person, payloads.ALERT: Alert}.get(p.kind)

@@ -26,6 +26,8 @@ VOLUNTEER, DECISIONS = "vol", ("ok", "no", "pause")
 #: Kinds that work from anywhere (a notification pressed hours later), not only as the answer
 #: to the question on screen.
 GLOBAL = SIMPLE | ON_REQUEST | {VOLUNTEER, ALERT}
+#: Kinds a flow module registered with ``handlers.actions.action`` ("ci", "fu", ...): global too.
+REGISTERED: set[str] = set()
 #: The two answers to "words suggest a professional service" (never diverted without asking).
 PROFESSIONAL_CHOICES = ("volunteers", "contact")
 #: Answers that act on one record: what a notification asks to accept.
@@ -66,6 +68,8 @@ class Payload(NamedTuple):
         """Works from anywhere. A simple kind with an argument ("callme:skip") is an answer to
         its own question on screen, not the simple button ("callme"); ``coord:<action>`` is the
         coordinator's own vocabulary and works from anywhere."""
+        if self.kind in REGISTERED:
+            return True
         return self.kind in GLOBAL and not (self.args and self.kind in SIMPLE and self.kind != COORD)
 
     def __str__(self) -> str:

@@ -8,8 +8,10 @@ from models.people import ChannelIdentity, Invite, Neighbourhood, Person
 from models.help import HelpRequest, RequestAddress
 from models.messaging import AuditLog, ConversationState, InboundLog, Outbox
 from models.alerts import Alert
+from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp, SweepRun, Timer
 
 __all__ = [
-    "Alert", "AuditLog", "Base", "ChannelIdentity", "ConversationState", "HelpRequest", "InboundLog",
-    "Invite", "Neighbourhood", "Outbox", "Person", "RequestAddress",
+    "Alert", "AuditLog", "Base", "ChannelIdentity", "CheckinAttempt", "CheckinOccurrence", "CheckinPlan",
+    "ConversationState", "FollowUp", "HelpRequest", "InboundLog", "Invite", "Neighbourhood", "Outbox", "Person",
+    "RequestAddress", "SweepRun", "Timer",
 ]

@@ -31,6 +31,12 @@ class HelpRequest(Base):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the volunteer who claimed it said they will come (UTC): the reminders around the
+    #: task fall due relative to it (models.schedules.Timer).
+    visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A one-time word the volunteer says at the door, shown to both (against people posing as
+    #: volunteers); in the requester's language.
+    doorstep_word: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     requester = relationship("Person", foreign_keys=[requester_id])
