@@ -36,9 +36,22 @@ class Settings(BaseSettings):
     twilio_rate_whatsapp: float = Field(10.0, gt=0)
     twilio_rate_sms: float = Field(1.0, gt=0)
     twilio_sms_max_segments: int = Field(4, ge=1, le=10)
+    #: Phone calls (check-ins by voice): on when this and the account are set.
+    twilio_voice_from: str | None = None
+    twilio_rate_voice: float = Field(1.0, gt=0)
+    #: Voices per language, "nl=Polly.Lisa-Neural,fr=Polly.Isabelle-Neural" (else each language's own, see
+    #: locales/lexicon/<lang>/language.txt ``voice:``).
+    twilio_voices: str | None = None
 
     scheduler_tick_seconds: int = Field(30, ge=5)
     request_expiry_days: int = Field(14, ge=1)
+    #: A check-in the scheduler finds later than this (buurtbot was down) is not sent late: it is
+    #: reported to the coordinator as "missed by the system".
+    checkin_grace_minutes: int = Field(60, ge=1)
+    #: An open request nobody claimed for this many hours goes to the coordinator.
+    unclaimed_alert_hours: int = Field(24, ge=1)
+    #: After this many days unclaimed, the requester is asked whether help is still needed.
+    still_needed_days: int = Field(3, ge=1)
 
     @property
     def default_database(self) -> bool:
