@@ -111,9 +111,11 @@ class Edge:
     def __init__(self, prism_url: str) -> None:
         self.prism_url = prism_url
         self.arrays = array_fields()
+        self.call_arrays = array_fields("/2010-04-01/Accounts/{AccountSid}/Calls.json")
         self.requests: list[dict] = []
         self.clock = time.monotonic  # stamps arrivals ("at"); a pacing test gives the sender's (tests/fakeclock.py)
         self.failures: list[tuple[int, int]] = []  # (HTTP status, Twilio code), answered in turn
+        self.on_call = None  # form -> CallSid: what answers a created call (tests/twilio_carrier.Carrier.place)
         self.lock = threading.Lock()
         self.client = httpx.Client(base_url=prism_url, timeout=30)
         edge = self
@@ -146,7 +148,9 @@ class Edge:
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
         arrived = self.clock()
         forward = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type", "accept")}
-        body_for_prism, errors = split_arrays(body, self.arrays) if path.endswith("/Messages.json") else (body, [])
+        arrays = self.arrays if path.endswith("/Messages.json") else \
+            self.call_arrays if path.endswith("/Calls.json") else None
+        body_for_prism, errors = split_arrays(body, arrays) if arrays else (body, [])
         answer = self.client.request(method, path, headers=forward, content=body_for_prism)
         try:
             payload = answer.json()
@@ -173,6 +177,10 @@ class Edge:
             elif answer.is_success and isinstance(payload, dict) and str(payload.get("sid", "")).startswith("SM"):
                 payload["sid"] = "SM" + uuid.uuid4().hex
                 record["sid"] = payload["sid"]
+            elif answer.is_success and path.endswith("/Calls.json") and method == "POST":
+                # A call Twilio accepted: the carrier (tests/twilio_carrier.py), if any, plays it.
+                payload["sid"] = self.on_call(record["form"]) if self.on_call else "CA" + uuid.uuid4().hex
+                record["sid"] = payload["sid"]
             record["status"] = status
             self.requests.append(record)
         return status, payload
@@ -185,6 +193,12 @@ class Edge:
         """Forms of the Messages that were created (answered 201), optionally to one address."""
         return [r["form"] for r in self.requests
                 if r["path"].endswith("/Messages.json") and r["method"] == "POST" and r["status"] == 201
+                and (to is None or r["form"].get("To") == to)]
+
+    def calls(self, to: str | None = None) -> list[dict]:
+        """Forms of the Calls that were created (answered 201), optionally to one number."""
+        return [r["form"] for r in self.requests
+                if r["path"].endswith("/Calls.json") and r["method"] == "POST" and r["status"] == 201
                 and (to is None or r["form"].get("To") == to)]
 
     def refused_by_spec(self) -> list[dict]:
