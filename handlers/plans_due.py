@@ -87,10 +87,14 @@ def checkins_due(session: Session, now: datetime) -> int:
     if to_contact:
         from handlers import checkins  # the flow module owns what a check-in says and how
 
-        occurrences = session.scalars(select(CheckinOccurrence).where(CheckinOccurrence.id.in_(to_contact))
-                                      .order_by(CheckinOccurrence.id))
-        for occ in occurrences:
-            checkins.contact(session, occ, now, step="checkin")
+        occurrences = list(session.scalars(select(CheckinOccurrence).where(CheckinOccurrence.id.in_(to_contact))
+                                           .order_by(CheckinOccurrence.id)))
+        contact_many = getattr(checkins, "contact_many", None)  # a batch at once, when the module offers it
+        if contact_many is not None:
+            contact_many(session, occurrences, now, step="checkin")
+        else:
+            for occ in occurrences:
+                checkins.contact(session, occ, now, step="checkin")
     return len(plans)
 
 

@@ -10,6 +10,7 @@ A pause (``paused_until``) skips the days before it: the plan resumes *on* that 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
 from models.base import TZ
 
@@ -49,6 +50,11 @@ def next_due(plan_days: list[int], time_local: str, after: datetime, *,
     """The first instant strictly after ``after`` (aware) that falls on one of ``plan_days``
     (0 = Monday) at ``time_local`` ("HH:MM", Brussels), on or after ``paused_until``; UTC.
     None for a plan without days."""
+    return _next_due(tuple(plan_days), time_local, after, paused_until)
+
+
+@lru_cache(maxsize=4096)  # a sweep asks the same question for every plan due at one time
+def _next_due(plan_days: tuple, time_local: str, after: datetime, paused_until: date | None) -> datetime | None:
     days = {int(d) for d in plan_days if 0 <= int(d) <= 6}
     if not days:
         return None
