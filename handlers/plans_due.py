@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.core import Notifier
 from handlers.i18n import ngettext
-from handlers.sweeps import claim, sweep
+from handlers.sweeps import BATCH, claim, sweep
 from models import Person
 from models.base import TZ
 from models.network import coordinators_of
@@ -39,19 +39,25 @@ def occurrence_key(plan_id: int, due: datetime) -> str:
     return f"checkin:{plan_id}:{local_minute(due)}"
 
 
-def _due_plans(now: datetime):
-    today = now.astimezone(TZ).date()
-    return (select(CheckinPlan)
-            .where(or_(and_(CheckinPlan.status == "active", CheckinPlan.next_due_at <= now),
-                       and_(CheckinPlan.status == "paused", CheckinPlan.paused_until.is_not(None),
-                            CheckinPlan.paused_until <= today)))
+def _due(now: datetime):
+    """Active plans due by ``now``, oldest first: a range of the (status, next_due_at) index."""
+    return (select(CheckinPlan).where(CheckinPlan.status == "active", CheckinPlan.next_due_at <= now)
             .order_by(CheckinPlan.next_due_at, CheckinPlan.id))
+
+
+def _pause_ends(now: datetime):
+    """Paused plans whose pause ends by today: they resume by themselves."""
+    return (select(CheckinPlan).where(CheckinPlan.status == "paused", CheckinPlan.paused_until.is_not(None),
+                                      CheckinPlan.paused_until <= now.astimezone(TZ).date())
+            .order_by(CheckinPlan.paused_until, CheckinPlan.id))
 
 
 @sweep("checkins")
 def checkins_due(session: Session, now: datetime) -> int:
     """Handles at most BATCH due plans; returns how many."""
-    plans = claim(session, _due_plans(now), CheckinPlan, now)
+    plans = claim(session, _due(now), CheckinPlan, now)
+    if len(plans) < BATCH:
+        plans += claim(session, _pause_ends(now), CheckinPlan, now, limit=BATCH - len(plans))
     if not plans:
         return 0
     # The people and their channel identities in one query each (contact needs them).

@@ -280,3 +280,14 @@ def test_health_reports_last_sweep_and_overdue_rows(sessions):
     assert ticks.health(now + timedelta(minutes=20))["overdue"]["occurrences"] == 2
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(CheckinOccurrence)) == 2
+
+
+def test_the_runner_sets_the_grace_window_from_settings(monkeypatch):
+    """CHECKIN_GRACE_MINUTES reaches the sweep through the runner (handlers never read settings)."""
+    from bot.settings import Settings
+    from scheduler.runner import configure
+
+    monkeypatch.setattr(plans_due, "GRACE", plans_due.GRACE)  # restored afterwards
+    monkeypatch.setenv("CHECKIN_GRACE_MINUTES", "95")
+    configure(Settings(_env_file=None))
+    assert plans_due.GRACE == 95
