@@ -4,7 +4,8 @@ one transaction per BATCH) -- on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/scheduler.py                          # SQLite: 10k and 100k plans, 5k due
     .venv/bin/python bench/scheduler.py --plans 100000 --due 5000
-    BUURTBOT_BENCH_POSTGRES_URL=postgresql://buurtbot:buurtbot@127.0.0.1/buurtbot_test .venv/bin/python bench/scheduler.py
+    BUURTBOT_BENCH_POSTGRES_URL=postgresql://buurtbot:buurtbot@127.0.0.1/buurtbot_test \
+        .venv/bin/python bench/scheduler.py
 
 Each size is seeded by a process of its own (in chunks), then swept by a fresh process, so
 "peak RSS" (ru_maxrss) is the sweep's alone: it must not grow with the number of plans, only
