@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--host")
         p.add_argument("--port", type=int)
 
+    tick = sub.add_parser("tick", help="run every scheduler sweep once, now or as if at --at, and exit")
+    tick.add_argument("--at", help="an ISO time, e.g. 2026-12-07T10:00 (without an offset: Europe/Brussels)")
+
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -298,7 +301,44 @@ def cmd_run(args, settings: Settings, demo: bool = False) -> int:
     return 0
 
 
+def _tick_time(text: str | None):
+    """--at as a UTC instant: an ISO time, Europe/Brussels when it names no offset; now without it."""
+    from datetime import datetime, timezone
+
+    from models.base import TZ, utcnow
+
+    if text is None:
+        return utcnow()
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"--at must be an ISO time such as 2026-12-07T10:00, not {text!r}") from None
+    return (at.replace(tzinfo=TZ) if at.tzinfo is None else at).astimezone(timezone.utc)
+
+
+def cmd_tick(args, settings: Settings) -> int:
+    """Every sweep once, as the running scheduler would at that time; one JSON line. What it
+    queues is sent by `buurtbot run`; a second tick for the same time finds nothing to do."""
+    import json
+
+    from models.base import TZ
+    from models.db import close, make_sessionmaker
+    from scheduler.runner import configure, run_sweeps
+
+    at = _tick_time(args.at)
+    engine = _engine(settings)
+    try:
+        _require_schema(engine)
+        configure(settings)
+        counts, failed = run_sweeps(make_sessionmaker(engine), at, settings.request_expiry_days)
+    finally:
+        close(engine)
+    print(json.dumps({"at": at.astimezone(TZ).isoformat(), "sweeps": counts, **({"failed": failed} if failed else {})}))
+    return 1 if failed else 0
+
+
 COMMANDS = {
+    "tick": cmd_tick,
     "db": cmd_db, "neighbourhood": cmd_neighbourhood, "invite": cmd_invite,
     "run": cmd_run, "demo": lambda args, settings: cmd_run(args, settings, demo=True),
 }

@@ -33,7 +33,7 @@ class Runtime:
         background_checkpoints(engine)
         sessions = make_sessionmaker(engine)
         dispatcher = Dispatcher(sessions, rate_limit=settings.rate_limit_per_minute, invite_link=settings.invite_link)
-        ticks = Ticks(sessions, settings.scheduler_tick_seconds, settings.request_expiry_days)
+        ticks = Ticks(sessions, settings.scheduler_tick_seconds, settings.request_expiry_days, settings=settings)
         telegram = None
         if settings.telegram_bot_token:
             from bot.channels.telegram.app import TelegramChannel

@@ -46,7 +46,7 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
                 return False
 
         db_ok = await run_in_threadpool(probe)
-        sched = rt.ticks.health()
+        sched = await run_in_threadpool(rt.ticks.health)  # last sweep and overdue rows: a few indexed counts
         ok = db_ok and (sched["running"] or not start_scheduler)
         return JSONResponse({"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down",
                              "scheduler": sched, "channels": rt.settings.channels + (["demo"] if rt.demo else []),

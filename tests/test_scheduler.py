@@ -35,9 +35,10 @@ def test_expiry_sweeps_only_stale_open_requests(sessions):
 
 def test_tick_records_its_run_and_job_defaults_are_explicit(sessions):
     ticks = Ticks(sessions, tick_seconds=30, expiry_days=14)
-    assert ticks.health() == {"running": False, "last_tick": None}
+    assert ticks.health() == {"running": False, "last_tick": None, "last_sweep": None,
+                              "overdue": {"plans": 0, "occurrences": 0, "followups": 0, "timers": 0}}
     ticks.tick()
-    assert ticks.health()["last_tick"] is not None
+    assert ticks.health()["last_tick"] is not None and ticks.health()["last_sweep"] is not None
     job = ticks.scheduler.get_job("sweep")
     assert job.misfire_grace_time == 120 and job.coalesce is True and job.max_instances == 1
 

@@ -71,7 +71,8 @@ def test_healthz_reports_database_and_scheduler(client):
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["scheduler"]["running"] is True
-    assert "last_tick" in body["scheduler"]
+    assert "last_tick" in body["scheduler"] and "last_sweep" in body["scheduler"]
+    assert body["scheduler"]["overdue"] == {"plans": 0, "occurrences": 0, "followups": 0, "timers": 0}
     assert body["channels"] == ["demo"]
 
 
