@@ -1,0 +1,265 @@
+"""The weekly hello: "Good morning Maria, this is Fatima from the wijkhuis. All well?" -- by
+chat or by phone -- its answers (1 all well, 2 please call me, 3 I need help with something),
+and the ladder that climbs when nobody answers (retry, a second channel, the buddy at the
+door, the coordinator). The ladder is the plan's data; an occurrence's ``next_at`` is when
+its next rung is due and ``ladder_index`` which one. Every step is a CheckinAttempt.
+
+What buurtbot says first waits for the end of the person's quiet hours and counts against
+the weekly cap (handlers/quiet.py); someone who asked for quiet (/stop, STOP) gets no hello
+and no knock on the door."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers import ask
+from handlers.actions import action
+from handlers.core import Context, Notifier, Option
+from handlers.followups import (alert_coordinator, give_callback, give_lookin, identities_besides, log_attempt,
+                                phone_number)
+from handlers.i18n import DEFAULT_LANGUAGE, _, speaking
+from handlers.menu import show_menu
+from handlers.payloads import Payload, parse
+from handlers.quiet import after_quiet, over_weekly_cap
+from handlers.sweeps import claim, sweep
+from models import ChannelIdentity, Person
+from models.base import TZ
+from models.schedules import DEFAULT_LADDER, CheckinOccurrence, CheckinPlan, FollowUp
+
+#: The button words and the answers they store.
+ANSWERS = {"ok": "ok", "call": "call_me", "help": "help"}
+#: A call whose outcome never comes back (the voice channel is down) still moves up the
+#: ladder, this much later than a message would.
+VOICE_WAIT_MINUTES = 60
+#: Occurrences an answer still counts for (a late answer stops the buddy going).
+OPEN = ("waiting", "escalated")
+
+
+def ladder_of(plan: CheckinPlan) -> list[dict]:
+    return plan.ladder or DEFAULT_LADDER
+
+
+def _schedule_next(occ: CheckinOccurrence, at: datetime, wait: int = 0) -> None:
+    """The next rung falls due its ``after`` minutes after ``at``; none left: nothing more."""
+    ladder = ladder_of(occ.plan)
+    occ.next_at = (at + timedelta(minutes=int(ladder[occ.ladder_index].get("after", 0)) + wait)
+                   if occ.ladder_index < len(ladder) else None)
+
+
+def _identity(session: Session, person: Person, channel: str) -> ChannelIdentity | None:
+    return session.scalars(select(ChannelIdentity).where(
+        ChannelIdentity.person_id == person.id, ChannelIdentity.channel == channel, ChannelIdentity.active.is_(True))
+        .order_by(ChannelIdentity.last_inbound_at.desc().nulls_last(), ChannelIdentity.id.desc()).limit(1)).first()
+
+
+def _sender(plan: CheckinPlan) -> str:
+    nb = plan.person.neighbourhood
+    return plan.sender_name or (nb.contact_name if nb is not None and nb.contact_name else _("your neighbourhood team"))
+
+
+def greeting(plan: CheckinPlan, at: datetime) -> str:
+    """"Good morning Maria, this is Fatima from the wijkhuis." by the local time of day."""
+    hour, name, sender = at.astimezone(TZ).hour, plan.person.first_name, _sender(plan)
+    if hour < 12:
+        return _("Good morning {name}, this is {sender}.", name=name, sender=sender)
+    if hour < 18:
+        return _("Good afternoon {name}, this is {sender}.", name=name, sender=sender)
+    return _("Good evening {name}, this is {sender}.", name=name, sender=sender)
+
+
+def _options(occ_id: int) -> list[Option]:
+    return [Option(_("Yes, all well"), f"ci:ok:{occ_id}"), Option(_("Please call me"), f"ci:call:{occ_id}"),
+            Option(_("I need help with something"), f"ci:help:{occ_id}")]
+
+
+def contact(session: Session, occ: CheckinOccurrence, now: datetime, *, step: str, channel: str | None = None) -> bool:
+    """Say hello for ``occ`` (step "checkin", or a rung: "retry", "second_channel") on the
+    plan's channel or ``channel``, and set when the ladder next acts. False when nothing was
+    sent: the person asked for quiet or is over the weekly cap (the occurrence is closed), or
+    has no reachable address there (the ladder goes on at once)."""
+    plan, person = occ.plan, occ.person
+    if plan.kind == "round":  # a volunteer phones them: the caller is reminded instead
+        from handlers import rounds
+
+        return bool(rounds.remind_caller(session, occ, now))
+    channel = channel or plan.channel
+    key = f"checkin:{occ.id}:{step}" if step == "checkin" else f"checkin:{occ.id}:{step}:{occ.ladder_index}"
+    identity = _identity(session, person, channel)
+    if person.do_not_contact or person.paused or (identity is not None and identity.opted_out_at is not None):
+        outcome = "stopped"
+    elif identity is None:
+        outcome = "unreachable"
+    elif over_weekly_cap(session, person, now):
+        outcome = "capped"
+    else:
+        outcome = None
+    if outcome is not None:
+        log_attempt(session, occ, person.id, step, outcome, now, channel=channel)
+        if outcome == "unreachable":
+            occ.next_at = now
+        else:
+            occ.status, occ.next_at, occ.closed_at = "closed", None, now
+        return False
+    send_at = after_quiet(session, person, now)
+    notifier = Notifier(session, key, now=now)
+    if channel == "voice":
+        with speaking(person.language):
+            text = greeting(plan, send_at) + " " + _("All well? Press 1 if all is well. Press 2 if you would like a "
+                                                     "call. Press 3 if you need help with something.")
+            options = _options(occ.id)
+        notifier.add("voice", identity.address, identity.id, text, options, purpose="checkin", language=person.language)
+    else:
+        notifier.tell_identity(identity, lambda: (greeting(plan, send_at) + "\n" + _("All well?"), _options(occ.id)),
+                               purpose="checkin")
+    for row in notifier.outgoing:  # quiet hours: the row waits for their end
+        row["next_attempt_at"] = max(row["next_attempt_at"], send_at)
+    notifier.write()
+    log_attempt(session, occ, person.id, step, "queued" if send_at <= now else "postponed", now, channel=channel,
+                key=f"{key}:1")
+    _schedule_next(occ, send_at, VOICE_WAIT_MINUTES if channel == "voice" else 0)
+    return True
+
+
+# ---- the ladder ------------------------------------------------------------------------------
+
+@sweep("ladder")
+def sweep_ladder(session: Session, now: datetime) -> int:
+    """Occurrences nobody answered in time climb one rung (or more: a rung that cannot be
+    taken -- no second channel, no buddy -- passes straight to the next)."""
+    due = claim(session, select(CheckinOccurrence).where(CheckinOccurrence.status == "waiting",
+                                                         CheckinOccurrence.next_at <= now)
+                .order_by(CheckinOccurrence.next_at, CheckinOccurrence.id), CheckinOccurrence, now)
+    for occ in due:
+        climb(session, occ, now)
+    return len(due)
+
+
+def climb(session: Session, occ: CheckinOccurrence, now: datetime) -> None:
+    plan, person = occ.plan, occ.person
+    ladder = ladder_of(plan)
+    while occ.status == "waiting" and occ.ladder_index < len(ladder):
+        rung = ladder[occ.ladder_index]
+        occ.ladder_index += 1
+        kind = rung.get("step")
+        if kind == "retry":
+            if contact(session, occ, now, step="retry"):
+                return
+        elif kind == "second_channel":
+            others = identities_besides(session, person, plan.channel)
+            if others and contact(session, occ, now, step="second_channel", channel=others[0].channel):
+                return
+            if not others:
+                log_attempt(session, occ, person.id, "second_channel", "skipped", now)
+        elif kind == "buddy":
+            fu = give_lookin(session, occ, plan.buddy, int(rung.get("deadline", 60)), now) \
+                if plan.buddy is not None else None
+            if fu is not None:
+                occ.status, occ.next_at = "escalated", None
+                return
+            log_attempt(session, occ, person.id, "buddy", "skipped", now)
+        elif kind == "coordinator":
+            occ.status, occ.next_at = "escalated", None
+            alert_coordinator(session, occ, "no_answer", now)
+            return
+        else:
+            log_attempt(session, occ, person.id, str(kind)[:20], "skipped", now)
+    if occ.status == "waiting":
+        occ.next_at = None
+
+
+# ---- answers ---------------------------------------------------------------------------------
+
+def _answerable(session: Session, payload: str | None) -> tuple[CheckinOccurrence | None, str | None]:
+    p = parse(payload)
+    if p is None or p.kind != "ci" or len(p.args) != 2 or p.args[0] not in ANSWERS or p.record_id is None:
+        return None, None
+    return session.get(CheckinOccurrence, p.record_id), ANSWERS[p.args[0]]
+
+
+def _record(session: Session, occ: CheckinOccurrence, answer: str, now: datetime, channel: str) -> None:
+    """The person answered: the ladder stops, and a buddy on the way is told they need not go."""
+    occ.status, occ.answer, occ.answered_at, occ.next_at = "answered", answer, now, None
+    log_attempt(session, occ, occ.person_id, "answer", answer, now, channel=channel, actor_id=occ.person_id)
+    lookins = session.scalars(select(FollowUp).where(FollowUp.occurrence_id == occ.id, FollowUp.kind == "lookin",
+                                                     FollowUp.status.in_(("open", "acknowledged")))).all()
+    for fu in lookins:
+        fu.status, fu.outcome, fu.next_at, fu.closed_at = "done", "answered", None, now
+        notifier = Notifier(session, f"followup:{fu.id}:answered", now=now)
+        name = occ.person.first_name
+        notifier.tell(fu.assignee, lambda: (_("Good news: {name} has answered after all. No need to look in. Thank "
+                                              "you!", name=name), []), purpose="followup", even_if_paused=True)
+        notifier.write()
+
+
+@action("ci")
+def on_checkin(ctx: Context, p: Payload) -> None:
+    """ci:ok / ci:call / ci:help :<occurrence>, pressed (or typed 1/2/3) by the person it asked."""
+    occ, answer = _answerable(ctx.session, str(p))
+    if occ is None or occ.person_id != ctx.person.id:
+        from handlers.dispatch import expired  # the dispatcher imports this module
+
+        expired(ctx)
+        return
+    name = ctx.person.first_name
+    if occ.status == "answered":
+        show_menu(ctx, _("You already answered this one. Thank you, {name}!", name=name))
+        return
+    if occ.status not in OPEN:
+        show_menu(ctx, _("This hello is over. Thank you, {name}! If you need anything, I am here.", name=name))
+        return
+    _record(ctx.session, occ, answer, ctx.now, ctx.identity.channel)
+    if answer == "ok":
+        show_menu(ctx, _("Thank you, {name}! Good to hear. Have a nice day.", name=name))
+    elif answer == "help":
+        ask.start_ask(ctx, intro=_("Of course. Tell me what you need."))
+    elif phone_number(ctx.person) is None:
+        from handlers.signals import call_me  # no number to give a helper: asked for one (coordinators)
+
+        call_me(ctx)
+    else:
+        helper = give_callback(ctx.session, occ, ctx.now)
+        show_menu(ctx, _("Thank you. I have asked {helper} to call you.", helper=helper.first_name) if helper else
+                  _("Thank you. I am sorry, nobody can call you right now. If it is urgent, call 112."))
+
+
+def answer_by_voice(session: Session, payload: str, now: datetime) -> str:
+    """A digit pressed in the call: the words to say back, in the person's language. 2 and 3
+    both become a call-back (on a call there is no chat to ask in)."""
+    occ, answer = _answerable(session, payload)
+    if occ is None:
+        with speaking(DEFAULT_LANGUAGE):
+            return _("Thank you. Goodbye!")
+    with speaking(occ.person.language):
+        if occ.status not in OPEN:
+            return _("Thank you. Goodbye!")
+        _record(session, occ, answer, now, "voice")
+        if answer == "ok":
+            return _("Thank you. Good to hear. Goodbye!")
+        helper = give_callback(session, occ, now, why=answer)
+        if helper is None:
+            return _("Thank you. Goodbye!")
+        return _("Thank you. {helper} will call you soon. Goodbye!", helper=helper.first_name)
+
+
+def call_ended(session: Session, occ_id: int, outcome: str, now: datetime) -> None:
+    """A call that found nobody (busy, no-answer, failed, a machine, no digit): logged, and
+    the next rung falls due ``after`` minutes from now."""
+    occ = session.get(CheckinOccurrence, occ_id)
+    if occ is None:
+        return
+    log_attempt(session, occ, occ.person_id, "call", outcome, now, channel="voice")
+    if occ.status == "waiting":
+        _schedule_next(occ, now)
+
+
+def voicemail_text(session: Session, occ_id: int) -> str:
+    """What an answering machine hears: a hello and "I will try again later", never the menu."""
+    occ = session.get(CheckinOccurrence, occ_id)
+    if occ is None:
+        with speaking(DEFAULT_LANGUAGE):
+            return _("Hello, this is buurtbot. I will try again later. Goodbye.")
+    with speaking(occ.person.language):
+        return _("Hello {name}, this is {sender}. I will try again later. Goodbye.", name=occ.person.first_name,
+                 sender=_sender(occ.plan))
