@@ -71,7 +71,7 @@ def greeting(plan: CheckinPlan, at: datetime) -> str:
 
 def _options(occ_id: int) -> list[Option]:
     return [Option(_("Yes, all well"), f"ci:ok:{occ_id}"), Option(_("Please call me"), f"ci:call:{occ_id}"),
-            Option(_("I need help with something"), f"ci:help:{occ_id}")]
+            Option(_("Help with something"), f"ci:help:{occ_id}")]
 
 
 def contact(session: Session, occ: CheckinOccurrence, now: datetime, *, step: str, channel: str | None = None) -> bool:
