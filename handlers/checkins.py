@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import ask
+from handlers import answers, ask
 from handlers.actions import action
 from handlers.core import Context, Notifier, Option
-from handlers.followups import (alert_coordinator, give_callback, give_lookin, identities_besides, log_attempt,
-                                phone_number)
+from handlers.followups import (alert_coordinator, coordinators_for, give_callback, give_lookin, identities_besides,
+                                log_attempt, phone_number)
 from handlers.i18n import DEFAULT_LANGUAGE, _, speaking
 from handlers.menu import show_menu
 from handlers.payloads import Payload, parse
@@ -26,7 +26,7 @@ from handlers.quiet import after_quiet, over_weekly_cap
 from handlers.sweeps import claim, sweep
 from models import ChannelIdentity, Person
 from models.base import TZ
-from models.schedules import DEFAULT_LADDER, CheckinOccurrence, CheckinPlan, FollowUp
+from models.schedules import DEFAULT_LADDER, CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp
 
 #: The button words and the answers they store.
 ANSWERS = {"ok": "ok", "call": "call_me", "help": "help"}
@@ -35,6 +35,7 @@ ANSWERS = {"ok": "ok", "call": "call_me", "help": "help"}
 VOICE_WAIT_MINUTES = 60
 #: Occurrences an answer still counts for (a late answer stops the buddy going).
 OPEN = ("waiting", "escalated")
+answers.MEANS["yes"].add(("ci", "ok"))  # "ja", "oui", "yes" to "All well?" is all well
 
 
 def ladder_of(plan: CheckinPlan) -> list[dict]:
@@ -138,6 +139,10 @@ def sweep_ladder(session: Session, now: datetime) -> int:
 
 def climb(session: Session, occ: CheckinOccurrence, now: datetime) -> None:
     plan, person = occ.plan, occ.person
+    if _wrote_since(session, occ):  # they wrote something else ("not so good..."): reached, and answered there
+        occ.status, occ.answer, occ.answered_at, occ.next_at = "answered", "wrote", now, None
+        log_attempt(session, occ, person.id, "answer", "wrote", now)
+        return
     ladder = ladder_of(plan)
     while occ.status == "waiting" and occ.ladder_index < len(ladder):
         rung = ladder[occ.ladder_index]
@@ -169,6 +174,13 @@ def climb(session: Session, occ: CheckinOccurrence, now: datetime) -> None:
         occ.next_at = None
 
 
+def _wrote_since(session: Session, occ: CheckinOccurrence) -> bool:
+    """Whether the person wrote to buurtbot after the hello was queued (the dispatcher answered it)."""
+    return session.scalar(select(ChannelIdentity.id).where(
+        ChannelIdentity.person_id == occ.person_id, ChannelIdentity.last_inbound_at > occ.created_at).limit(1)) \
+        is not None
+
+
 # ---- answers ---------------------------------------------------------------------------------
 
 def _answerable(session: Session, payload: str | None) -> tuple[CheckinOccurrence | None, str | None]:
@@ -180,14 +192,23 @@ def _answerable(session: Session, payload: str | None) -> tuple[CheckinOccurrenc
 
 def _record(session: Session, occ: CheckinOccurrence, answer: str, now: datetime, channel: str) -> None:
     """The person answered: the ladder stops, and a buddy on the way is told they need not go."""
+    told_coordinator = occ.status == "escalated" and session.scalar(select(CheckinAttempt.id).where(
+        CheckinAttempt.occurrence_id == occ.id, CheckinAttempt.step == "coordinator",
+        CheckinAttempt.outcome != "nobody").limit(1)) is not None
     occ.status, occ.answer, occ.answered_at, occ.next_at = "answered", answer, now, None
     log_attempt(session, occ, occ.person_id, "answer", answer, now, channel=channel, actor_id=occ.person_id)
+    name = occ.person.first_name
+    if told_coordinator:
+        notifier = Notifier(session, f"checkin:{occ.id}:answered", now=now)
+        notifier.tell_all(coordinators_for(session, occ.plan, occ.person),
+                          lambda: (_("Good news: {name} has answered the check-in after all.", name=name), []),
+                          about=occ.person_id, purpose="alert", even_if_paused=True)
+        notifier.write()
     lookins = session.scalars(select(FollowUp).where(FollowUp.occurrence_id == occ.id, FollowUp.kind == "lookin",
                                                      FollowUp.status.in_(("open", "acknowledged")))).all()
     for fu in lookins:
         fu.status, fu.outcome, fu.next_at, fu.closed_at = "done", "answered", None, now
         notifier = Notifier(session, f"followup:{fu.id}:answered", now=now)
-        name = occ.person.first_name
         notifier.tell(fu.assignee, lambda: (_("Good news: {name} has answered after all. No need to look in. Thank "
                                               "you!", name=name), []), purpose="followup", even_if_paused=True)
         notifier.write()

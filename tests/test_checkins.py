@@ -107,12 +107,24 @@ def test_answered_at_once_by_button_stops_the_ladder(chat):
     assert timeline(chat, ids) == [("checkin", "queued"), ("answer", "ok")]
 
 
-def test_answered_by_typed_1(chat):
+@pytest.mark.parametrize("typed, language", [("1", "nl"), ("ja", "nl"), ("Oui", "fr")])
+def test_answered_by_typed_1_or_yes(chat, typed, language):
+    ids = setup(chat, language=language)
+    chat.new("maria")
+    got = chat.send("maria", typed)
+    assert str(T("Thank you, {name}! Good to hear. Have a nice day.", language, name="Maria")) in texts(got)
+    assert occurrence(chat, ids).answer == "ok"
+
+
+def test_writing_something_else_is_being_reached(chat):
     ids = setup(chat)
     chat.new("maria")
-    got = chat.send("maria", "1")
-    assert str(T("Thank you, {name}! Good to hear. Have a nice day.", "nl", name="Maria")) in texts(got)
-    assert occurrence(chat, ids).answer == "ok"
+    chat.send("maria", "Niet zo goed. Ik heb deze week nog met niemand gesproken en ik voel me eenzaam.")
+    assert chat.new("coordinator"), "the loneliness words reach the coordinator, as everywhere"
+    assert sweep(chat, sweep_ladder, 10) == 1
+    assert chat.new("maria") == [] and chat.new("jan") == []  # no "All well?" again, nobody at the door
+    occ = occurrence(chat, ids)
+    assert (occ.status, occ.answer, occ.next_at) == ("answered", "wrote", None)
 
 
 def test_retry_second_channel_buddy_goes_all_well(chat):
@@ -344,3 +356,81 @@ def test_answer_1_by_phone(chat):
     with chat.sessions() as s, s.begin():
         assert answer_by_voice(s, f"ci:ok:{ids['occ']}", at(1)) == str(T("Thank you. Good to hear. Goodbye!", "fr"))
         assert s.get(CheckinOccurrence, ids["occ"]).status == "answered"
+
+
+def test_the_buddy_cannot_go_the_coordinator_hears_at_once(chat):
+    ids = setup(chat)
+    for minutes in (10, 20):
+        sweep(chat, sweep_ladder, minutes)
+    chat.new("coordinator")
+    fu = followup(chat, ids)
+    got = chat.send("jan", payload=f"fu:cant:{fu.id}")
+    assert str(T("Thank you for letting me know. I have passed it on to the coordinator.", "nl")) in texts(got)
+    [alert] = chat.new("coordinator")
+    assert "Jan cannot look in" in alert["text"] and str(T("Call 112 if you see danger signs.", "en")) in alert["text"]
+    assert followup(chat, ids).status == "declined"
+    assert sweep(chat, sweep_followups, 600) == 0 and chat.new("coordinator") == []  # told once
+
+
+def test_going_without_saying_how_it_went_reaches_the_coordinator_later(chat):
+    ids = setup(chat)
+    for minutes in (10, 20):
+        sweep(chat, sweep_ladder, minutes)
+    fu = followup(chat, ids)
+    chat.send("jan", payload=f"fu:go:{fu.id}")
+    chat.new("coordinator")
+    due = followup(chat, ids).next_at
+    assert due >= at(80) + timedelta(minutes=120)  # the deadline, then two hours to tell
+    with chat.sessions() as s, s.begin():
+        assert sweep_followups(s, due - timedelta(minutes=1)) == 0
+    with chat.sessions() as s, s.begin():
+        assert sweep_followups(s, due) == 1
+    [alert] = chat.new("coordinator")
+    assert "has not said how it went" in alert["text"]
+
+
+def test_needed_help_is_told_to_the_coordinator(chat):
+    ids = setup(chat)
+    for minutes in (10, 20):
+        sweep(chat, sweep_ladder, minutes)
+    fu = followup(chat, ids)
+    chat.send("jan", payload=f"fu:go:{fu.id}")
+    chat.new("coordinator")
+    got = chat.send("jan", payload=f"fu:help:{fu.id}")
+    assert "112" in got[-1]["text"]
+    [note] = chat.new("coordinator")
+    assert "Jan" in note["text"] and "Maria" in note["text"]
+    assert (followup(chat, ids).outcome, occurrence(chat, ids).status) == ("needed_help", "closed")
+
+
+def test_a_callback_nobody_confirms_goes_to_the_coordinator(chat):
+    ids = setup(chat)
+    chat.send("maria", payload=f"ci:call:{ids['occ']}")
+    chat.new("coordinator")
+    deadline = followup(chat, ids).deadline_at
+    with chat.sessions() as s, s.begin():
+        assert sweep_followups(s, deadline) == 1
+    [alert] = chat.new("coordinator")
+    assert "asked for a call" in alert["text"] and "+3225551234" in alert["text"]
+    assert followup(chat, ids).status == "escalated"
+    assert occurrence(chat, ids).status == "answered"  # she did answer: only the call-back went wrong
+
+
+def test_answer_2_without_a_phone_asks_for_one(chat):
+    ids = setup(chat)
+    with chat.sessions() as s, s.begin():
+        s.get(Person, ids["maria"]).phone = None
+    got = chat.send("maria", payload=f"ci:call:{ids['occ']}")
+    assert "callme:skip" in payloads_of(got[-1])  # the usual call-me path: which number?
+    assert occurrence(chat, ids).answer == "call_me"
+
+
+def test_a_late_answer_after_the_coordinator_was_told(chat):
+    ids = setup(chat, buddy=False)
+    for minutes in (10, 20):
+        sweep(chat, sweep_ladder, minutes)
+    chat.new("coordinator")
+    chat.send("maria", payload=f"ci:ok:{ids['occ']}")
+    [news] = chat.new("coordinator")
+    assert news["text"] == str(T("Good news: {name} has answered the check-in after all.", "en", name="Maria"))
+    assert occurrence(chat, ids).status == "answered"
