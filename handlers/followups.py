@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from handlers.actions import action
@@ -33,14 +33,28 @@ PURPOSE = "followup"
 OUTCOMES = {"well": "all_well", "help": "needed_help", "none": "nobody_opened"}
 
 
-def log_attempt(session: Session, occ: CheckinOccurrence | None, person_id: int, step: str, outcome: str, now: datetime,
-                *, channel: str | None = None, key: str | None = None, followup: FollowUp | None = None,
-                actor_id: int | None = None, call_sid: str | None = None) -> None:
-    """One line of the person's timeline (ids and codes, never content)."""
-    session.add(CheckinAttempt(occurrence_id=occ.id if occ is not None else None, person_id=person_id,
-                               followup_id=followup.id if followup is not None else None, at=now, step=step[:20],
-                               channel=channel, outcome=outcome[:24], outbox_key=key, actor_id=actor_id,
-                               call_sid=call_sid))
+def attempt(occ: CheckinOccurrence | None, person_id: int, step: str, outcome: str, now: datetime, *,
+            channel: str | None = None, key: str | None = None, followup: FollowUp | None = None,
+            actor_id: int | None = None, call_sid: str | None = None) -> dict:
+    """One line of the person's timeline (ids and codes, never content), as values to insert."""
+    return {"occurrence_id": occ.id if occ is not None else None, "person_id": person_id,
+            "followup_id": followup.id if followup is not None else None, "at": now, "step": step[:20],
+            "channel": channel, "outcome": outcome[:24], "outbox_key": key, "actor_id": actor_id, "call_sid": call_sid}
+
+
+def log_attempt(session: Session, occ: CheckinOccurrence | None, person_id: int, step: str, outcome: str,
+                now: datetime, **details) -> None:
+    log_attempts(session, [attempt(occ, person_id, step, outcome, now, **details)])
+
+
+def log_attempts(session: Session, rows: list[dict]) -> None:
+    """Core INSERTs, as audit() does: a sweep writes thousands, and through the unit of work
+    each would be flushed before the next query."""
+    if rows:
+        session.connection().execute(_ATTEMPT, rows)
+
+
+_ATTEMPT = insert(CheckinAttempt.__table__)
 
 
 def phone_number(person: Person) -> str | None:

@@ -434,3 +434,40 @@ def test_a_late_answer_after_the_coordinator_was_told(chat):
     [news] = chat.new("coordinator")
     assert news["text"] == str(T("Good news: {name} has answered the check-in after all.", "en", name="Maria"))
     assert occurrence(chat, ids).status == "answered"
+
+
+def test_a_sweeps_batch_of_hellos_and_the_same_hello_never_twice(chat):
+    from sqlalchemy.exc import IntegrityError
+
+    from handlers.checkins import contact_many
+
+    with chat.sessions() as s, s.begin():
+        people = [add(s, "Ann", ("demo", "ann")), add(s, "Bob", ("demo", "bob"), language="fr"),
+                  add(s, "Cas", ("sms", "+32470000001")), add(s, "Dirk", ("demo", "dirk"), do_not_contact=True),
+                  add(s, "Eva")]  # Eva has no address at all
+        occs = []
+        for person in people:
+            plan = CheckinPlan(person_id=person.id, neighbourhood_id=person.neighbourhood_id,
+                               channel="sms" if person.first_name == "Cas" else "demo", days=[0], sender_name="Fatima")
+            s.add(plan)
+            s.flush()
+            occs.append(CheckinOccurrence(key=f"checkin:{plan.id}", plan_id=plan.id, person_id=person.id, due_at=T0))
+        s.add_all(occs)
+        s.flush()
+        sent = contact_many(s, occs, T0)
+        assert [sent[o.id] for o in occs] == [True, True, True, False, False]
+        assert [(o.status, o.next_at) for o in occs] == [("waiting", at(10))] * 3 + [("closed", None), ("waiting", T0)]
+        ids = [o.id for o in occs]
+    with chat.sessions() as s:
+        rows = s.scalars(select(Outbox).order_by(Outbox.id)).all()
+        assert [(r.idempotency_key, r.address, r.language) for r in rows] == [
+            (f"checkin:{ids[0]}:checkin:1", "ann", "nl"), (f"checkin:{ids[1]}:checkin:1", "bob", "fr"),
+            (f"checkin:{ids[2]}:checkin:1", "+32470000001", "nl")]
+        assert rows[1].text.startswith(str(T("Good morning {name}, this is {sender}.", "fr", name="Bob",
+                                             sender="Fatima")))
+        assert s.scalars(select(CheckinAttempt.outcome).order_by(CheckinAttempt.id)).all() == [
+            "queued", "queued", "queued", "stopped", "unreachable"]
+    assert chat.send("bob", "1") and occurrence(chat, {"occ": ids[1]}).answer == "ok"  # its options are on screen
+    with pytest.raises(IntegrityError):  # a sweep run twice: the same hello is not written again
+        with chat.sessions() as s, s.begin():
+            contact(s, s.get(CheckinOccurrence, ids[0]), T0, step="checkin")
