@@ -471,3 +471,54 @@ def test_a_sweeps_batch_of_hellos_and_the_same_hello_never_twice(chat):
     with pytest.raises(IntegrityError):  # a sweep run twice: the same hello is not written again
         with chat.sessions() as s, s.begin():
             contact(s, s.get(CheckinOccurrence, ids[0]), T0, step="checkin")
+
+
+def test_answer_3_by_phone_is_a_callback(chat):
+    ids = setup(chat, channel="voice")
+    chat.new("jan")
+    with chat.sessions() as s, s.begin():
+        said = answer_by_voice(s, f"ci:help:{ids['occ']}", at(1))
+        assert said == str(T("Thank you. {helper} will call you soon. Goodbye!", "nl", helper="Jan"))
+    [task] = chat.new("jan")
+    assert task["text"].startswith(str(T("{name} would like help with something and asked for a call.", "nl",
+                                         name="Maria")))
+    assert (followup(chat, ids).kind, occurrence(chat, ids).answer) == ("callback", "help")
+
+
+def test_the_plans_own_coordinator_alone_hears_of_it(chat):
+    ids = setup(chat, buddy=False)
+    with chat.sessions() as s, s.begin():
+        nb = neighbourhood_by_slug(s, "demo")
+        other = Person(neighbourhood_id=nb.id, first_name="Omar", language="nl", is_coordinator=True)
+        s.add(other)
+        s.flush()
+        s.add(ChannelIdentity(channel="demo", address="omar", person_id=other.id, last_inbound_at=utcnow()))
+        s.get(CheckinPlan, ids["plan"]).coordinator_id = other.id
+    for minutes in (10, 20):
+        sweep(chat, sweep_ladder, minutes)
+    [alert] = chat.new("omar")
+    assert "Maria" in alert["text"]
+    assert chat.new("coordinator") == []  # one named person, not the whole neighbourhood's
+
+
+def test_no_label_in_any_checkin_text():
+    """The words a person, a buddy or a coordinator reads from these modules never label anyone."""
+    import ast
+    from pathlib import Path
+
+    from handlers.i18n import catalog
+
+    msgids = []
+    for module in ("handlers/checkins.py", "handlers/followups.py"):
+        for node in ast.walk(ast.parse(Path(module).read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("_", "N_") and node.args \
+                    and isinstance(node.args[0], ast.Constant):
+                msgids.append(node.args[0].value)
+    assert len(msgids) > 40
+    labels = {"en": ("vulnerable", "isolated", "alone", "at risk", "lonely", "elderly"),
+              "nl": ("kwetsbaar", "geïsoleerd", "alleen", "eenzaam", "bejaard", "risico"),
+              "fr": ("vulnérable", "isolé", "seul", "à risque", "âgé")}
+    for language, words in labels.items():
+        for msgid in msgids:
+            text = catalog(language).gettext(msgid).lower()
+            assert not [w for w in words if w in text], (language, msgid)
