@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import answers, ask
+from handlers import answers, ask, quiet
 from handlers.actions import action
 from handlers.core import CONVERSATION_COLUMNS, Context, Conversation, Notifier, Option
 from handlers.followups import (alert_coordinator, attempt, coordinators_for, give_callback, give_lookin,
@@ -22,7 +22,7 @@ from handlers.followups import (alert_coordinator, attempt, coordinators_for, gi
 from handlers.i18n import DEFAULT_LANGUAGE, _, speaking
 from handlers.menu import show_menu
 from handlers.payloads import Payload, parse
-from handlers.quiet import WEEKLY_CAP, quiet_until, said_first_this_week
+from handlers.quiet import quiet_until, said_first_this_week
 from handlers.sweeps import claim, sweep
 from models import ChannelIdentity, ConversationState, Person
 from models.base import TZ
@@ -135,7 +135,7 @@ def _cannot(person: Person, identity: ChannelIdentity | None, said_this_week: in
         return "stopped"
     if identity is None:
         return "unreachable"
-    return "capped" if said_this_week >= WEEKLY_CAP else None
+    return "capped" if said_this_week >= quiet.WEEKLY_CAP else None  # (read when used: the runner may set it)
 
 
 def _hello(notifier: Notifier, occ: CheckinOccurrence, identity: ChannelIdentity, send_at: datetime) -> None:
