@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from handlers.actions import action
 from handlers.alerts import decorate, open_alert, phone_of
 from handlers.core import Context, Notifier, Option
-from handlers.i18n import N_, _, format_day
+from handlers.i18n import N_, _, format_day, pgettext
 from handlers.menu import menu_options, show_menu
 from handlers.payloads import Payload
 from handlers.sweeps import claim, sweep
@@ -168,9 +168,11 @@ REASONS = {
     "callback_no_ack": N_("{name} asked for a call after the check-in of {when}. {helper} did not confirm in time."),
     "callback_cant": N_("{name} asked for a call after the check-in of {when}. {helper} cannot call."),
 }
-#: Timeline words for the coordinator: Attempt.step -> how it reads.
-STEP_WORDS = {"checkin": N_("check-in"), "retry": N_("again"), "second_channel": N_("other channel"),
-              "buddy": N_("buddy"), "callback": N_("call-back"), "call": N_("call"), "answer": N_("answer")}
+#: Timeline words for the coordinator: Attempt.step -> how it reads (short words: with a context).
+STEP_WORDS = {"checkin": lambda: pgettext("timeline", "check-in"), "retry": lambda: pgettext("timeline", "again"),
+              "second_channel": lambda: pgettext("timeline", "other channel"),
+              "buddy": lambda: pgettext("timeline", "buddy"), "callback": lambda: pgettext("timeline", "call-back"),
+              "call": lambda: pgettext("timeline", "call"), "answer": lambda: pgettext("timeline", "answer")}
 
 
 def alert_coordinator(session: Session, occ: CheckinOccurrence, reason: str, now: datetime, *,
@@ -192,7 +194,7 @@ def alert_coordinator(session: Session, occ: CheckinOccurrence, reason: str, now
     def render() -> tuple[str, list[Option]]:
         lines = [_(REASONS[reason], name=person.first_name, when=format_day(occ.due_at),
                    helper=helper.first_name if helper is not None else "?")]
-        tried = [f"{_hm(a.at)} {_(STEP_WORDS[a.step])}" + (f" ({a.channel})" if a.channel else "")
+        tried = [f"{_hm(a.at)} {STEP_WORDS[a.step]()}" + (f" ({a.channel})" if a.channel else "")
                  for a in timeline if a.step in STEP_WORDS]
         if tried:
             lines.append(_("So far: {steps}", steps=", ".join(tried)))
