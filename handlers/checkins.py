@@ -188,6 +188,10 @@ def sweep_ladder(session: Session, now: datetime) -> int:
 
 def climb(session: Session, occ: CheckinOccurrence, now: datetime) -> None:
     plan, person = occ.plan, occ.person
+    if plan.status != "active":  # paused (a holiday, the hospital) or stopped since: nobody goes to the door
+        occ.status, occ.next_at, occ.closed_at = "closed", None, now
+        log_attempt(session, occ, person.id, "ladder", plan.status, now)
+        return
     if _wrote_since(session, occ):  # they wrote something else ("not so good..."): reached, and answered there
         occ.status, occ.answer, occ.answered_at, occ.next_at = "answered", "wrote", now, None
         log_attempt(session, occ, person.id, "answer", "wrote", now)

@@ -522,3 +522,15 @@ def test_no_label_in_any_checkin_text():
         for msgid in msgids:
             text = catalog(language).gettext(msgid).lower()
             assert not [w for w in words if w in text], (language, msgid)
+
+
+@pytest.mark.parametrize("status", ["paused", "stopped"])
+def test_a_plan_paused_or_stopped_since_the_hello_stops_the_ladder(chat, status):
+    ids = setup(chat)
+    with chat.sessions() as s, s.begin():
+        s.get(CheckinPlan, ids["plan"]).status = status
+    chat.new("maria")
+    assert sweep(chat, sweep_ladder, 10) == 1  # no retry
+    assert sweep(chat, sweep_ladder, 40) == 0
+    assert chat.new("maria") == [] and chat.new("jan") == [] and chat.new("coordinator") == []
+    assert (occurrence(chat, ids).status, timeline(chat, ids)[-1]) == ("closed", ("ladder", status))
