@@ -11,6 +11,11 @@ from handlers.core import Answer, Inbound
 from handlers.lexicon import DIGITS, NO, YES, fold  # noqa: F401  (yes/no words are data: locales/lexicon/*/yes.txt)
 
 
+#: Options a typed yes/no names although their payload is not "yes"/"no": (kind, first argument),
+#: registered by the flow module that owns them (a check-in's "ci:ok:<id>" is its "ja").
+MEANS: dict[str, set[tuple[str, str]]] = {payloads.YES: set(), payloads.NO: set()}
+
+
 def numbers_in(text: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d{1,2}", text.translate(DIGITS))]
 
@@ -30,7 +35,8 @@ def resolve(inbound: Inbound, options: list[dict]) -> Answer:
     given = [payloads.parse(o["payload"]) for o in options]
     for words, wanted in ((YES, payloads.YES), (NO, payloads.NO)):
         if is_word(folded, words):
-            hits = [str(p) for p in given if p.kind == wanted or p.args[-1:] == (wanted,)]
+            hits = [str(p) for p in given if p.kind == wanted or p.args[-1:] == (wanted,)
+                    or (p.kind, p.args[0] if p.args else "") in MEANS[wanted]]
             if len(hits) == 1:
                 return Answer(text, hits[0])
             if wanted == "yes" and not hits and options and options[0].get("topic") \

@@ -58,7 +58,16 @@ def after_quiet(session: Session, person: Person, at: datetime) -> datetime:
 
 def over_weekly_cap(session: Session, person: Person, now: datetime, cap: int = WEEKLY_CAP) -> bool:
     """Whether the person already had ``cap`` messages buurtbot said first this week."""
-    sent = session.scalar(select(func.count(Outbox.id)).join(ChannelIdentity, ChannelIdentity.id == Outbox.identity_id)
-                          .where(ChannelIdentity.person_id == person.id, Outbox.purpose.in_(PROACTIVE),
-                                 Outbox.created_at >= week_start(now)))
-    return (sent or 0) >= cap
+    return said_first_this_week(session, [person.id], now).get(person.id, 0) >= cap
+
+
+def said_first_this_week(session: Session, person_ids: list[int], now: datetime) -> dict[int, int]:
+    """{person id: messages buurtbot said first this week} in one query (a sweep asks for many)."""
+    if not person_ids:
+        return {}
+    rows = session.execute(select(ChannelIdentity.person_id, func.count(Outbox.id))
+                           .join(ChannelIdentity, ChannelIdentity.id == Outbox.identity_id)
+                           .where(ChannelIdentity.person_id.in_(person_ids), Outbox.purpose.in_(PROACTIVE),
+                                  Outbox.created_at >= week_start(now))
+                           .group_by(ChannelIdentity.person_id))
+    return {person_id: count for person_id, count in rows}
