@@ -35,8 +35,9 @@ def counts(url: str) -> tuple[int, int]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
+            # the first contact of each occurrence (the ladder's later steps write attempts of their own)
             return (conn.scalar(select(func.count()).select_from(CheckinOccurrence)),
-                    conn.scalar(select(func.count()).select_from(CheckinAttempt)))
+                    conn.scalar(select(func.count()).select_from(CheckinAttempt).where(CheckinAttempt.step == "checkin")))
     finally:
         engine.dispose()
 
