@@ -341,7 +341,7 @@ def on_days(ctx: Context, answer: Answer) -> None:
         ctx.goto("rounds.consent")
         ctx.say(_("Has {name} agreed to a call from {caller} every week?", name=person.first_name or "?",
                   caller=caller.first_name or "?"),
-                [Option(_("Yes, {name} agreed", name=person.first_name or "?"), payloads.YES),
+                [Option(_("Yes, agreed"), payloads.YES),
                  Option(_("No, not yet"), payloads.NO)])
         return
     if picked is not None and picked.isdecimal() and len(picked) == 1 and int(picked) < 7:
@@ -370,7 +370,7 @@ def on_consent(ctx: Context, answer: Answer) -> None:
     if not answer.is_(payloads.YES):
         ctx.say(_("Has {name} agreed to a call from {caller} every week?", name=person.first_name or "?",
                   caller=caller.first_name or "?"),
-                [Option(_("Yes, {name} agreed", name=person.first_name or "?"), payloads.YES),
+                [Option(_("Yes, agreed"), payloads.YES),
                  Option(_("No, not yet"), payloads.NO)])
         return
     save_round(session, me, person, caller, days, ctx.now)

@@ -237,5 +237,5 @@ def show_timeline(ctx: Context, person: Person) -> None:
                  if events else _("Nothing has happened yet."))
     ctx.clear()
     ctx.say("\n\n".join(p for p in parts if p),
-            [Option(_("Not reached this week"), WEEK), Option(_("Menu"), payloads.MENU)],
+            [Option(_("Week overview"), WEEK), Option(_("Menu"), payloads.MENU)],
             about=person.id, purge_after_send=True)
