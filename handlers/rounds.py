@@ -150,8 +150,7 @@ def _escalate(session: Session, fu: FollowUp, now: datetime, why: str, notifier:
     """To the coordinator, as an alert they can take: the follow-up and its occurrence are
     escalated (the coordinator has it now). ``notifier``: the message's own, when a button
     press escalates. Returns how many coordinators were told."""
-    fu.status, fu.next_at = "escalated", None
-    fu.outcome = fu.outcome or why
+    fu.status, fu.next_at, fu.outcome = "escalated", None, why
     occ = session.get(CheckinOccurrence, fu.occurrence_id) if fu.occurrence_id else None
     if occ is not None and occ.status in ("waiting", "escalated"):
         occ.status, occ.next_at = "escalated", None
@@ -182,7 +181,8 @@ def on_round(ctx: Context, p: payloads.Payload) -> None:
 
 
 def log_outcome(ctx: Context, what: str, fu_id: int) -> None:
-    """Only the caller it was given to logs a call; a second press changes nothing."""
+    """Only the caller it was given to logs a call; a call already closed changes nothing. An
+    outcome given after the call went to the coordinator still counts: "all well" tells them."""
     session, me, now = ctx.session, ctx.person, ctx.now
     fu = session.get(FollowUp, fu_id, with_for_update=True)
     if fu is None or fu.kind != "round":
@@ -192,28 +192,32 @@ def log_outcome(ctx: Context, what: str, fu_id: int) -> None:
         refuse(ctx, _("Sorry, this call was given to someone else."))
         return
     name = fu.person.first_name or "?"
-    if fu.status in ("done", "escalated", "declined"):
+    late = fu.status == "escalated"  # the coordinator has it already (no outcome in time, or no caller)
+    if fu.status in ("done", "declined") or late and fu.outcome == "worried":
         show_menu(ctx, _("Thank you, this call is already noted."))
         return
     outcome = OUTCOMES[what]
     _attempt(session, fu, "round", outcome, now, actor=me.id)
     audit(session, me.id, f"round.{what}", "followup", fu.id)
     occ = session.get(CheckinOccurrence, fu.occurrence_id) if fu.occurrence_id else None
+    fu.acknowledged_at = fu.acknowledged_at or now
     if what == "well":
         fu.status, fu.outcome, fu.next_at, fu.closed_at = "done", outcome, None, now
-        fu.acknowledged_at = fu.acknowledged_at or now
         if occ is not None:
             occ.status, occ.answer, occ.answered_at, occ.next_at = "answered", "ok", now, None
+        if late:  # so that the coordinator does not go on worrying
+            ctx.tell_all(_coordinators(session, fu), lambda: (
+                _("{caller} says all is well with {name} after all.", caller=me.first_name, name=name), []),
+                about=fu.person_id, purpose="alert", even_if_paused=True)
         show_menu(ctx, _("Thank you! Noted: all is well with {name}.", name=name))
     elif what == "later":
-        fu.status, fu.outcome, fu.next_at = "acknowledged", outcome, now + REMIND_AFTER
-        fu.acknowledged_at = fu.acknowledged_at or now
+        if not late:
+            fu.status, fu.outcome, fu.next_at = "acknowledged", outcome, now + REMIND_AFTER
         ctx.clear()
         ctx.say(_("All right. Please try {name} again later, and tell me here how it went.", name=name),
                 [*outcome_options(fu.id), Option(_("Menu"), payloads.MENU)])
     else:
         fu.outcome, fu.closed_at = outcome, now
-        fu.acknowledged_at = fu.acknowledged_at or now
         _escalate(session, fu, now, "worried", ctx.notifier)
         show_menu(ctx, _("Thank you for telling me. I have passed it on to the coordinator. If you think {name} is "
                          "in danger, call 112.", name=name))

@@ -223,6 +223,22 @@ def test_a_missing_outcome_is_reminded_once_then_shown_to_the_coordinator(chat):
         assert sweep_rounds(s, MONDAY + 10 * REMIND_AFTER) == 0  # nothing twice
     assert not chat.new("coordinator")
 
+    def answered(s, v):
+        fu = s.get(FollowUp, v["fu"])
+        assert (fu.status, fu.outcome, s.get(CheckinOccurrence, fu.occurrence_id).status) == \
+            ("done", "all_well", "answered")
+
+    # Ahmed answers after all: logged, and the coordinator need not worry any more
+    play(chat, [
+        Row("ahmed", payload=lambda v: f"rd:well:{v['fu']}",
+            reply=has(T("Thank you! Noted: all is well with {name}.", "nl", name="Maria")),
+            told={"coordinator": has(T("{caller} says all is well with {name} after all.", "en", caller="Ahmed",
+                                       name="Maria"))}, silent=("sophie",), db=answered),
+        Row("ahmed", payload=lambda v: f"rd:later:{v['fu']}", reply=has(T("Thank you, this call is already noted.",
+                                                                           "nl")),
+            silent=("coordinator",), db=answered),
+    ], v)
+
 
 def test_call_back_later_keeps_the_buttons_and_is_reminded(chat):
     v = setup(chat, Do(lambda s, v: assign(s, "maria", "ahmed")))
