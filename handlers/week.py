@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from handlers import payloads
 from handlers.actions import action, command
@@ -101,7 +101,8 @@ def not_reached(session: Session, neighbourhood_id: int, now: datetime) -> list[
     neighbourhood who has not been reached this week, by first name."""
     start = week_start(now)
     plans = list(session.scalars(select(CheckinPlan).where(CheckinPlan.neighbourhood_id == neighbourhood_id,
-                                                           CheckinPlan.status == "active")))
+                                                           CheckinPlan.status == "active")
+                                 .options(selectinload(CheckinPlan.person))))
     if not plans:
         return []
     occurrences = list(session.scalars(select(CheckinOccurrence).where(
@@ -110,7 +111,7 @@ def not_reached(session: Session, neighbourhood_id: int, now: datetime) -> list[
     followups: dict[int, FollowUp] = {}
     if occurrences:
         for fu in session.scalars(select(FollowUp).where(FollowUp.occurrence_id.in_([o.id for o in occurrences]))
-                                  .order_by(FollowUp.id)):
+                                  .options(selectinload(FollowUp.assignee)).order_by(FollowUp.id)):
             followups[fu.occurrence_id] = fu  # the newest task of each occurrence
     latest: dict[int, CheckinOccurrence] = {}
     reached: set[int] = set()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select
 
 from handlers.rounds import REMIND_AFTER, remind_caller, save_round, sweep_rounds
@@ -322,3 +323,24 @@ def test_only_the_caller_logs_a_call_and_others_change_nothing(chat):
         Row("kees", payload=lambda v: f"rdp:{v['maria']}", reply=has(T("This button is no longer valid.", "nl"))),
     ]
     play(chat, rows, v)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_two_instances_never_remind_a_caller_twice(chat, engine):
+    """The rows one instance's sweep holds are skipped by another's (FOR UPDATE SKIP LOCKED)."""
+    v = setup(chat, Do(lambda s, v: assign(s, "maria", "ahmed")), Do(lambda s, v: assign(s, "rosa", "lucie")))
+    with chat.sessions() as s, s.begin():
+        for who in ("maria", "rosa"):
+            remind_caller(s, occurrence(s, plan_of(s, who), MONDAY), MONDAY)
+    chat.new("ahmed"), chat.new("lucie")
+    due = MONDAY + REMIND_AFTER
+    first, second = chat.sessions(), chat.sessions()
+    with first.begin():
+        assert sweep_rounds(first, due) == 2
+        with second.begin():
+            assert sweep_rounds(second, due) == 0  # both rows are the first instance's while it works
+    with second.begin():
+        assert sweep_rounds(second, due) == 0  # and done once it committed
+    first.close(), second.close()
+    assert len(chat.new("ahmed")) == 1 and len(chat.new("lucie")) == 1
+    assert v
