@@ -272,16 +272,22 @@ def callers(session: Session, coordinator: Person, person: Person) -> list[Perso
         Person.volunteer_status == "approved", Person.id != person.id).order_by(Person.first_name, Person.id)))
 
 
-def start_assign(ctx: Context) -> None:
+def start_assign(ctx: Context, typed: str = "") -> None:
+    """The people to choose from: the first PAGE by first name, or those whose first name
+    starts with what the coordinator typed."""
     if not _coordinator(ctx):
         return
     people = phone_people(ctx.session, ctx.person)
     if not people:
         show_menu(ctx, _("Nobody in your neighbourhood has a phone number yet. Enrol someone with their number first."))
         return
+    typed = typed.strip().casefold()
+    matching = [p for p in people if (p.first_name or "").casefold().startswith(typed)] if typed else people
+    text = _("Phone rounds: whom should a volunteer phone every week?")
+    if len(matching) > PAGE or typed and not matching:
+        text += "\n" + _("Not in the list? Type the first letters of their first name.")
     ctx.goto("rounds.person")
-    ctx.say(_("Phone rounds: whom should a volunteer phone every week?"),
-            [Option(p.first_name or "?", payloads.pick(PERSON, str(p.id))) for p in people[:PAGE]]
+    ctx.say(text, [Option(p.first_name or "?", payloads.pick(PERSON, str(p.id))) for p in (matching or people)[:PAGE]]
             + [Option(_("Menu"), payloads.MENU)], purge_after_send=True)  # names people: not kept
 
 
@@ -291,7 +297,7 @@ def on_person(ctx: Context, answer: Answer) -> None:
         return
     person = _picked(ctx, answer, PERSON)
     if person is None or not phone_of(person):
-        start_assign(ctx)
+        start_assign(ctx, "" if answer.payload else answer.text[:40])
         return
     people = callers(ctx.session, ctx.person, person)
     if not people:

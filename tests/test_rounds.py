@@ -344,3 +344,35 @@ def test_two_instances_never_remind_a_caller_twice(chat, engine):
     first.close(), second.close()
     assert len(chat.new("ahmed")) == 1 and len(chat.new("lucie")) == 1
     assert v
+
+
+def test_a_long_list_is_searched_by_typing_the_first_letters(chat):
+    hint = "Not in the list? Type the first letters of their first name."
+    names = ["Anna", "Bert", "Carla", "Dirk", "Emma", "Frans", "Greet", "Hilde", "Ines", "Zoë"]
+
+    def many(s, v):
+        nb_id = person(s, "maria").neighbourhood_id
+        for name in names:
+            s.add(Person(neighbourhood_id=nb_id, first_name=name, phone="+3225550000", is_resident=True))
+        s.flush()
+        v["zoe"] = s.scalar(select(Person.id).where(Person.first_name == "Zoë"))
+
+    play(chat, PEOPLE + [
+        Do(many),
+        Row("sophie", payload="rd:new", reply=has(T(hint, "fr"), options=("rdp:",),
+                                                  no_options=(lambda v: f"rdp:{v['zoe']}",))),
+        Row("sophie", "zo", reply=has(options=(lambda v: f"rdp:{v['zoe']}",),
+                                      no_options=(lambda v: f"rdp:{v['maria']}",),
+                                      lacks=(T(hint, "fr"),))),
+        Row("sophie", "1", reply=has(T("Who will phone {name}?", "fr", name="Zoë"))),
+    ])
+
+
+def test_a_caller_on_a_typed_only_screen_answers_with_a_number(chat):
+    v = setup(chat, Do(lambda s, v: assign(s, "maria", "ahmed")))
+    with chat.sessions() as s, s.begin():
+        remind_caller(s, occurrence(s, plan_of(s, "maria"), MONDAY), MONDAY)
+        v["fu"] = round_fu(s, "maria").id
+    chat.new("ahmed")
+    play(chat, [Row("ahmed", "1", reply=has(T("Thank you! Noted: all is well with {name}.", "nl", name="Maria")),
+                    db=lambda s, v: None if s.get(FollowUp, v["fu"]).status == "done" else pytest.fail("not done"))], v)
