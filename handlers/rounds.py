@@ -361,7 +361,7 @@ def on_days(ctx: Context, answer: Answer) -> None:
     _ask_days(ctx, person, caller, days)
 
 
-@step("rounds.consent", reads_yes=True)
+@step("rounds.consent")
 def on_consent(ctx: Context, answer: Answer) -> None:
     if not _coordinator(ctx):
         return

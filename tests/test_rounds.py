@@ -106,7 +106,7 @@ def test_a_coordinator_assigns_a_round_from_the_chat_in_french(chat):
         Row("sophie", payload="rdd:done", reply=has(T("Has {name} agreed to a call from {caller} every week?", "fr",
                                                       name="Maria", caller="Ahmed"), options=("yes", "no")),
             db=no_round("maria")),
-        Row("sophie", payload="yes",
+        Row("sophie", "oui",  # typed
             reply=has(T("Done: {caller} will phone {name} every {days}. {caller} gets a reminder with the number on "
                         "those days.", "fr", caller="Ahmed", name="Maria", days="lundi, jeudi")),
             told={"ahmed": has(T("{coordinator} asked you to phone {name} every {days}. On those days I will send you "
