@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from babel import Locale
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from handlers import payloads
 from handlers.actions import action
@@ -226,12 +226,19 @@ def log_outcome(ctx: Context, what: str, fu_id: int) -> None:
 @sweep("rounds")
 def sweep_rounds(session: Session, now: datetime) -> int:
     """Round calls whose time came: the first message after the caller's quiet hours, the one
-    reminder of a missing outcome, then the coordinator."""
+    reminder of a missing outcome, then the coordinator -- unless the round was paused or
+    stopped meanwhile."""
     rows = claim(session, select(FollowUp).where(FollowUp.kind == "round",
                                                  FollowUp.status.in_(("open", "acknowledged")),
                                                  FollowUp.next_at <= now).order_by(FollowUp.next_at, FollowUp.id),
                  FollowUp, now)
     for fu in rows:
+        occ = session.get(CheckinOccurrence, fu.occurrence_id) if fu.occurrence_id else None
+        if fu.person.do_not_contact or occ is not None and occ.plan.status != "active":
+            # the round was paused or stopped, or the person asked for quiet: nobody is chased for it
+            fu.status, fu.outcome, fu.next_at, fu.closed_at = "done", "skipped", None, now
+            _attempt(session, fu, "round", "skipped", now)
+            continue
         told = session.scalar(select(CheckinAttempt.id).where(CheckinAttempt.followup_id == fu.id,
                                                               CheckinAttempt.outcome == "queued").limit(1))
         if told is None:
@@ -262,7 +269,8 @@ def _picked(ctx: Context, answer: Answer, prefix: str) -> Person | None:
 def phone_people(session: Session, coordinator: Person) -> list[Person]:
     """People of the coordinator's neighbourhood a caller could phone: everyone with a number."""
     people = session.scalars(select(Person).where(Person.neighbourhood_id == coordinator.neighbourhood_id,
-                                                  Person.id != coordinator.id).order_by(Person.first_name, Person.id))
+                                                  Person.id != coordinator.id).order_by(Person.first_name, Person.id)
+                             .options(selectinload(Person.identities)))
     return [p for p in people if phone_of(p) and not p.do_not_contact]
 
 

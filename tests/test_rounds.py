@@ -376,3 +376,18 @@ def test_a_caller_on_a_typed_only_screen_answers_with_a_number(chat):
     chat.new("ahmed")
     play(chat, [Row("ahmed", "1", reply=has(T("Thank you! Noted: all is well with {name}.", "nl", name="Maria")),
                     db=lambda s, v: None if s.get(FollowUp, v["fu"]).status == "done" else pytest.fail("not done"))], v)
+
+
+def test_a_round_paused_meanwhile_is_not_chased(chat):
+    v = setup(chat, Do(lambda s, v: assign(s, "maria", "ahmed")))
+    with chat.sessions() as s, s.begin():
+        remind_caller(s, occurrence(s, plan_of(s, "maria"), MONDAY), MONDAY)
+        v["fu"] = round_fu(s, "maria").id
+        plan_of(s, "maria").status = "paused"  # Maria is in hospital
+    chat.new("ahmed")
+    with chat.sessions() as s, s.begin():
+        assert sweep_rounds(s, MONDAY + REMIND_AFTER) == 1
+        fu = s.get(FollowUp, v["fu"])
+        assert (fu.status, fu.outcome, fu.next_at) == ("done", "skipped", None)
+        assert sweep_rounds(s, MONDAY + 3 * REMIND_AFTER) == 0
+    assert not chat.new("ahmed") and not chat.new("sophie")
