@@ -137,7 +137,7 @@ def _what(occ: CheckinOccurrence, fu: FollowUp | None) -> tuple[str, str | None]
     if occ.status == "missed_by_system":
         return "missed", None
     helper = fu.assignee.first_name if fu is not None and fu.assignee is not None else None
-    if fu is not None and fu.kind == "round":
+    if fu is not None and fu.kind == "round" and fu.status != "done":  # done and not answered: skipped
         if fu.outcome == "worried":
             return "round_worried", helper
         if fu.status == "escalated":
