@@ -252,7 +252,8 @@ def sweep_rounds(session: Session, now: datetime) -> int:
 
 # ---- a coordinator assigns a round ----------------------------------------------------------
 
-def _coordinator(ctx: Context) -> bool:
+def coordinator_only(ctx: Context) -> bool:
+    """Whether the sender coordinates a neighbourhood; everyone else is refused politely."""
     p = ctx.person
     if p is None or not p.is_coordinator or p.neighbourhood_id is None:
         refuse(ctx, _("Sorry, only coordinators can do that."))
@@ -283,7 +284,7 @@ def callers(session: Session, coordinator: Person, person: Person) -> list[Perso
 def start_assign(ctx: Context, typed: str = "") -> None:
     """The people to choose from: the first PAGE by first name, or those whose first name
     starts with what the coordinator typed."""
-    if not _coordinator(ctx):
+    if not coordinator_only(ctx):
         return
     people = phone_people(ctx.session, ctx.person)
     if not people:
@@ -301,7 +302,7 @@ def start_assign(ctx: Context, typed: str = "") -> None:
 
 @step("rounds.person")
 def on_person(ctx: Context, answer: Answer) -> None:
-    if not _coordinator(ctx):
+    if not coordinator_only(ctx):
         return
     person = _picked(ctx, answer, PERSON)
     if person is None or not phone_of(person):
@@ -327,7 +328,7 @@ def _ask_days(ctx: Context, person: Person, caller: Person, days: list[int]) -> 
 
 @step("rounds.caller")
 def on_caller(ctx: Context, answer: Answer) -> None:
-    if not _coordinator(ctx):
+    if not coordinator_only(ctx):
         return
     person = ctx.session.get(Person, int(ctx.data("person_id") or 0))
     caller = _picked(ctx, answer, CALLER)
@@ -346,7 +347,7 @@ def on_caller(ctx: Context, answer: Answer) -> None:
 
 @step("rounds.days")
 def on_days(ctx: Context, answer: Answer) -> None:
-    if not _coordinator(ctx):
+    if not coordinator_only(ctx):
         return
     person = ctx.session.get(Person, int(ctx.data("person_id") or 0))
     caller = ctx.session.get(Person, int(ctx.data("caller_id") or 0))
@@ -371,7 +372,7 @@ def on_days(ctx: Context, answer: Answer) -> None:
 
 @step("rounds.consent")
 def on_consent(ctx: Context, answer: Answer) -> None:
-    if not _coordinator(ctx):
+    if not coordinator_only(ctx):
         return
     session, me = ctx.session, ctx.person
     person = session.get(Person, int(ctx.data("person_id") or 0))

@@ -20,7 +20,7 @@ from handlers.alerts import phone_of
 from handlers.core import Context, Option
 from handlers.i18n import N_, _, format_day, ngettext
 from handlers.menu import show_menu
-from handlers.rounds import weekday_name
+from handlers.rounds import coordinator_only, weekday_name
 from handlers.tasks import refuse
 from models import Person
 from models.base import TZ
@@ -150,18 +150,10 @@ def _what(occ: CheckinOccurrence, fu: FollowUp | None) -> tuple[str, str | None]
     return ("escalated" if occ.status == "escalated" else "waiting"), None
 
 
-def _coordinator(ctx: Context) -> bool:
-    p = ctx.person
-    if p is None or not p.is_coordinator or p.neighbourhood_id is None:
-        refuse(ctx, _("Sorry, only coordinators can do that."))
-        return False
-    return True
-
-
 @command("week")
 def show_week(ctx: Context) -> None:
     """/week: who has not been reached this week, numbered, with a button per person."""
-    if not _coordinator(ctx):
+    if not coordinator_only(ctx):
         return
     rows = not_reached(ctx.session, ctx.person.neighbourhood_id, ctx.now)
     if not rows:
@@ -183,7 +175,7 @@ def on_week(ctx: Context, p: payloads.Payload) -> None:
     if not p.args:
         show_week(ctx)
         return
-    if not _coordinator(ctx):
+    if not coordinator_only(ctx):
         return
     person = ctx.session.get(Person, p.record_id) if len(p.args) == 1 and p.record_id is not None else None
     if not may_coordinate(ctx.person, person):
