@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import answers, ask, quiet
+from handlers import answers, ask, plans_due, quiet
 from handlers.actions import action
 from handlers.core import CONVERSATION_COLUMNS, Context, Conversation, Notifier, Option
 from handlers.followups import (alert_coordinator, attempt, coordinators_for, give_callback, give_lookin,
@@ -197,11 +197,16 @@ def climb(session: Session, occ: CheckinOccurrence, now: datetime) -> None:
         log_attempt(session, occ, person.id, "answer", "wrote", now)
         return
     ladder = ladder_of(plan)
+    # Found long after its time (buurtbot was down): "All well?" again days later would puzzle
+    # the person, so the rungs that ask them again are passed; the people rungs still run.
+    late = occ.next_at is not None and now - occ.next_at > timedelta(minutes=plans_due.GRACE)
     while occ.status == "waiting" and occ.ladder_index < len(ladder):
         rung = ladder[occ.ladder_index]
         occ.ladder_index += 1
         kind = rung.get("step")
-        if kind == "retry":
+        if late and kind in ("retry", "second_channel"):
+            log_attempt(session, occ, person.id, kind, "late", now)
+        elif kind == "retry":
             if contact(session, occ, now, step="retry"):
                 return
         elif kind == "second_channel":

@@ -534,3 +534,16 @@ def test_a_plan_paused_or_stopped_since_the_hello_stops_the_ladder(chat, status)
     assert sweep(chat, sweep_ladder, 40) == 0
     assert chat.new("maria") == [] and chat.new("jan") == [] and chat.new("coordinator") == []
     assert (occurrence(chat, ids).status, timeline(chat, ids)[-1]) == ("closed", ("ladder", status))
+
+
+def test_a_ladder_found_days_late_does_not_ask_the_person_again_but_still_reaches_the_buddy(chat):
+    """buurtbot was down for three days: no "All well?" days after the hello; the buddy is asked."""
+    ids = setup(chat, second=True)
+    chat.new("maria")
+    assert sweep(chat, sweep_ladder, 3 * 24 * 60) == 1
+    assert chat.new("maria") == []
+    with chat.sessions() as s:
+        assert s.scalars(select(Outbox).where(Outbox.channel == "sms")).all() == []
+    assert chat.new("jan"), "the buddy is asked all the same"
+    assert timeline(chat, ids) == [("checkin", "queued"), ("retry", "late"), ("second_channel", "late"),
+                                   ("buddy", "asked")]

@@ -37,7 +37,8 @@ def counts(url: str) -> tuple[int, int]:
         with engine.connect() as conn:
             # the first contact of each occurrence (the ladder's later steps write attempts of their own)
             return (conn.scalar(select(func.count()).select_from(CheckinOccurrence)),
-                    conn.scalar(select(func.count()).select_from(CheckinAttempt).where(CheckinAttempt.step == "checkin")))
+                    conn.scalar(select(func.count()).select_from(CheckinAttempt)
+                                .where(CheckinAttempt.step == "checkin")))
     finally:
         engine.dispose()
 
