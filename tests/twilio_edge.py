@@ -111,6 +111,7 @@ class Edge:
     def __init__(self, prism_url: str) -> None:
         self.prism_url = prism_url
         self.arrays = array_fields()
+        self.call_arrays = array_fields("/2010-04-01/Accounts/{AccountSid}/Calls.json")  # StatusCallbackEvent
         self.requests: list[dict] = []
         self.clock = time.monotonic  # stamps arrivals ("at"); a pacing test gives the sender's (tests/fakeclock.py)
         self.failures: list[tuple[int, int]] = []  # (HTTP status, Twilio code), answered in turn
@@ -146,7 +147,9 @@ class Edge:
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
         arrived = self.clock()
         forward = {k: v for k, v in headers.items() if k.lower() in ("authorization", "content-type", "accept")}
-        body_for_prism, errors = split_arrays(body, self.arrays) if path.endswith("/Messages.json") else (body, [])
+        arrays = self.arrays if path.endswith("/Messages.json") else self.call_arrays if path.endswith(
+            "/Calls.json") else None
+        body_for_prism, errors = split_arrays(body, arrays) if arrays else (body, [])
         answer = self.client.request(method, path, headers=forward, content=body_for_prism)
         try:
             payload = answer.json()
@@ -170,8 +173,8 @@ class Edge:
                 status, code = failure
                 payload = {"code": code, "message": f"injected error {code}",
                            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
-            elif answer.is_success and isinstance(payload, dict) and str(payload.get("sid", "")).startswith("SM"):
-                payload["sid"] = "SM" + uuid.uuid4().hex
+            elif answer.is_success and isinstance(payload, dict) and str(payload.get("sid", ""))[:2] in ("SM", "CA"):
+                payload["sid"] = str(payload["sid"])[:2] + uuid.uuid4().hex
                 record["sid"] = payload["sid"]
             record["status"] = status
             self.requests.append(record)
@@ -185,6 +188,12 @@ class Edge:
         """Forms of the Messages that were created (answered 201), optionally to one address."""
         return [r["form"] for r in self.requests
                 if r["path"].endswith("/Messages.json") and r["method"] == "POST" and r["status"] == 201
+                and (to is None or r["form"].get("To") == to)]
+
+    def calls(self, to: str | None = None) -> list[dict]:
+        """Forms of the Calls that were created (answered 201), each with its ``sid``, optionally to one number."""
+        return [{**r["form"], "sid": r.get("sid")} for r in self.requests
+                if r["path"].endswith("/Calls.json") and r["method"] == "POST" and r["status"] == 201
                 and (to is None or r["form"].get("To") == to)]
 
     def refused_by_spec(self) -> list[dict]:
