@@ -8,15 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from bot.runtime import Runtime
 from bot.channels.voice.sender import EVENTS, GATHER_PATH, STATUS_PATH, TWIML_PATH
 from handlers.i18n import catalog
 from models import InboundLog, Outbox
 from models.schedules import CheckinAttempt, CheckinOccurrence
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
-from tests.twiliokit import PUBLIC, db_url  # noqa: F401  (fixture)
-from tests.voicekit import PROMPTS, VOICE_FROM, Call, VoiceWorld, new_sid, voice  # noqa: F401  (fixture)
-from bot.runtime import Runtime
-from tests.voicekit import voice_settings
+from tests.twiliokit import PUBLIC, db_url, sign  # noqa: F401  (fixture)
+from tests.voicekit import PROMPTS, VOICE_FROM, VoiceWorld, voice, voice_settings  # noqa: F401  (fixture)
 
 
 def T(lang: str, msgid: str) -> str:
@@ -83,11 +82,13 @@ async def test_every_language_has_a_voice_and_twilio_voices_overrides_it(twilio_
                 "it": ("Polly.Bianca-Neural", "it-IT"), "pl": ("Polly.Ola-Neural", "pl-PL"),
                 "ro": ("Polly.Carmen", "ro-RO")}
     assert {code: lexicon.voice(code) for code in expected} == expected
-    settings = voice_settings(twilio_edge.url, db_url, twilio_voices="nl=Google.nl-BE-Wavenet-A, ar=Google.ar-XA-Wavenet-A")
+    overrides = "nl=Google.nl-BE-Wavenet-A, ar=Google.ar-XA-Wavenet-A"
+    settings = voice_settings(twilio_edge.url, db_url, twilio_voices=overrides)
     world = VoiceWorld(Runtime.build(settings), twilio_edge)
     try:
-        for lang, voice_name, tag in (("nl", "Google.nl-BE-Wavenet-A", "nl-BE"), ("ar", "Google.ar-XA-Wavenet-A", "arb"),
-                                      ("fr", "Polly.Isabelle-Neural", "fr-BE")):
+        cases = (("nl", "Google.nl-BE-Wavenet-A", "nl-BE"), ("ar", "Google.ar-XA-Wavenet-A", "arb"),
+                 ("fr", "Polly.Isabelle-Neural", "fr-BE"))
+        for lang, voice_name, tag in cases:
             row_id, _occ = world.checkin("Amina", lang)
             root = await (await world.call(row_id)).twiml()
             assert {(s.get("voice"), s.get("language")) for s in root.iter("Say")} == {(voice_name, tag)}
@@ -227,8 +228,6 @@ async def test_forged_or_missing_signatures_get_403_and_change_nothing(voice):
     for url, params in requests:
         assert (await voice.post(url, params, signature="")).status_code == 403  # missing
         assert (await voice.post(url, params, signature="c2lnbmF0dXJl")).status_code == 403  # forged
-        from tests.twiliokit import sign
-
         assert (await voice.post(url, params, signature=sign(url, params, "another-token"))).status_code == 403
         tampered = {**params, "Digits": "3", "CallStatus": "failed"}
         assert (await voice.post(url, tampered, signature=sign(url, params))).status_code == 403
