@@ -321,3 +321,32 @@ async def test_voice_is_on_only_with_account_number_and_public_url(twilio_edge, 
         assert health["voice"] == {"sent": 0, "throttled": 0} and "voice" in health["channels"]
     finally:
         await world.close()
+
+
+async def test_copies_of_one_callback_at_once_on_postgresql_change_things_once(twilio_edge):  # noqa: F811
+    """Twilio may deliver a callback twice at the same moment: the copies meet at the inbound
+    log's unique index, and only one of them answers or ends the call."""
+    import asyncio
+
+    from models.schema import upgrade
+    from tests.conftest import fresh_pg_database
+
+    with fresh_pg_database("buurtbot_voice") as url:
+        rt = Runtime.build(voice_settings(twilio_edge.url, url))
+        upgrade(rt.engine)
+        world = VoiceWorld(rt, twilio_edge)
+        try:
+            answered_row, answered = world.checkin("Maria")
+            ended_row, ended = world.checkin("Jan")
+            call, other = await world.call(answered_row), await world.call(ended_row)
+            action = (await call.twiml())[0].get("action")
+            roots = await asyncio.gather(*[call.press(action, "1") for _ in range(6)])
+            thanked = [r for r in roots if T("nl", "Thank you.") in says(r)]
+            assert len(thanked) == 1 and all(says(r) == [T("nl", "Goodbye.")] for r in roots if r not in thanked)
+            statuses = await asyncio.gather(*[other.status("busy") for _ in range(6)])
+            assert {r.status_code for r in statuses} == {204}
+            assert world.attempts(answered) == [("answer", "ok")]
+            assert world.attempts(ended) == [("call", "busy")]
+        finally:
+            await world.close()
+            rt.engine.dispose()
