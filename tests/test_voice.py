@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.runtime import Runtime
 from bot.channels.voice.sender import EVENTS, GATHER_PATH, STATUS_PATH, TWIML_PATH
 from handlers.i18n import catalog
-from models import InboundLog, Outbox
+from models import ChannelIdentity, InboundLog, Outbox
 from models.schedules import CheckinAttempt, CheckinOccurrence
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
 from tests.twiliokit import PUBLIC, db_url, sign  # noqa: F401  (fixture)
@@ -280,6 +280,10 @@ async def test_a_number_twilio_cannot_call_fails_once_and_the_ladder_hears_faile
     await voice.drain()
     assert len([r for r in voice.edge.requests if r["path"].endswith("/Calls.json")]) == 1  # never again
     assert voice.attempts(occ) == [("call", "failed")]
+    with voice.rt.sessions() as s:
+        identity = s.scalar(select(ChannelIdentity).where(ChannelIdentity.channel == "voice",
+                                                          ChannelIdentity.address == row.address))
+        assert identity.active is False
 
 
 async def test_a_malformed_number_is_never_called(voice):
@@ -350,3 +354,13 @@ async def test_copies_of_one_callback_at_once_on_postgresql_change_things_once(t
         finally:
             await world.close()
             rt.engine.dispose()
+
+
+def test_text_is_made_to_be_heard_and_voices_are_read_from_the_setting():
+    from bot.channels.voice.render import parse_voices, spoken
+
+    assert spoken("Goedemorgen Maria\n\n1 = ja\u200f\nAlles goed?") == "Goedemorgen Maria. 1 = ja. Alles goed?"
+    assert spoken("\u2068Fatima\u2069 تتصل بكم.\nهل كل شيء بخير؟") == "Fatima تتصل بكم. هل كل شيء بخير؟"
+    assert parse_voices(" nl = Polly.Lisa-Neural,fr=Polly.Isabelle-Neural,,bad, =x") == {
+        "nl": "Polly.Lisa-Neural", "fr": "Polly.Isabelle-Neural"}
+    assert parse_voices(None) == {}

@@ -51,10 +51,15 @@ def voice_for(language: str, overrides: dict[str, str] | None = None) -> Voice:
     return Voice(name, own[1] if own else None)
 
 
+#: A line ending in one of these is a sentence already; another line gets a full stop, so the
+#: engine pauses where a reader's eye would.
+_ENDS = ".!?…:;,؟。"
+
+
 def spoken(text: str) -> str:
     """The text as a speech engine should get it: no direction marks, no line breaks."""
     lines = [line.strip() for line in _MARKS.sub("", text or "").splitlines()]
-    return " ".join(line for line in lines if line)
+    return " ".join(line if line[-1] in _ENDS else line + "." for line in lines if line)
 
 
 class Calls:

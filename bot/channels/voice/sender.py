@@ -6,9 +6,10 @@ one). Taking, leasing, pacing and retrying are the shared core's (bot/channels/o
 the status callback for initiated/ringing/answered/completed, answering machine detection and
 a 20-second ring; the CallSid becomes the row's platform_message_id. Twilio's answers map as
 for SMS: 429 / 20429 pauses every call with a growing backoff (no attempt counted); a number
-that cannot be called (not E.164, or 21211/21214/21215/21217/13224) fails once and for all;
-other 4xx fail the row; 5xx and network errors retry with backoff. A row that fails, however,
-is a call that never rang: the check-in's ladder hears "failed" (handlers.checkins.call_ended).
+that cannot be called (not E.164, or 21211/21214/21215/21217/13224...) fails once and for all,
+and as for SMS its identity is no longer used; other 4xx fail the row; 5xx and network errors
+retry with backoff. A row that fails is a call that never rang: the check-in's ladder hears
+"failed" (handlers.checkins.call_ended).
 """
 from __future__ import annotations
 
@@ -78,10 +79,20 @@ class VoiceSender(OutboxSender):
         if exc.status == 429 or code == "20429":
             return Pause(None, f"twilio {code}", code)
         if code in UNREACHABLE:
-            return Settle(lambda s, row: queue.fail(s, [row.id], f"twilio {code}: cannot call this number"), code)
+            return Settle(lambda s, row: self._unreachable(s, row, code), code)
         if exc.status is not None and exc.status >= 500:
             return Retry(f"twilio {exc.status}", code)
         return Fail(f"twilio {code}", code)
+
+    def _unreachable(self, session: Session, row: Outbox, code: str) -> None:
+        """As for SMS: the voice identity is no longer used, and nothing else queued for the
+        number is called; each check-in concerned hears "failed" (this row's in _settle)."""
+        others = session.scalars(select(Outbox.id).where(
+            Outbox.channel == CHANNEL, Outbox.address == row.address, Outbox.id != row.id,
+            Outbox.status.in_(("pending", "sending", "held")))).all()
+        queue.unreachable(session, CHANNEL, row.address, f"twilio {code}: cannot call this number")
+        for other in others:
+            call_failed(session, other, self.now())
 
     def _settle(self, session: Session, row: Outbox, outcome: Outcome, delay: float) -> None:
         super()._settle(session, row, outcome, delay)
