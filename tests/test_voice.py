@@ -174,8 +174,9 @@ async def test_a_call_that_never_got_through_goes_to_the_ladder(voice, status):
     call = await voice.call(row_id)
     assert (await call.status("initiated")).status_code == 204
     assert (await call.status(status)).status_code == 204
-    assert voice.attempts(occ) == [("call", status)]
+    assert (await call.status("ringing")).status_code == 204  # late, out of order
     assert voice.row(row_id).delivery_status == status
+    assert voice.attempts(occ) == [("call", status), ("call", "ringing")]
 
 
 # ---- replays ------------------------------------------------------------------------------------
@@ -364,3 +365,78 @@ def test_text_is_made_to_be_heard_and_voices_are_read_from_the_setting():
     assert parse_voices(" nl = Polly.Lisa-Neural,fr=Polly.Isabelle-Neural,,bad, =x") == {
         "nl": "Polly.Lisa-Neural", "fr": "Polly.Isabelle-Neural"}
     assert parse_voices(None) == {}
+
+
+# ---- `buurtbot run` as an operator starts it ---------------------------------------------------
+def test_buurtbot_run_places_the_call_and_answers_twilio_over_http(twilio_edge, tmp_path):  # noqa: F811
+    """`buurtbot run` with SMS and voice configured: the voice sender runs beside the SMS one,
+    the queued check-in becomes a call at Prism, and Twilio's signed requests over real HTTP get
+    the menu, the answer and the status recorded; the log names nobody."""
+    import os
+    import subprocess
+    import sys
+    import time as clock
+    import xml.etree.ElementTree as ET
+    from urllib.parse import urlencode
+
+    import httpx
+
+    from bot.demo import seed
+    from models.db import make_engine, make_sessionmaker
+    from tests.processes import stop
+    from tests.twilio_edge import ACCOUNT_SID, AUTH_TOKEN, free_port
+    from tests.twiliokit import SMS_FROM
+    from tests.voicekit import write_checkin
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TELEGRAM_", "TWILIO_", "DATABASE_URL", "PUBLIC_BASE_URL"))}
+    database = f"sqlite:///{tmp_path / 'bot.db'}"
+    env.update(DATABASE_URL=database, PORT=str(port), LOG_LEVEL="INFO", PUBLIC_BASE_URL=public,
+               TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_SMS_FROM=SMS_FROM,
+               TWILIO_VOICE_FROM=VOICE_FROM, TWILIO_API_BASE_URL=twilio_edge.url)
+    cli = [sys.executable, "-m", "bot.cli"]
+    assert subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True,
+                          timeout=60).returncode == 0
+    engine = make_engine(database)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s, s.begin():
+        seed(s)
+    number = "+32470665544"
+    _row, occ = write_checkin(sessions, "Godelieve", "nl", number)
+    proc = subprocess.Popen([*cli, "run"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+    def post(url: str, form: dict) -> httpx.Response:
+        return httpx.post(url, content=urlencode(form), timeout=10,
+                          headers={"Content-Type": "application/x-www-form-urlencoded",
+                                   "X-Twilio-Signature": sign(url, form)})
+
+    try:
+        deadline = clock.monotonic() + 30
+        while clock.monotonic() < deadline and not twilio_edge.calls(number):
+            clock.sleep(0.1)
+        (call,) = twilio_edge.calls(number)
+        health = httpx.get(f"{public}/healthz", timeout=5).json()
+        assert set(health["channels"]) == {"sms", "voice"} and health["voice"]["sent"] == 1
+        params = {"CallSid": call["sid"], "AccountSid": ACCOUNT_SID, "From": VOICE_FROM, "To": number,
+                  "CallStatus": "in-progress", "AnsweredBy": "human", "Direction": "outbound-api"}
+        forged = httpx.post(call["Url"], content=urlencode(params), headers={"X-Twilio-Signature": "Zm9yZ2Vk"})
+        assert forged.status_code == 403
+        menu = ET.fromstring(post(call["Url"], params).text)
+        assert menu[0].tag == "Gather" and menu[0].get("action").startswith(public + GATHER_PATH)
+        thanks = ET.fromstring(post(menu[0].get("action"), {**params, "Digits": "1"}).text)
+        assert says(thanks) == [T("nl", "Thank you."), T("nl", "Goodbye.")]
+        assert post(call["StatusCallback"], {**params, "CallStatus": "completed"}).status_code == 204
+        with sessions() as s:
+            assert s.get(CheckinOccurrence, occ).answer == "ok"
+            assert s.scalar(select(Outbox.delivery_status).where(Outbox.platform_message_id == call["sid"])) \
+                == "completed"
+    finally:
+        stop(proc)
+        out, _ = proc.communicate(timeout=20)
+        engine.dispose()
+    assert "Traceback" not in out, out
+    for secret in (number, "665544", "Godelieve", AUTH_TOKEN, "Goedemorgen"):
+        assert secret not in out, out

@@ -40,6 +40,37 @@ def voice_settings(edge_url: str, database_url: str, **overrides):
     return settings_for(edge_url, database_url, **values)
 
 
+def write_checkin(sessions, name: str = "Maria", language: str = "nl", number: str | None = None,
+                  options: list[dict] | None = None) -> tuple[int, int]:
+    """A person enrolled for a check-in by phone, and the voice row handlers.checkins.contact
+    writes for it (SCHED.md "Voice rows"): returns (outbox row id, occurrence id)."""
+    number = number or new_number()
+    with sessions() as s, s.begin():
+        hood = neighbourhood_by_slug(s, "demo")
+        person = Person(first_name=name, language=language, neighbourhood_id=hood.id, is_resident=True, phone=number)
+        s.add(person)
+        s.flush()
+        identity = ChannelIdentity(channel="voice", address=number, person_id=person.id, language=language)
+        plan = CheckinPlan(person_id=person.id, neighbourhood_id=hood.id, channel="voice", days=[0],
+                           time_local="10:00", sender_name="Fatima")
+        s.add_all([identity, plan])
+        s.flush()
+        occ = CheckinOccurrence(key=f"checkin:{plan.id}:2026-12-07T10:00:{next(_keys)}", plan_id=plan.id,
+                                person_id=person.id, due_at=NOW, status="waiting")
+        s.add(occ)
+        s.flush()
+        if options is None:
+            options = [{"label": "OK", "payload": f"ci:ok:{occ.id}"},
+                       {"label": "Call", "payload": f"ci:call:{occ.id}"},
+                       {"label": "Help", "payload": f"ci:help:{occ.id}"}]
+        row = Outbox(idempotency_key=f"checkin:{occ.id}:checkin", channel="voice", address=number,
+                     identity_id=identity.id, about_person_id=person.id, language=language, purpose="checkin",
+                     text=PROMPTS.get(language, PROMPTS["nl"]).format(name=name), options=options)
+        s.add(row)
+        s.flush()
+        return row.id, occ.id
+
+
 class Call:
     """One call Twilio placed: its form as created, and what Twilio would post back."""
 
@@ -84,34 +115,7 @@ class VoiceWorld:
 
     def checkin(self, name: str = "Maria", language: str = "nl", number: str | None = None,
                 options: list[dict] | None = None) -> tuple[int, int]:
-        """A voice check-in as handlers.checkins.contact writes it (SCHED.md "Voice rows"):
-        returns (outbox row id, occurrence id)."""
-        number = number or new_number()
-        with self.rt.sessions() as s, s.begin():
-            hood = neighbourhood_by_slug(s, "demo")
-            person = Person(first_name=name, language=language, neighbourhood_id=hood.id, is_resident=True,
-                            phone=number)
-            s.add(person)
-            s.flush()
-            identity = ChannelIdentity(channel="voice", address=number, person_id=person.id, language=language)
-            plan = CheckinPlan(person_id=person.id, neighbourhood_id=hood.id, channel="voice", days=[0],
-                               time_local="10:00", sender_name="Fatima")
-            s.add_all([identity, plan])
-            s.flush()
-            occ = CheckinOccurrence(key=f"checkin:{plan.id}:2026-12-07T10:00:{next(_keys)}", plan_id=plan.id,
-                                    person_id=person.id, due_at=NOW, status="waiting")
-            s.add(occ)
-            s.flush()
-            if options is None:
-                options = [{"label": "OK", "payload": f"ci:ok:{occ.id}"},
-                           {"label": "Call", "payload": f"ci:call:{occ.id}"},
-                           {"label": "Help", "payload": f"ci:help:{occ.id}"}]
-            row = Outbox(idempotency_key=f"checkin:{occ.id}:checkin", channel="voice", address=number,
-                         identity_id=identity.id, about_person_id=person.id, language=language, purpose="checkin",
-                         text=PROMPTS.get(language, PROMPTS["nl"]).format(name=name), options=options)
-            s.add(row)
-            s.flush()
-            return row.id, occ.id
+        return write_checkin(self.rt.sessions, name, language, number, options)
 
     async def drain(self) -> None:
         for _round in range(50):

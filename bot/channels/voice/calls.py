@@ -116,7 +116,8 @@ def status(session: Session, event: CallEvent, now: datetime) -> bool:
         return False
     if event.machine:
         first_time(session, f"{event.call_sid}:machine")
-    row.delivery_status = event.status
+    if row.delivery_status not in FINAL:  # callbacks may come out of order: a late "ringing" changes nothing
+        row.delivery_status = event.status
     occ_id = occurrence_of(row)
     if event.status in PROGRESS:
         log_call(session, occ_id, PROGRESS[event.status], event.call_sid, now)

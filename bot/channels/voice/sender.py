@@ -24,7 +24,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from bot.channels.outbox_sender import Fail, Job, Outcome, OutboxSender, Pause, Retry, Sent, Settle
 from bot.channels.twilio.phones import e164
 from bot.channels.voice.calls import CHANNEL, first_time, occurrence_of
-from bot.channels.voice.inbound import row_token
+from bot.channels.voice.inbound import FINAL, row_token
 from handlers import checkins
 from handlers.i18n import speaking
 from models import Outbox
@@ -72,7 +72,8 @@ class VoiceSender(OutboxSender):
             return self._refused(exc)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, TwilioException) as exc:
             return Retry(type(exc).__name__)  # network, time-out: retried, never lost
-        return Sent(call.sid, call.status)
+        # Twilio answers "queued"; a final state comes only by status callback (Prism's example: "completed")
+        return Sent(call.sid, None if call.status in FINAL else call.status)
 
     def _refused(self, exc: TwilioRestException) -> Outcome:
         code = str(exc.code or exc.status)
