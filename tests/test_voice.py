@@ -179,6 +179,16 @@ async def test_a_call_that_never_got_through_goes_to_the_ladder(voice, status):
     assert voice.attempts(occ) == [("call", status), ("call", "ringing")]
 
 
+async def test_bad_data_in_a_row_ends_the_call_quietly_never_with_an_error(voice):
+    row_id, _occ = voice.checkin(options=[{"label": "OK"}])  # an option without its payload
+    call = await voice.call(row_id)
+    root = await call.press((await call.twiml())[0].get("action"), "1")
+    assert top(root) == ["Hangup"]
+    with voice.rt.sessions() as s:  # nothing of the failed request was kept
+        assert s.scalar(select(func.count()).select_from(InboundLog)
+                        .where(InboundLog.platform_message_id == f"{call.sid}:answer")) == 0
+
+
 # ---- replays ------------------------------------------------------------------------------------
 async def test_replayed_callbacks_change_nothing_twice(voice):
     row_id, occ = voice.checkin()

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.twilio.app import make_client
 from bot.channels.voice import calls
 from bot.channels.voice.inbound import call_event, signed_params
-from bot.channels.voice.render import Calls, parse_voices, voice_for
+from bot.channels.voice.render import Calls, hang_up, parse_voices, voice_for
 from bot.channels.voice.sender import GATHER_PATH, STATUS_PATH, TWIML_PATH, VoiceSender
 from bot.settings import Settings
 from models import Outbox
@@ -96,18 +96,28 @@ class VoiceChannel:
         with transaction(self.sessions) as session:
             return work(session)
 
+    def _twiml(self, work) -> str:
+        """The TwiML ``work`` makes in one transaction. If it fails, nothing of it is kept and the
+        call ends quietly: Twilio would otherwise read out "an application error has occurred",
+        and the status callback then finds no answer -- the ladder tries again."""
+        try:
+            return self._run(work)
+        except Exception as exc:  # noqa: BLE001 - a person on the phone never hears a traceback
+            log.error("voice request failed: %s", type(exc).__name__)
+            return hang_up()
+
     async def on_twiml(self, request: Request) -> Response:
         event = await self._event(request)
         if isinstance(event, Response):
             return event
-        body = await run_in_threadpool(self._run, lambda s: calls.twiml(s, event, self.render))
+        body = await run_in_threadpool(self._twiml, lambda s: calls.twiml(s, event, self.render))
         return Response(body, media_type=TWIML)
 
     async def on_gather(self, request: Request) -> Response:
         event = await self._event(request)
         if isinstance(event, Response):
             return event
-        body = await run_in_threadpool(self._run, lambda s: calls.gather(s, event, self.render, self.now()))
+        body = await run_in_threadpool(self._twiml, lambda s: calls.gather(s, event, self.render, self.now()))
         return Response(body, media_type=TWIML)
 
     async def on_status(self, request: Request) -> Response:
