@@ -248,6 +248,8 @@ async def test_forged_or_missing_signatures_get_403_and_change_nothing(voice):
         # a valid signature, but a row token that is not ours (someone else's call)
         other = url.replace(f"row={row_id}&", f"row={row_id + 1}&")
         assert (await voice.post(other, params)).status_code == 403
+        for token in ("%C3%A9", "", "0" * 24):  # not ASCII, empty, made up
+            assert (await voice.post(url.split("&t=")[0] + f"&t={token}", params)).status_code == 403
         # GET with the parameters in a query the signature does not cover
         assert (await voice.post(url, params, signature="x", method="GET")).status_code == 403
     assert snapshot(voice) == before

@@ -80,7 +80,7 @@ def call_event(request: Request, params: dict[str, str], secret: str) -> CallEve
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
         return None
     row_id = int(raw)
-    if not hmac.compare_digest(token, row_token(secret, row_id)):
+    if not hmac.compare_digest(token.encode(), row_token(secret, row_id).encode()):  # bytes: any text compares
         return None
     sid = params.get("CallSid", "")
     if not CALL_SID.fullmatch(sid):
