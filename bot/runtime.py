@@ -25,6 +25,7 @@ class Runtime:
     telegram: object | None = None  # bot.channels.telegram.app.TelegramChannel when configured
     twilio: object | None = None  # bot.channels.twilio.app.TwilioChannel when WhatsApp or SMS is configured
     media: Media | None = None  # fetches media from their channel; serves the links Twilio fetches
+    voice: object | None = None  # bot.channels.voice.app.VoiceChannel when phone calls are configured
 
     @classmethod
     def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
@@ -45,4 +46,9 @@ class Runtime:
 
             twilio = TwilioChannel(settings, dispatcher)
         media = wire(settings, telegram, twilio)  # photos and voice notes across channels
-        return cls(settings, engine, sessions, dispatcher, ticks, demo, telegram, twilio, media)
+        voice = None
+        if settings.twilio_voice_from:
+            from bot.channels.voice.app import VoiceChannel, enabled
+
+            voice = VoiceChannel(settings, sessions) if enabled(settings) else None
+        return cls(settings, engine, sessions, dispatcher, ticks, demo, telegram, twilio, media, voice)

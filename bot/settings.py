@@ -66,6 +66,8 @@ class Settings(BaseSettings):
         if self.twilio_account_sid and self.twilio_auth_token:
             found += [name for name, sender in (("whatsapp", self.twilio_whatsapp_from), ("sms", self.twilio_sms_from))
                       if sender]
+            if self.twilio_voice_from and self.public_base_url:  # Twilio must reach the call's routes
+                found.append("voice")
         return found
 
     @property

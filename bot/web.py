@@ -26,7 +26,7 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
     async def lifespan(app):
         if start_scheduler:
             rt.ticks.start()
-        channels = [c for c in (rt.telegram, rt.twilio) if c is not None]
+        channels = [c for c in (rt.telegram, rt.twilio, rt.voice) if c is not None]
         for channel in channels:
             await channel.start()
         try:
@@ -51,7 +51,8 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         return JSONResponse({"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down",
                              "scheduler": sched, "channels": rt.settings.channels + (["demo"] if rt.demo else []),
                              **({"telegram": rt.telegram.health()} if rt.telegram is not None else {}),
-                             **({"twilio": rt.twilio.health()} if rt.twilio is not None else {})},
+                             **({"twilio": rt.twilio.health()} if rt.twilio is not None else {}),
+                             **({"voice": rt.voice.health()} if rt.voice is not None else {})},
                             status_code=200 if ok else 503)
 
     async def page(request: Request) -> FileResponse:
@@ -120,4 +121,6 @@ def create_app(rt: Runtime, start_scheduler: bool = True) -> Starlette:
         routes += rt.twilio.routes()
         if rt.media is not None:  # Twilio fetches the media it delivers from these links
             routes += rt.media.routes(rt.sessions)
+    if rt.voice is not None:
+        routes += rt.voice.routes()
     return Starlette(routes=routes, lifespan=lifespan)

@@ -84,6 +84,8 @@ class Lexicon:
     greetings: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (welcome, "choose your language")
     codes: dict[str, str] = field(default_factory=dict)  # language tag ("pt-br", "nl") -> the language that serves it
     directions: dict[str, str] = field(default_factory=dict)  # code -> "rtl" | "ltr" (language.txt `direction:`)
+    #: code -> (Twilio <Say> voice, its language tag) for phone calls (language.txt `voice:`, `voice_language:`).
+    voices: dict[str, tuple[str, str]] = field(default_factory=dict)
     commands: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> every word for it
     command_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (name, lang) -> its slash word
     words: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # kind -> lang -> phrases
@@ -151,6 +153,8 @@ def load(directory: Path) -> Lexicon:
         lex.greetings[code] = ((info.get("welcome") or [""])[0], (info.get("choose") or [""])[0])
         lex.directions[code] = "rtl" if (info.get("direction") or ["ltr"])[0].strip().lower() == "rtl" else "ltr"
         lex.codes[code] = code  # a language's own code is its own, whatever another lists
+        if info.get("voice") and info.get("voice_language"):
+            lex.voices[code] = (info["voice"][0], info["voice_language"][0])
         for tag in (info.get("codes") or [""])[0].split(","):  # `codes: pt-br, pt-pt, gl`
             tag = tag.strip().lower().replace("_", "-")
             if tag:
@@ -249,6 +253,11 @@ def on_change(listener: Callable[[], None]) -> Callable[[], None]:
     """Call ``listener`` whenever :func:`use` reads another directory (caches built on the words)."""
     _listeners.append(listener)
     return listener
+
+
+def voice(code: str) -> tuple[str, str] | None:
+    """A language's phone-call voice and its language tag (language.txt), or None."""
+    return current().voices.get(code)
 
 
 def directory() -> Path:

@@ -174,12 +174,12 @@ class Edge:
                 status, code = failure
                 payload = {"code": code, "message": f"injected error {code}",
                            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
-            elif answer.is_success and isinstance(payload, dict) and str(payload.get("sid", "")).startswith("SM"):
-                payload["sid"] = "SM" + uuid.uuid4().hex
-                record["sid"] = payload["sid"]
             elif answer.is_success and path.endswith("/Calls.json") and method == "POST":
                 # A call Twilio accepted: the carrier (tests/twilio_carrier.py), if any, plays it.
                 payload["sid"] = self.on_call(record["form"]) if self.on_call else "CA" + uuid.uuid4().hex
+                record["sid"] = payload["sid"]
+            elif answer.is_success and isinstance(payload, dict) and str(payload.get("sid", "")).startswith("SM"):
+                payload["sid"] = "SM" + uuid.uuid4().hex
                 record["sid"] = payload["sid"]
             record["status"] = status
             self.requests.append(record)
@@ -196,8 +196,8 @@ class Edge:
                 and (to is None or r["form"].get("To") == to)]
 
     def calls(self, to: str | None = None) -> list[dict]:
-        """Forms of the Calls that were created (answered 201), optionally to one number."""
-        return [r["form"] for r in self.requests
+        """Forms of the Calls that were created (answered 201), each with its ``sid``, optionally to one number."""
+        return [{**r["form"], "sid": r.get("sid")} for r in self.requests
                 if r["path"].endswith("/Calls.json") and r["method"] == "POST" and r["status"] == 201
                 and (to is None or r["form"].get("To") == to)]
 

@@ -1,0 +1,1 @@
+"""Phone calls through Twilio Programmable Voice (check-ins by keypress)."""
