@@ -309,17 +309,17 @@ def answer_by_voice(session: Session, payload: str, now: datetime) -> str:
     occ, answer = _answerable(session, payload)
     if occ is None:
         with speaking(DEFAULT_LANGUAGE):
-            return _("Thank you. Goodbye!")
+            return _("Thank you.")
     with speaking(occ.person.language):
         if occ.status not in OPEN:
-            return _("Thank you. Goodbye!")
+            return _("Thank you.")
         _record(session, occ, answer, now, "voice")
         if answer == "ok":
-            return _("Thank you. Good to hear. Goodbye!")
+            return _("Thank you. Good to hear.")
         helper = give_callback(session, occ, now, why=answer)
         if helper is None:
-            return _("Thank you. Goodbye!")
-        return _("Thank you. {helper} will call you soon. Goodbye!", helper=helper.first_name)
+            return _("Thank you.")
+        return _("Thank you. {helper} will call you soon.", helper=helper.first_name)
 
 
 def call_ended(session: Session, occ_id: int, outcome: str, now: datetime) -> None:

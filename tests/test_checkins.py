@@ -343,9 +343,9 @@ def test_by_phone_digit_machine_and_callback(chat):
     with chat.sessions() as s, s.begin():
         assert len(s.scalars(select(Outbox).where(Outbox.channel == "voice")).all()) == 2
         said = answer_by_voice(s, f"ci:call:{ids['occ']}", at(15))
-        assert said == str(T("Thank you. {helper} will call you soon. Goodbye!", "nl", helper="Jan"))
+        assert said == str(T("Thank you. {helper} will call you soon.", "nl", helper="Jan"))
         assert s.get(CheckinOccurrence, ids["occ"]).answer == "call_me"
-        assert answer_by_voice(s, f"ci:ok:{ids['occ']}", at(16)) == str(T("Thank you. Goodbye!", "nl"))
+        assert answer_by_voice(s, f"ci:ok:{ids['occ']}", at(16)) == str(T("Thank you.", "nl"))
     [task] = chat.new("jan")
     assert "+3225551234" in task["text"]
     assert [s for s, _o in timeline(chat, ids)] == ["checkin", "call", "retry", "answer", "callback"]
@@ -354,7 +354,7 @@ def test_by_phone_digit_machine_and_callback(chat):
 def test_answer_1_by_phone(chat):
     ids = setup(chat, channel="voice", language="fr")
     with chat.sessions() as s, s.begin():
-        assert answer_by_voice(s, f"ci:ok:{ids['occ']}", at(1)) == str(T("Thank you. Good to hear. Goodbye!", "fr"))
+        assert answer_by_voice(s, f"ci:ok:{ids['occ']}", at(1)) == str(T("Thank you. Good to hear.", "fr"))
         assert s.get(CheckinOccurrence, ids["occ"]).status == "answered"
 
 
@@ -478,7 +478,7 @@ def test_answer_3_by_phone_is_a_callback(chat):
     chat.new("jan")
     with chat.sessions() as s, s.begin():
         said = answer_by_voice(s, f"ci:help:{ids['occ']}", at(1))
-        assert said == str(T("Thank you. {helper} will call you soon. Goodbye!", "nl", helper="Jan"))
+        assert said == str(T("Thank you. {helper} will call you soon.", "nl", helper="Jan"))
     [task] = chat.new("jan")
     assert task["text"].startswith(str(T("{name} would like help with something and asked for a call.", "nl",
                                          name="Maria")))

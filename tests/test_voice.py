@@ -103,7 +103,8 @@ async def test_a_machine_gets_the_voicemail_only_and_the_ladder_hears_machine(vo
     call = await voice.call(row_id)
     root = await call.twiml(answered_by="machine_start")
     assert top(root) == ["Say", "Hangup"] and root.find("Gather") is None
-    assert says(root) == [T("nl", "We will try again later.")]
+    assert says(root) == [T("nl", "Hello {name}, this is {sender}. I will try again later. Goodbye.").format(
+        name="Maria", sender="Fatima")]
     assert PROMPTS["nl"][:20] not in "".join(says(root))
     assert (await call.status("completed", AnsweredBy="machine_start")).status_code == 204
     assert voice.attempts(occ)[-1] == ("call", "machine")
@@ -124,7 +125,7 @@ async def test_a_check_in_answered_by_pressing_one(voice):
         assert (await call.status(status)).status_code == 204
     root = await call.twiml()
     root = await call.press(root[0].get("action"), "1")
-    assert says(root) == [T("nl", "Thank you."), T("nl", "Goodbye.")] and top(root)[-1] == "Hangup"
+    assert says(root) == [T("nl", "Thank you. Good to hear."), T("nl", "Goodbye.")] and top(root)[-1] == "Hangup"
     assert (await call.status("completed", CallDuration="31")).status_code == 204
     with voice.rt.sessions() as s:
         assert s.get(CheckinOccurrence, occ).answer == "ok"
@@ -197,7 +198,7 @@ async def test_replayed_callbacks_change_nothing_twice(voice):
         assert (await call.status("ringing")).status_code == 204
     root = await call.twiml()
     first = await call.press(root[0].get("action"), "2")
-    assert says(first)[0] == T("nl", "Thank you.")
+    assert says(first)[0] == T("nl", "Thank you. {helper} will call you soon.").format(helper="Fatima")
     with voice.rt.sessions() as s:
         assert s.get(CheckinOccurrence, occ).answer == "call_me"
     replay = await call.press(root[0].get("action"), "2")  # the same Digits for the same call
@@ -206,7 +207,8 @@ async def test_replayed_callbacks_change_nothing_twice(voice):
     assert says(other) == [T("nl", "Goodbye.")]
     for _ in range(2):
         assert (await call.status("completed")).status_code == 204
-    assert voice.attempts(occ) == [("call", "ringing"), ("answer", "call_me"), ("call", "completed")]
+    assert voice.attempts(occ) == [("call", "ringing"), ("answer", "call_me"), ("callback", "asked"),
+                                   ("call", "completed")]
     with voice.rt.sessions() as s:
         assert s.get(CheckinOccurrence, occ).answer == "call_me"
 
@@ -358,7 +360,7 @@ async def test_copies_of_one_callback_at_once_on_postgresql_change_things_once(t
             call, other = await world.call(answered_row), await world.call(ended_row)
             action = (await call.twiml())[0].get("action")
             roots = await asyncio.gather(*[call.press(action, "1") for _ in range(6)])
-            thanked = [r for r in roots if T("nl", "Thank you.") in says(r)]
+            thanked = [r for r in roots if T("nl", "Thank you. Good to hear.") in says(r)]
             assert len(thanked) == 1 and all(says(r) == [T("nl", "Goodbye.")] for r in roots if r not in thanked)
             statuses = await asyncio.gather(*[other.status("busy") for _ in range(6)])
             assert {r.status_code for r in statuses} == {204}
@@ -439,7 +441,7 @@ def test_buurtbot_run_places_the_call_and_answers_twilio_over_http(twilio_edge, 
         menu = ET.fromstring(post(call["Url"], params).text)
         assert menu[0].tag == "Gather" and menu[0].get("action").startswith(public + GATHER_PATH)
         thanks = ET.fromstring(post(menu[0].get("action"), {**params, "Digits": "1"}).text)
-        assert says(thanks) == [T("nl", "Thank you."), T("nl", "Goodbye.")]
+        assert says(thanks) == [T("nl", "Thank you. Good to hear."), T("nl", "Goodbye.")]
         assert post(call["StatusCallback"], {**params, "CallStatus": "completed"}).status_code == 204
         with sessions() as s:
             assert s.get(CheckinOccurrence, occ).answer == "ok"
