@@ -137,12 +137,10 @@ def _save(session: Session, plans: list[CheckinPlan], changes: list[dict], now: 
         status=bindparam("new_status"), paused_until=bindparam("new_paused_until"),
         next_due_at=bindparam("new_next_due_at"), lease_until=None, leased_by=None, updated_at=now),
         [{"plan_id": plan.id, **{f"new_{k}": v for k, v in change.items()}} for plan, change in zip(plans, changes)])
-    for plan, change in zip(plans, changes):
+    for plan, change in zip(plans, changes):  # (their lease is not synced: nothing reads it from them)
         for key, value in change.items():
-            set_committed_value(plan, key, value)
-    for plan in plans:
-        set_committed_value(plan, "lease_until", None)
-        set_committed_value(plan, "leased_by", None)
+            if getattr(plan, key) != value:
+                set_committed_value(plan, key, value)
 
 
 def _first_step_at(plan: CheckinPlan, now: datetime) -> datetime | None:
