@@ -12,6 +12,7 @@ plans are not claimed; a pause with an end date ends by itself on that day.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from models.network import coordinators_of
 from models.plan_times import day_start, local_minute, next_due
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan
 
+log = logging.getLogger("buurtbot.checkins")
 #: Minutes a check-in may be late and still be sent; later, it is "missed by the system".
 #: The runner sets it from CHECKIN_GRACE_MINUTES (bot.settings: checkin_grace_minutes).
 GRACE = 60
@@ -93,17 +95,34 @@ def checkins_due(session: Session, now: datetime) -> int:
                  outcome="missed_by_system") for plan, occ_id in missed])
         _tell_coordinators(session, missed, now)
     if to_contact:
-        from handlers import checkins  # the flow module owns what a check-in says and how
-
-        occurrences = list(session.scalars(select(CheckinOccurrence).where(CheckinOccurrence.id.in_(to_contact))
-                                           .order_by(CheckinOccurrence.id)))
-        contact_many = getattr(checkins, "contact_many", None)  # a batch at once, when the module offers it
-        if contact_many is not None:
-            contact_many(session, occurrences, now, step="checkin")
-        else:
-            for occ in occurrences:
-                checkins.contact(session, occ, now, step="checkin")
+        _contact(session, list(session.scalars(select(CheckinOccurrence).where(
+            CheckinOccurrence.id.in_(to_contact)).order_by(CheckinOccurrence.id))), now)
     return len(plans)
+
+
+def _contact(session: Session, occurrences: list[CheckinOccurrence], now: datetime) -> None:
+    """Each occurrence contacted by handlers.checkins (which owns what a check-in says and how):
+    the batch at once when the module offers ``contact_many``, else one by one. One that fails
+    is logged (ids and exception type only) and left to the ladder with an "error" attempt; it
+    never takes the others down with it, nor blocks the plans behind it tick after tick."""
+    from handlers import checkins
+
+    many = getattr(checkins, "contact_many", None)
+    if many is not None:
+        try:
+            with session.begin_nested():
+                many(session, occurrences, now, step="checkin")
+            return
+        except Exception as exc:  # noqa: BLE001 -- find the one that fails, below
+            log.warning("check-in batch failed (%s); contacting one by one", type(exc).__name__)
+    for occ in occurrences:
+        try:
+            with session.begin_nested():
+                checkins.contact(session, occ, now, step="checkin")
+        except Exception as exc:  # noqa: BLE001
+            log.error("check-in of occurrence %d failed: %s", occ.id, type(exc).__name__)
+            session.execute(insert(CheckinAttempt), [dict(occurrence_id=occ.id, person_id=occ.person_id, at=now,
+                                                          step="checkin", outcome="error")])
 
 
 def _advance(plan: CheckinPlan, now: datetime) -> tuple[list[datetime], dict]:
