@@ -12,10 +12,12 @@ plans are not claimed; a pause with an end date ends by itself on that day.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm import Session, selectinload
 
 from handlers.core import Notifier
@@ -27,6 +29,7 @@ from models.network import coordinators_of
 from models.plan_times import day_start, local_minute, next_due
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan
 
+log = logging.getLogger("buurtbot.checkins")
 #: Minutes a check-in may be late and still be sent; later, it is "missed by the system".
 #: The runner sets it from CHECKIN_GRACE_MINUTES (bot.settings: checkin_grace_minutes).
 GRACE = 60
@@ -65,11 +68,12 @@ def checkins_due(session: Session, now: datetime) -> int:
                          .options(selectinload(Person.identities))))
     grace = timedelta(minutes=GRACE)
     due: list[tuple[CheckinPlan, datetime]] = []
+    changes = []
     for plan in plans:
-        due.extend((plan, at) for at in _advance(plan, now))
-    # Handled in this transaction: the lease claim() wrote goes with it.
-    session.execute(update(CheckinPlan).where(CheckinPlan.id.in_([p.id for p in plans]))
-                    .values(lease_until=None, leased_by=None).execution_options(synchronize_session=False))
+        instants, change = _advance(plan, now)
+        due.extend((plan, at) for at in instants)
+        changes.append(change)
+    _save(session, plans, changes, now)
     if not due:
         return len(plans)
     rows = [dict(key=occurrence_key(plan.id, at), plan_id=plan.id, person_id=plan.person_id, due_at=at,
@@ -91,37 +95,71 @@ def checkins_due(session: Session, now: datetime) -> int:
                  outcome="missed_by_system") for plan, occ_id in missed])
         _tell_coordinators(session, missed, now)
     if to_contact:
-        from handlers import checkins  # the flow module owns what a check-in says and how
-
-        occurrences = list(session.scalars(select(CheckinOccurrence).where(CheckinOccurrence.id.in_(to_contact))
-                                           .order_by(CheckinOccurrence.id)))
-        contact_many = getattr(checkins, "contact_many", None)  # a batch at once, when the module offers it
-        if contact_many is not None:
-            contact_many(session, occurrences, now, step="checkin")
-        else:
-            for occ in occurrences:
-                checkins.contact(session, occ, now, step="checkin")
+        _contact(session, list(session.scalars(select(CheckinOccurrence).where(
+            CheckinOccurrence.id.in_(to_contact)).order_by(CheckinOccurrence.id))), now)
     return len(plans)
 
 
-def _advance(plan: CheckinPlan, now: datetime) -> list[datetime]:
-    """The due instants of ``plan`` up to ``now`` (outside a pause); moves ``next_due_at`` past them."""
-    if plan.status == "paused":  # its pause has run out: it resumes by itself, from that day on
-        resume_on, plan.status, plan.paused_until = plan.paused_until, "active", None
-        plan.next_due_at = next_due(plan.days, plan.time_local, day_start(resume_on) - timedelta(microseconds=1))
+def _contact(session: Session, occurrences: list[CheckinOccurrence], now: datetime) -> None:
+    """Each occurrence contacted by handlers.checkins (which owns what a check-in says and how):
+    the batch at once when the module offers ``contact_many``, else one by one. One that fails
+    is logged (ids and exception type only) and left to the ladder with an "error" attempt; it
+    never takes the others down with it, nor blocks the plans behind it tick after tick."""
+    from handlers import checkins
+
+    many = getattr(checkins, "contact_many", None)
+    if many is not None:
+        try:
+            with session.begin_nested():
+                many(session, occurrences, now, step="checkin")
+            return
+        except Exception as exc:  # noqa: BLE001 -- find the one that fails, below
+            log.warning("check-in batch failed (%s); contacting one by one", type(exc).__name__)
+    for occ in occurrences:
+        try:
+            with session.begin_nested():
+                checkins.contact(session, occ, now, step="checkin")
+        except Exception as exc:  # noqa: BLE001
+            log.error("check-in of occurrence %d failed: %s", occ.id, type(exc).__name__)
+            session.execute(insert(CheckinAttempt), [dict(occurrence_id=occ.id, person_id=occ.person_id, at=now,
+                                                          step="checkin", outcome="error")])
+
+
+def _advance(plan: CheckinPlan, now: datetime) -> tuple[list[datetime], dict]:
+    """The due instants of ``plan`` up to ``now`` (outside a pause), and what the plan becomes:
+    ``next_due_at`` past them, a pause that ended gone."""
+    status, paused_until, next_at = plan.status, plan.paused_until, plan.next_due_at
+    if status == "paused":  # its pause has run out: it resumes by itself, from that day on
+        status, paused_until = "active", None
+        next_at = next_due(plan.days, plan.time_local, day_start(plan.paused_until) - timedelta(microseconds=1))
     instants = []
     for _ in range(CATCH_UP):
-        at = plan.next_due_at
+        at = next_at
         if at is None or at > now:
             break
-        if plan.paused_until is None or at.astimezone(TZ).date() >= plan.paused_until:
+        if paused_until is None or at.astimezone(TZ).date() >= paused_until:
             instants.append(at)
-        plan.next_due_at = next_due(plan.days, plan.time_local, at, paused_until=plan.paused_until)
+        next_at = next_due(plan.days, plan.time_local, at, paused_until=paused_until)
     else:
-        plan.next_due_at = next_due(plan.days, plan.time_local, now, paused_until=plan.paused_until)
-    if plan.paused_until is not None and plan.paused_until <= now.astimezone(TZ).date():
-        plan.paused_until = None
-    return instants
+        next_at = next_due(plan.days, plan.time_local, now, paused_until=paused_until)
+    if paused_until is not None and paused_until <= now.astimezone(TZ).date():
+        paused_until = None
+    return instants, {"status": status, "paused_until": paused_until, "next_due_at": next_at}
+
+
+def _save(session: Session, plans: list[CheckinPlan], changes: list[dict], now: datetime) -> None:
+    """The plans moved on, in one UPDATE for the batch (the unit of work would take a round of
+    bookkeeping per plan); the lease claim() wrote goes with it. The loaded objects are told the
+    new values as committed, so nothing flushes them again."""
+    table = CheckinPlan.__table__
+    session.execute(table.update().where(table.c.id == bindparam("plan_id")).values(
+        status=bindparam("new_status"), paused_until=bindparam("new_paused_until"),
+        next_due_at=bindparam("new_next_due_at"), lease_until=None, leased_by=None, updated_at=now),
+        [{"plan_id": plan.id, **{f"new_{k}": v for k, v in change.items()}} for plan, change in zip(plans, changes)])
+    for plan, change in zip(plans, changes):  # (their lease is not synced: nothing reads it from them)
+        for key, value in change.items():
+            if getattr(plan, key) != value:
+                set_committed_value(plan, key, value)
 
 
 def _first_step_at(plan: CheckinPlan, now: datetime) -> datetime | None:

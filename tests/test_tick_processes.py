@@ -84,14 +84,14 @@ def exactly_once(url: str, n: int = N) -> None:
         with engine.connect() as conn:
             per_plan = Counter(conn.scalars(select(CheckinOccurrence.plan_id)))
             per_occurrence = Counter(conn.scalars(select(CheckinAttempt.occurrence_id)))
-            outcomes = set(conn.scalars(select(CheckinAttempt.outcome)))
+            steps = set(conn.scalars(select(CheckinAttempt.step)))
             next_due = set(conn.scalars(select(CheckinPlan.next_due_at)))
             occurrences = conn.scalar(select(func.count()).select_from(CheckinOccurrence))
     finally:
         engine.dispose()
     assert len(per_plan) == n and set(per_plan.values()) == {1}, "someone missed or written twice"
     assert occurrences == n and len(per_occurrence) == n and set(per_occurrence.values()) == {1}
-    assert outcomes == {"queued"}
+    assert steps == {"checkin"}
     assert {d.astimezone(timezone.utc) for d in next_due} == {local(2026, 12, 10, 10, 0).astimezone(timezone.utc)}
 
 
