@@ -102,19 +102,17 @@ def checkins_due(session: Session, now: datetime) -> int:
 
 def _contact(session: Session, occurrences: list[CheckinOccurrence], now: datetime) -> None:
     """Each occurrence contacted by handlers.checkins (which owns what a check-in says and how):
-    the batch at once when the module offers ``contact_many``, else one by one. One that fails
+    the batch at once; should that fail, one by one. One that fails
     is logged (ids and exception type only) and left to the ladder with an "error" attempt; it
     never takes the others down with it, nor blocks the plans behind it tick after tick."""
     from handlers import checkins
 
-    many = getattr(checkins, "contact_many", None)
-    if many is not None:
-        try:
-            with session.begin_nested():
-                many(session, occurrences, now, step="checkin")
-            return
-        except Exception as exc:  # noqa: BLE001 -- find the one that fails, below
-            log.warning("check-in batch failed (%s); contacting one by one", type(exc).__name__)
+    try:
+        with session.begin_nested():
+            checkins.contact_many(session, occurrences, now, step="checkin")
+        return
+    except Exception as exc:  # noqa: BLE001 -- find the one that fails, below
+        log.warning("check-in batch failed (%s); contacting one by one", type(exc).__name__)
     for occ in occurrences:
         try:
             with session.begin_nested():
