@@ -59,7 +59,7 @@ OCCURRENCE_STATUS = {
 STEPS = {
     "checkin": N_("check-in"), "retry": N_("second try"), "second_channel": N_("other channel"),
     "buddy": N_("buddy"), "coordinator": N_("coordinator"), "answer": N_("answer"), "call": N_("phone call"),
-    "round": N_("phone round"),
+    "round": N_("phone round"), "callback": N_("call back"), "ladder": N_("follow-up"),
 }
 OUTCOMES = {
     "queued": N_("sent"), "ringing": N_("ringing"), "answered": N_("answered"), "completed": N_("call ended"),
@@ -72,6 +72,9 @@ OUTCOMES = {
     "later": N_("call back later"), "worried": N_("worried"), "reminded": N_("reminded"),
     "no_outcome": N_("no outcome given"), "no_caller": N_("no caller available"),
     "unreachable": N_("could not be reached"), "nobody_to_tell": N_("no coordinator to tell"),
+    "asked": N_("asked"), "nobody": N_("nobody available"), "wrote": N_("wrote a message"),
+    "late": N_("too late to ask again"), "error": N_("could not be sent"), "paused": N_("paused"),
+    "stopped": N_("stopped"),
 }
 TASKS = {"callback": N_("call back"), "lookin": N_("look in at the door"), "round": N_("phone call")}
 TASK_STATUS = {"open": N_("open"), "acknowledged": N_("accepted"), "declined": N_("declined"), "done": N_("done"),
