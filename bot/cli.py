@@ -7,6 +7,8 @@ import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from bot.cli_checkin import add_parser as add_checkin_parser, cmd_checkin  # (cheap: its imports are lazy)
+
 if TYPE_CHECKING:  # imported in main(): `buurtbot nlu` needs no settings and must start fast
     from bot.settings import Settings
 
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--host")
         p.add_argument("--port", type=int)
 
+    add_checkin_parser(sub)
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -301,6 +304,7 @@ def cmd_run(args, settings: Settings, demo: bool = False) -> int:
 COMMANDS = {
     "db": cmd_db, "neighbourhood": cmd_neighbourhood, "invite": cmd_invite,
     "run": cmd_run, "demo": lambda args, settings: cmd_run(args, settings, demo=True),
+    "checkin": cmd_checkin,
 }
 
 if __name__ == "__main__":  # pragma: no cover
