@@ -37,8 +37,6 @@ from models.plans import (PlanError, current_plan, ensure_identity, find_person,
                           resume, save_plan, stop)
 
 SHOW = "plan"
-#: Day choices offered as buttons (typed days work too).
-DAY_CHOICES = ((0, 3), (0,), (0, 2, 4), (0, 1, 2, 3, 4), (0, 1, 2, 3, 4, 5, 6))
 #: Parts of the day as buttons, and as words ("'s ochtends", "le matin").
 PART_TIMES = {"morning": "10:00", "afternoon": "14:00", "evening": "18:00"}
 #: A check-in is never planned in the night (the quiet hours start at 21:00 and end at 08:00).
@@ -160,7 +158,9 @@ def ask_days(ctx: Context, who: str | None = None, intro: str | None = None) -> 
     ctx.goto("plan.days", **({"who": who} if who else {}))
     ctx.say((intro + "\n" if intro else "") + _("On which days? Choose, or type them (for example: monday and "
                                                 "thursday)."),
-            [Option(days_label(days), _pl("days", "-".join(map(str, days)))) for days in DAY_CHOICES])
+            [Option(_("Monday and Thursday"), _pl("days", "0-3")), Option(_("Monday"), _pl("days", "0")),
+             Option(_("Mon, Wed and Fri"), _pl("days", "0-2-4")), Option(_("Monday to Friday"), _pl("days", "0-1-2-3-4")),
+             Option(_("Every day"), _pl("days", "0-1-2-3-4-5-6"))])
 
 
 @step("plan.days")
@@ -357,7 +357,7 @@ def on_enrol_phone(ctx: Context, answer: Answer) -> None:
 def ask_enrol_language(ctx: Context) -> None:
     ctx.goto("plan.c.language")
     ctx.say(_("In which language shall we talk to {name}?", name=ctx.data("name")),
-            [Option(label, payloads.lang(code)) for code, label in LANGUAGES.items()])
+            [Option(LANGUAGES[c], payloads.lang(c)) for c in LANGUAGES])
 
 
 @step("plan.c.language")
