@@ -30,7 +30,7 @@ def coordinator_menu(ctx: Context) -> None:
         Option(_("Ask for a neighbour"), payloads.coord("proxy")),
         Option(_("Invite a volunteer"), payloads.coord("invite:volunteer")),
         Option(_("Invite a coordinator"), payloads.coord("invite:coordinator")),
-        Option(_("A weekly hello for someone"), "plan:enrol"),  # handlers/checkin_plan.py
+        Option(_("Enrol a weekly hello"), "plan:enrol"),  # handlers/checkin_plan.py
         Option(_("Menu"), "menu"),
     ])
 

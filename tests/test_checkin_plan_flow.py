@@ -166,3 +166,31 @@ def test_only_coordinators_enrol_others(chat):
         *resident("maria", "Maria", "fr"),
         Row("maria", payload="plan:enrol", reply=has(T("Sorry, only coordinators can do that.", "fr"))),
     ])
+
+
+def test_someone_enrolled_for_calls_only_is_never_rung_by_an_ordinary_notification(sessions):
+    """A "voice" identity is there for the check-in calls (handlers/checkins.py writes those
+    rows itself): a notification for the person (a coordinator's reply, a volunteer's message)
+    never turns into a phone call reading it out."""
+    from handlers.core import Notifier
+    from models import Outbox
+    from models.network import add_neighbourhood
+    from models.plans import ensure_identity, save_plan
+
+    with sessions() as s, s.begin():
+        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+        maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl", phone="+3225551234")
+        s.add(maria)
+        s.flush()
+        ensure_identity(s, maria, "voice", "+3225551234")
+        save_plan(s, maria, neighbourhood_id=nb.id, channel="voice", days=[0], time_local="10:00", now=utcnow(),
+                  consent_how="by phone", consent_by="Fatima")
+        notifier = Notifier(s, "test")
+        assert notifier.tell(maria, lambda: ("Hello", [])) is False
+        notifier.write()
+        assert s.scalar(select(Outbox).where(Outbox.channel == "voice")) is None
+        # Once she also writes on SMS, she is told there.
+        ensure_identity(s, maria, "sms", "+3225551234")
+        assert notifier.tell(maria, lambda: ("Hello", [])) is True
+        notifier.write()
+        assert [o.channel for o in s.scalars(select(Outbox))] == ["sms"]
