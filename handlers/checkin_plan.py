@@ -159,7 +159,8 @@ def ask_days(ctx: Context, who: str | None = None, intro: str | None = None) -> 
     ctx.say((intro + "\n" if intro else "") + _("On which days? Choose, or type them (for example: monday and "
                                                 "thursday)."),
             [Option(_("Monday and Thursday"), _pl("days", "0-3")), Option(_("Monday"), _pl("days", "0")),
-             Option(_("Mon, Wed and Fri"), _pl("days", "0-2-4")), Option(_("Monday to Friday"), _pl("days", "0-1-2-3-4")),
+             Option(_("Mon, Wed and Fri"), _pl("days", "0-2-4")),
+             Option(_("Monday to Friday"), _pl("days", "0-1-2-3-4")),
              Option(_("Every day"), _pl("days", "0-1-2-3-4-5-6"))])
 
 
