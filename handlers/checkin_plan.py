@@ -43,6 +43,26 @@ PART_TIMES = {"morning": "10:00", "afternoon": "14:00", "evening": "18:00"}
 EARLIEST, LATEST = "08:00", "21:00"
 #: How a coordinator may have someone reached: no chat address is known for them yet.
 ENROL_CHANNELS = ("voice", "sms", "whatsapp")
+#: What a coordinator's enrolment has asked before each of its questions.
+ENROL_KEYS = ("name", "phone", "language", "channel")
+_ENROL_ORDER = {"plan.c.name": 0, "plan.c.phone": 1, "plan.c.language": 2, "plan.c.channel": 3}
+
+
+def _lost(ctx: Context, *keys: str) -> bool:
+    """A question whose earlier answers are gone (an old or walked-away conversation): its
+    flow starts again instead of failing. A coordinator's questions also check the role."""
+    other = ctx.data("who") == "other" or ctx.state.step.startswith("plan.c.")
+    if other:
+        if not _coordinates(ctx):
+            return True
+        keys = (*ENROL_KEYS[:_ENROL_ORDER.get(ctx.state.step, len(ENROL_KEYS))], *keys)
+    if all(ctx.data(k) not in (None, "", []) for k in keys):
+        return False
+    if other:
+        enrol_start(ctx)
+    else:
+        show(ctx)
+    return True
 
 
 def _pl(what: str, value: object) -> str:
@@ -166,6 +186,8 @@ def ask_days(ctx: Context, who: str | None = None, intro: str | None = None) -> 
 
 @step("plan.days")
 def on_days(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx):
+        return
     chosen = answer.arg("pl")
     days: list[int] = []
     if chosen and chosen.startswith("days:"):
@@ -188,6 +210,8 @@ def ask_time(ctx: Context, intro: str | None = None) -> None:
 
 @step("plan.time")
 def on_time(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx, "days"):
+        return
     chosen = answer.arg("pl")
     time_local = None
     if chosen and chosen.startswith("time:") and len(chosen) == 9 and chosen[5:].isdecimal():
@@ -218,6 +242,8 @@ def ask_channel(ctx: Context) -> None:
 
 @step("plan.channel")
 def on_channel(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx, "days", "time"):
+        return
     chosen = answer.arg("pl")
     if chosen == "chan:chat":
         ctx.goto("plan.channel", channel=ctx.identity.channel, phone=None)
@@ -236,6 +262,8 @@ def ask_phone(ctx: Context, intro: str | None = None) -> None:
 
 @step("plan.phone")
 def on_phone(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx, "days", "time"):
+        return
     phone = parse_phone(answer.text) if not answer.payload else None
     if phone is None:
         ask_phone(ctx, _("That does not look like a phone number.") if answer.text else None)
@@ -252,6 +280,8 @@ def confirm(ctx: Context) -> None:
 
 @step("plan.confirm")
 def on_confirm(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx, "days", "time", "channel"):
+        return
     if answer.is_(payloads.NO):
         show_menu(ctx, _("All right, nothing was changed. Type {command} to try again.", command=_checkin_word(ctx)))
         return
@@ -343,6 +373,8 @@ def ask_enrol_phone(ctx: Context, intro: str | None = None) -> None:
 
 @step("plan.c.phone")
 def on_enrol_phone(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx):
+        return
     phone = parse_phone(answer.text) if not answer.payload else None
     if phone is None:
         ask_enrol_phone(ctx, _("That does not look like a phone number.") if answer.text else None)
@@ -363,6 +395,8 @@ def ask_enrol_language(ctx: Context) -> None:
 
 @step("plan.c.language")
 def on_enrol_language(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx):
+        return
     language = normalise_language(answer.arg("lang")) or next(
         (c for c, label in LANGUAGES.items() if answer.text and fold(label) == fold(answer.text)), None)
     if language is None:
@@ -381,6 +415,8 @@ def ask_enrol_channel(ctx: Context) -> None:
 
 @step("plan.c.channel")
 def on_enrol_channel(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx):
+        return
     chosen = answer.arg("pl") or ""
     channel = chosen[5:] if chosen.startswith("chan:") else None
     if channel not in ENROL_CHANNELS:
@@ -398,6 +434,8 @@ def ask_consent(ctx: Context, intro: str | None = None) -> None:
 
 @step("plan.c.consent")
 def on_consent(ctx: Context, answer: Answer) -> None:
+    if _lost(ctx, "days", "time"):
+        return
     how = clean_text(answer.text, 200) if not answer.payload else ""
     if len(how) < 3 or not any(ch.isalpha() for ch in how):
         ask_consent(ctx)
@@ -416,7 +454,7 @@ def enrol_confirm(ctx: Context) -> None:
 
 @step("plan.c.confirm")
 def on_enrol_confirm(ctx: Context, answer: Answer) -> None:
-    if not _coordinates(ctx):
+    if _lost(ctx, "days", "time", "consent"):
         return
     if answer.is_(payloads.NO):
         show_menu(ctx, _("All right, nothing was saved."))

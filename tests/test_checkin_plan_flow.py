@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import ChannelIdentity, Person
+from models import ChannelIdentity, ConversationState, Person
 from models.base import TZ, utcnow
 from models.plan_times import next_due
 from models.schedules import CheckinPlan
@@ -162,9 +162,20 @@ def test_a_coordinator_enrols_someone_from_the_chat(chat, lang):
 
 
 def test_only_coordinators_enrol_others(chat):
+    def in_the_last_question(s, v):
+        """As if Maria had got to the coordinator's last question somehow (an old state)."""
+        identity = s.scalar(select(ChannelIdentity).where(ChannelIdentity.address == "maria"))
+        state = s.get(ConversationState, identity.id)
+        state.step = "plan.c.confirm"
+        state.data = {"who": "other", "name": "Louis", "phone": "+3225551234", "language": "fr", "channel": "sms",
+                      "days": [0], "time": "10:00", "consent": "oui"}
+
     play(chat, [
         *resident("maria", "Maria", "fr"),
         Row("maria", payload="plan:enrol", reply=has(T("Sorry, only coordinators can do that.", "fr"))),
+        Do(in_the_last_question),
+        Row("maria", "oui", reply=has(T("Sorry, only coordinators can do that.", "fr")),
+            db=lambda s, v: s.scalar(select(CheckinPlan)) is None or pytest.fail("a plan was saved")),
     ])
 
 
