@@ -297,8 +297,10 @@ def on_confirm(ctx: Context, answer: Answer) -> None:
                          days=ctx.data("days"), time_local=ctx.data("time"), now=ctx.now,
                          consent_how="self, in chat", consent_by=person.first_name or "self", actor_id=person.id)
     except PlanError as exc:
-        refuse(ctx, _("This phone number belongs to someone else. Please type another one.")
-               if exc.code == "taken" else None)
+        if exc.code != "taken":
+            refuse(ctx)
+        else:  # the number is someone else's: asked again, nothing saved
+            ask_phone(ctx, _("This phone number belongs to someone else. Please type another one."))
         return
     show_menu(ctx, _("Done! Your first weekly hello comes on {when}. Type {command} to change, pause or stop it.",
                      when=format_day(plan.next_due_at), command=_checkin_word(ctx)))

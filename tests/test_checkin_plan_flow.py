@@ -205,3 +205,26 @@ def test_someone_enrolled_for_calls_only_is_never_rung_by_an_ordinary_notificati
         assert notifier.tell(maria, lambda: ("Hello", [])) is True
         notifier.write()
         assert [o.channel for o in s.scalars(select(Outbox))] == ["sms"]
+
+
+def test_a_number_that_is_someone_elses_is_asked_again(chat):
+    def louis_has_it(s, v):
+        louis = Person(neighbourhood_id=person(s, "coordinator").neighbourhood_id, first_name="Louis")
+        s.add(louis)
+        s.flush()
+        s.add(ChannelIdentity(channel="voice", address="+32470999999", person_id=louis.id))
+
+    play(chat, [
+        *resident("maria", "Maria", "nl"),
+        Do(louis_has_it),
+        Row("maria", "/checkin"),
+        Row("maria", payload="yes"),
+        Row("maria", payload="pl:days:0"),
+        Row("maria", payload="pl:time:1000"),
+        Row("maria", payload="pl:chan:voice"),
+        Row("maria", "0470 99 99 99", reply=has(options=("yes",))),
+        Row("maria", payload="yes", reply=has(T("This phone number belongs to someone else. Please type another one.",
+                                                "nl")), db=no_plan("maria")),
+        Row("maria", "0470 12 34 56", reply=has(options=("yes",))),
+        Row("maria", payload="yes", db=lambda s, v: plan_of(s, "maria").channel == "voice" or pytest.fail()),
+    ])
