@@ -57,7 +57,7 @@ def _greet_if_first(session: Session, identity: ChannelIdentity) -> None:
     state = session.get(ConversationState, identity.id)
     if state is None:
         session.add(ConversationState(identity_id=identity.id, step=WELCOME, data={}, options=[]))
-    elif not state.step:
+    elif not state.step and not state.options:  # with options waiting (a check-in's 1/2/3) they answer those
         state.step = WELCOME
     session.flush()
 
