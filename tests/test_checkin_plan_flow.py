@@ -109,6 +109,9 @@ def test_a_resident_opts_in_for_this_chat_in_french_from_the_menu(chat):
         Row("louise", "1", reply=has("lundi, jeudi", "10:00", T("in this chat", fr), options=("yes",))),
         Row("louise", "oui", reply=has(options=("ask",)), db=saved),
         Row("louise", "/checkin", reply=has(T("Your weekly hello:", fr), "lundi, jeudi", options=("plan:pause",))),
+        # /delete takes the plan with everything else.
+        Row("louise", "/delete", reply=has(options=("delete:yes",))),
+        Row("louise", payload="delete:yes", db=lambda s, v: s.scalar(select(CheckinPlan)) is None or pytest.fail()),
     ])
 
 
