@@ -184,7 +184,7 @@ def _list(session, args) -> int:
         print(f"no check-in plans in {nb.slug}")
     for plan in plans:
         status = plan.status
-        if plan.status == "active" and is_paused(plan, now):
+        if is_paused(plan, now) and plan.paused_until is not None:
             status = f"paused until {plan.paused_until.isoformat()}"
         line = [str(plan.id), plan.person.first_name, plan.channel, short_days(plan.days), plan.time_local, status,
                 _when(plan)]

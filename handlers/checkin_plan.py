@@ -145,7 +145,7 @@ def show(ctx: Context) -> None:
         return
     lines = [_("Your weekly hello:"), summary(plan.days, plan.time_local, how_label(plan.channel, ctx.person.phone))]
     options = [Option(_("Change"), payloads.pick(SHOW, "change"))]
-    if plan.status == "paused":
+    if plan.status == "paused" and plan.paused_until is None:
         lines.append(_("Paused until you resume it."))
     elif is_paused(plan, ctx.now):
         lines.append(_("Paused until {day}.", day=format_day(plan.paused_until)))

@@ -4,9 +4,10 @@ pause, resume, stop. The chat flow (handlers/checkin_plan.py) and the command li
 consent is recorded (how, by whom, when), the buddy is an approved volunteer of the same
 neighbourhood, and ``next_due_at`` always comes from ``models.plan_times.next_due``.
 
-A pause with a date keeps the plan "active" with ``paused_until`` set and its next due time on
-or after that day, so the check-in sweep (which takes active plans only) picks it up again by
-itself; a pause "until I say" is status "paused" with nothing due.
+A pause is status "paused": with ``paused_until`` (a holiday, the hospital) the check-in sweep
+resumes it by itself on that day (handlers/plans_due.py), and ``next_due_at`` already says when
+the first hello after it comes; without, it waits to be resumed and nothing is due. A paused
+plan also stops the ladder of a hello sent before (nobody goes to the door of someone away).
 """
 from __future__ import annotations
 
@@ -149,11 +150,8 @@ def pause(session: Session, plan: CheckinPlan, until: date | None, now: datetime
         raise PlanError("stopped", "this plan is stopped")
     if until is not None and until <= local_day(now):
         raise PlanError("until", "the pause must end on a day after today")
-    if until is None:
-        plan.status, plan.paused_until, plan.next_due_at = "paused", None, None
-    else:
-        plan.status, plan.paused_until = "active", until
-        plan.next_due_at = next_due(plan.days, plan.time_local, now, paused_until=until)
+    plan.status, plan.paused_until = "paused", until
+    plan.next_due_at = None if until is None else next_due(plan.days, plan.time_local, now, paused_until=until)
     audit(session, actor_id, "plan.pause", "checkin_plan", plan.id)
 
 
@@ -171,6 +169,6 @@ def stop(session: Session, plan: CheckinPlan, actor_id: int | None = None) -> No
 
 
 def is_paused(plan: CheckinPlan, now: datetime) -> bool:
-    """Paused until resumed, or until a day still to come."""
-    return plan.status == "paused" or (plan.paused_until is not None and plan.paused_until > local_day(now))
+    """Paused until resumed, or until a day still to come (on that day the sweep resumes it)."""
+    return plan.status == "paused" and (plan.paused_until is None or plan.paused_until > local_day(now))
 

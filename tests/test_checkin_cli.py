@@ -129,7 +129,7 @@ def test_list_pause_resume_stop(workdir, sqlite_url):
     assert paused.returncode == 0, paused.stderr
     with sessions_for(sqlite_url)() as s:
         plan = s.scalar(select(CheckinPlan))
-        assert plan.paused_until == future
+        assert (plan.status, plan.paused_until) == ("paused", future)
         assert plan.next_due_at == datetime(2031, 1, 6, 9, 0, tzinfo=timezone.utc)  # 10:00 in Brussels
     listed = buurtbot(workdir, sqlite_url, "checkin", "list", "--neighbourhood", "etterbeek")
     assert "paused until 2031-01-06" in listed.stdout

@@ -66,7 +66,7 @@ def test_save_pause_resume_stop_and_find(sessions):
                          consent_how="by phone", consent_by="Fatima")
         assert plan.next_due_at == datetime(2026, 12, 10, 9, 0, tzinfo=UTC) and maria.consent_at == now
         pause(s, plan, date(2026, 12, 21), now)
-        assert plan.status == "active" and is_paused(plan, now)
+        assert plan.status == "paused" and is_paused(plan, now)
         assert plan.next_due_at == datetime(2026, 12, 21, 9, 0, tzinfo=UTC)
         with pytest.raises(PlanError):
             pause(s, plan, date(2026, 12, 7), now)  # today is no day "after"
