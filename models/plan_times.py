@@ -4,8 +4,8 @@ A minimal version written on the plans branch (the engine's version replaces it 
 days are weekdays 0 = Monday ... 6 = Sunday, ``time_local`` is "HH:MM" on the wall clock in
 Brussels. Computing from the local date and time each time (never by adding 7 * 24 hours)
 keeps 10:00 at 10:00 across the summer-time changes. A wall time that does not exist on the
-day the clocks go forward (02:30 on the last Sunday of March) is taken as the same time after
-the change; one that exists twice (October) is the first of the two.
+day the clocks go forward (02:30 on the last Sunday of March) happens at the first minute that
+exists after it (03:00); one that exists twice (October) is the first of the two.
 """
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ def parse_hhmm(text: str) -> time:
 def _utc(day: date, at: time) -> datetime:
     local = datetime.combine(day, at).replace(tzinfo=TZ, fold=0)
     utc = local.astimezone(timezone.utc)
-    if utc.astimezone(TZ).replace(tzinfo=None) != local.replace(tzinfo=None):  # a time the clocks skipped
-        utc = (local + timedelta(hours=1)).astimezone(timezone.utc)
+    naive = local.replace(tzinfo=None)
+    while utc.astimezone(TZ).replace(tzinfo=None) != naive:  # a time the clocks skipped: the first that exists
+        naive += timedelta(minutes=1)
+        utc = naive.replace(tzinfo=TZ, fold=0).astimezone(timezone.utc)
     return utc
 
 

@@ -28,6 +28,11 @@ def test_next_due_keeps_the_wall_clock_time_in_brussels(after, days, expected):
     assert next_due(days, "10:00", after) == expected
 
 
+def test_a_time_the_clocks_skip_happens_at_the_first_minute_after_it():
+    # Sunday 29 March 2026: 02:00 jumps to 03:00 (CEST, UTC+2): 02:30 happens at 03:00, 01:00 UTC.
+    assert next_due([6], "02:30", datetime(2026, 3, 28, 12, 0, tzinfo=UTC)) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+
+
 def test_next_due_after_a_pause_starts_on_that_day():
     after = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)  # a Monday
     assert next_due([0, 3], "10:00", after, paused_until=date(2026, 12, 21)) == datetime(2026, 12, 21, 9, 0,
