@@ -151,3 +151,26 @@ def test_list_pause_resume_stop(workdir, sqlite_url):
         assert (plan.status, plan.next_due_at) == ("stopped", None)
     assert "no check-in plans" in buurtbot(workdir, sqlite_url, "checkin", "list", "--neighbourhood",
                                            "etterbeek").stdout
+
+
+def test_a_demo_chat_plan_with_its_coordinator(workdir, sqlite_url):
+    setup(workdir, sqlite_url)
+    with sessions_for(sqlite_url)() as s, s.begin():
+        nb_id = s.scalar(select(Neighbourhood.id).where(Neighbourhood.slug == "etterbeek"))
+        fatima = Person(neighbourhood_id=nb_id, first_name="Fatima", is_coordinator=True)
+        s.add(fatima)
+        s.flush()
+        s.add(ChannelIdentity(channel="demo", address="fatima", person_id=fatima.id))
+    demo = list(ADD)
+    demo[demo.index("voice")] = "demo"
+    result = buurtbot(workdir, sqlite_url, *demo, "--address", "demo:oma", "--coordinator", "demo:fatima",
+                      "--consent", "at the wijkhuis")
+    assert result.returncode == 0, result.stderr
+    with sessions_for(sqlite_url)() as s:
+        plan = s.scalar(select(CheckinPlan))
+        assert (plan.channel, plan.coordinator.first_name, plan.consent_by) == ("demo", "Fatima", "Fatima")
+        assert sorted((i.channel, i.address) for i in plan.person.identities) == [("demo", "oma")]
+    # Someone who is not a coordinator of it cannot be named as one.
+    refused = buurtbot(workdir, sqlite_url, *demo, "--address", "demo:oma", "--coordinator", "demo:oma",
+                       "--consent", "ok")
+    assert_clean_failure(refused, "is not a coordinator")
