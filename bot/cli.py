@@ -7,6 +7,8 @@ import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from bot.cli_checkin import add_parser as add_checkin_parser, cmd_checkin  # (cheap: its imports are lazy)
+
 if TYPE_CHECKING:  # imported in main(): `buurtbot nlu` needs no settings and must start fast
     from bot.settings import Settings
 
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     tick = sub.add_parser("tick", help="run every scheduler sweep once, now or as if at --at, and exit")
     tick.add_argument("--at", help="an ISO time, e.g. 2026-12-07T10:00 (without an offset: Europe/Brussels)")
 
+    add_checkin_parser(sub)
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -341,6 +344,7 @@ COMMANDS = {
     "tick": cmd_tick,
     "db": cmd_db, "neighbourhood": cmd_neighbourhood, "invite": cmd_invite,
     "run": cmd_run, "demo": lambda args, settings: cmd_run(args, settings, demo=True),
+    "checkin": cmd_checkin,
 }
 
 if __name__ == "__main__":  # pragma: no cover

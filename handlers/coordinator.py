@@ -32,6 +32,7 @@ def coordinator_menu(ctx: Context) -> None:
         Option(_("Invite a coordinator"), payloads.coord("invite:coordinator")),
         Option(_("Phone rounds"), "rd:new"),  # handlers/rounds.py
         Option(_("Week overview"), "wk"),  # handlers/week.py
+        Option(_("Enrol a weekly hello"), "plan:enrol"),  # handlers/checkin_plan.py
         Option(_("Menu"), "menu"),
     ])
 

@@ -369,7 +369,8 @@ _REACH = (
            _IDENTITIES.c.last_inbound_at, *CONVERSATION_COLUMNS)
     .select_from(_IDENTITIES.outerjoin(_STATES, _STATES.c.identity_id == _IDENTITIES.c.id))
     .where(_IDENTITIES.c.person_id.in_(bindparam("people", expanding=True)), _IDENTITIES.c.active.is_(True),
-           _IDENTITIES.c.opted_out_at.is_(None))
+           _IDENTITIES.c.opted_out_at.is_(None),
+           _IDENTITIES.c.channel != "voice")  # a check-in call's number is no chat: only check-ins ring it
     .order_by(_IDENTITIES.c.person_id, _IDENTITIES.c.last_inbound_at.desc().nulls_last(), _IDENTITIES.c.id.desc())
 )
 

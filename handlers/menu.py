@@ -18,6 +18,7 @@ def menu_options(ctx: Context) -> list[Option]:
     if p and p.is_coordinator:
         opts.append(Option(_("Coordinator"), payloads.COORD))
     opts.append(Option(_("Talk to a person"), payloads.HUMAN))
+    opts.append(Option(_("A weekly hello"), "plan"))  # /checkin (handlers/checkin_plan.py)
     return opts
 
 

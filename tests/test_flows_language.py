@@ -73,14 +73,18 @@ async def test_telegram_command_menu_uses_each_languages_names(telegram_fake, db
     people = TelegramPeople(telegram_fake, rt)
     async with running(rt):
         names = {code: [c["command"] for c in telegram_fake.commands_for(code)] for code in ("nl", "fr", "en")}
-        assert names["nl"] == ["start", "menu", "hulp", "taal", "mijngegevens", "stop", "verwijder"]
-        assert names["fr"] == ["start", "menu", "aide", "langue", "mesdonnees", "stop", "supprimer"]
-        assert names["en"] == ["start", "menu", "help", "language", "mydata", "stop", "delete"]
+        assert names["nl"] == ["start", "menu", "hulp", "taal", "checkin", "mijngegevens", "stop", "verwijder"]
+        assert names["fr"] == ["start", "menu", "aide", "langue", "checkin", "mesdonnees", "stop", "supprimer"]
+        assert names["en"] == ["start", "menu", "help", "language", "checkin", "mydata", "stop", "delete"]
         # what the menu offers works: /taal in a Dutch chat asks for the language
         await join(people, "Anne", "nl")
         got = await people.say("Anne", "/taal", "nl")
         buttons = [b["callback_data"] for row in got[-1]["reply_markup"]["inline_keyboard"] for b in row]
         assert "lang:nl" in buttons and "lang:fr" in buttons
+        # /checkin from the menu asks whether they would like a weekly hello (always opt-in)
+        got = await people.say("Anne", "/checkin", "nl")
+        buttons = [b["callback_data"] for row in got[-1]["reply_markup"]["inline_keyboard"] for b in row]
+        assert buttons == ["yes", "no"]
 
 
 @pytest.mark.parametrize("lang", ["nl", "fr", "es", "pt", "it"])

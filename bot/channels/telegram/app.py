@@ -33,6 +33,7 @@ COMMANDS = [
     ("menu", N_("What you can do")),
     ("help", N_("How buurtbot works")),
     ("language", N_("Change language")),
+    ("checkin", N_("A weekly hello")),
     ("mydata", N_("What we keep about you")),
     ("stop", N_("No more messages from us")),
     ("delete", N_("Delete everything about you")),

@@ -29,9 +29,10 @@ from bot.channels.twilio.phones import CHANNELS, SMS, WHATSAPP
 from bot.channels.twilio.sender import TwilioSender, delivery_report
 from bot.channels.twilio.templates import Templates
 from bot.settings import Settings
+from handlers import same_phone
 from handlers.core import Inbound
 from handlers.dispatch import Dispatcher
-from models import ChannelIdentity, Outbox
+from models import Outbox
 from models import outbox as queue
 from models.db import transaction
 
@@ -191,14 +192,6 @@ def outbox_id_of(value: str | None) -> int | None:
 
 
 def link_same_phone(session, channel: str, address: str) -> None:
-    """A first message on one Twilio channel from a phone known on the other: one person."""
-    if session.scalar(select(ChannelIdentity.id).where(ChannelIdentity.channel == channel,
-                                                       ChannelIdentity.address == address)):
-        return
-    sibling = session.scalars(select(ChannelIdentity).where(
-        ChannelIdentity.channel.in_([c for c in CHANNELS if c != channel]), ChannelIdentity.address == address,
-        ChannelIdentity.person_id.is_not(None)).limit(1)).first()
-    if sibling is not None:
-        session.add(ChannelIdentity(channel=channel, address=address, person_id=sibling.person_id,
-                                    language=sibling.language))
-
+    """A first message on one Twilio channel from a phone known on the other (or from a
+    check-in call, or a person's own phone): one person (handlers/same_phone.py)."""
+    same_phone.link(session, channel, address)
