@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers import answers, ask, plans_due, quiet
@@ -33,6 +33,8 @@ ANSWERS = {"ok": "ok", "call": "call_me", "help": "help"}
 #: A call whose outcome never comes back (the voice channel is down) still moves up the
 #: ladder, this much later than a message would.
 VOICE_WAIT_MINUTES = 60
+#: The attempts that contacted the person (the hello and the rungs that say it again).
+CONTACT_STEPS = ("checkin", "retry", "second_channel")
 #: Occurrences an answer still counts for (a late answer stops the buddy going).
 OPEN = ("waiting", "escalated")
 answers.MEANS["yes"].add(("ci", "ok"))  # "ja", "oui", "yes" to "All well?" is all well
@@ -118,7 +120,8 @@ def contact_many(session: Session, occs: list[CheckinOccurrence], now: datetime,
         _hello(notifier, occ, identity, send_at)
         for row in notifier.outgoing[before:]:
             row["idempotency_key"] = f"{key}:1"  # one row per hello: its key is the occurrence's and the step's
-            row["next_attempt_at"] = max(row["next_attempt_at"], send_at)  # quiet hours: it waits for their end
+            if send_at > now:  # quiet hours: it waits for their end (as long from the real time, for `tick --at`)
+                row["next_attempt_at"] = notifier.send_at + (send_at - now)
         said[person.id] = said.get(person.id, 0) + 1
         attempts.append(attempt(occ, person.id, step, "queued" if send_at <= now else "postponed", now, channel=where,
                                 key=f"{key}:1"))
@@ -330,7 +333,11 @@ def call_ended(session: Session, occ_id: int, outcome: str, now: datetime) -> No
         return
     log_attempt(session, occ, occ.person_id, "call", outcome, now, channel="voice")
     if occ.status == "waiting":
-        _schedule_next(occ, now)
+        # From the call's end -- or from the time the call was asked for, when that is later: a
+        # rehearsal's `buurtbot tick --at` ahead of the clock, whose next tick is ten minutes on.
+        asked = session.scalar(select(func.max(CheckinAttempt.at)).where(
+            CheckinAttempt.occurrence_id == occ.id, CheckinAttempt.step.in_(CONTACT_STEPS)))
+        _schedule_next(occ, max(now, asked) if asked is not None else now)
 
 
 def voicemail_text(session: Session, occ_id: int) -> str:
