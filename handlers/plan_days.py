@@ -59,14 +59,18 @@ def read_time(text: str) -> str | None:
     return f"{hours:02d}:{minutes:02d}"
 
 
-def day_names(days: list[int]) -> str:
-    """The days in the current language: "maandag, donderdag"."""
+def weekday_name(number: int) -> str:
+    """Monday is 0, in the current language (CLDR)."""
     language = current_language()
     try:
-        names = Locale.parse(FORMAT_LOCALES.get(language, language)).days["format"]["wide"]
+        return Locale.parse(FORMAT_LOCALES.get(language, language)).days["format"]["wide"][number]
     except Exception:  # noqa: BLE001
-        names = dict(enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun")))
-    return ", ".join(names[d] for d in sorted(days))
+        return ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[number]
+
+
+def day_names(days: list[int]) -> str:
+    """The days in the current language: "maandag, donderdag"."""
+    return ", ".join(weekday_name(d) for d in sorted(days))
 
 
 def short_days(days: list[int]) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,7 +24,8 @@ from handlers import payloads
 from handlers.actions import action
 from handlers.alerts import decorate, open_alert, phone_of
 from handlers.core import Answer, Context, Notifier, Option
-from handlers.i18n import FORMAT_LOCALES, _, current_language
+from handlers.i18n import _
+from handlers.plan_days import day_names, weekday_name
 from handlers.menu import show_menu
 from handlers.quiet import after_quiet, over_weekly_cap
 from handlers.steps import step
@@ -33,7 +33,7 @@ from handlers.sweeps import claim, sweep
 from handlers.tasks import refuse
 from models import Person
 from models.audit import audit
-from models.base import TZ
+from models.plans import current_plan, save_plan
 from models.network import coordinators_of, may_coordinate
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp
 
@@ -49,12 +49,6 @@ ROUND, PERSON, CALLER, DAYS = "rd", "rdp", "rdc", "rdd"
 
 
 # ---- the caller's reminder and outcome ------------------------------------------------------
-
-def weekday_name(number: int) -> str:
-    """Monday is 0, in the current language (CLDR)."""
-    language = current_language()
-    return Locale.parse(FORMAT_LOCALES.get(language, language)).days["format"]["wide"][number]
-
 
 def outcome_options(fu_id: int) -> list[Option]:
     return [Option(_("All well"), payloads.pick(ROUND, f"well:{fu_id}")),
@@ -319,7 +313,7 @@ def on_person(ctx: Context, answer: Answer) -> None:
 
 
 def _ask_days(ctx: Context, person: Person, caller: Person, days: list[int]) -> None:
-    chosen = ", ".join(weekday_name(d) for d in sorted(days)) or "-"
+    chosen = day_names(days) or "-"
     ctx.say(_("On which days should {caller} phone {name}? Choose one or more, then “Done”.\nChosen: {days}",
               caller=caller.first_name or "?", name=person.first_name or "?", days=chosen),
             [Option(("✓ " if d in days else "") + weekday_name(d), payloads.pick(DAYS, str(d))) for d in range(7)]
@@ -339,7 +333,7 @@ def on_caller(ctx: Context, answer: Answer) -> None:
         ctx.goto("rounds.person")
         on_person(ctx, Answer("", payloads.pick(PERSON, str(person.id))))
         return
-    plan = _round_plan(ctx.session, person)
+    plan = current_plan(ctx.session, person.id, "round")
     days = list(plan.days) if plan is not None else []
     ctx.goto("rounds.days", caller_id=caller.id, days=days)
     _ask_days(ctx, person, caller, days)
@@ -393,50 +387,21 @@ def on_consent(ctx: Context, answer: Answer) -> None:
                  Option(_("No, not yet"), payloads.NO)])
         return
     save_round(session, me, person, caller, days, ctx.now)
-    names = ", ".join(weekday_name(d) for d in days)
+    names = day_names(days)
     show_menu(ctx, _("Done: {caller} will phone {name} every {days}. {caller} gets a reminder with the number on "
                      "those days.", caller=caller.first_name or "?", name=person.first_name or "?", days=names))
     ctx.tell(caller, lambda: (_("{coordinator} asked you to phone {name} every {days}. On those days I will send you "
                                 "the number, and you tell me how it went.", coordinator=me.first_name,
                                 name=person.first_name or "?",
-                                days=", ".join(weekday_name(d) for d in days)), []), about=person.id)
-
-
-def _round_plan(session: Session, person: Person) -> CheckinPlan | None:
-    return session.scalar(select(CheckinPlan).where(CheckinPlan.person_id == person.id, CheckinPlan.kind == "round",
-                                                    CheckinPlan.status != "stopped")
-                          .order_by(CheckinPlan.id.desc()).limit(1))
+                                days=day_names(days)), []), about=person.id)
 
 
 def save_round(session: Session, coordinator: Person, person: Person, caller: Person, days: list[int],
                now: datetime) -> CheckinPlan:
-    """The person's round plan, created or changed (one per person). Written here directly:
-    models/plans.py (plan CRUD) is another helper's; the round has an empty ladder, since its
-    follow-up is the caller's FollowUp, not retries."""
-    plan = _round_plan(session, person)
-    if plan is None:
-        plan = CheckinPlan(person_id=person.id, neighbourhood_id=person.neighbourhood_id, kind="round",
-                           channel="round", ladder=[], time_local=ROUND_TIME)
-        session.add(plan)
-    plan.caller_id, plan.coordinator_id, plan.days = caller.id, coordinator.id, sorted(set(days))
-    plan.status, plan.paused_until = "active", None
-    plan.consent_how = "agreed to weekly calls; confirmed in the chat by the coordinator"
-    plan.consent_by, plan.consent_at = (coordinator.first_name or "")[:80], now
-    plan.next_due_at = first_due(plan.days, plan.time_local, now)
-    session.flush()
-    audit(session, coordinator.id, "round.assign", "checkin_plan", plan.id)
-    return plan
+    """The person's round plan, created or changed (one per person). The round has an empty
+    ladder: its follow-up is the caller's FollowUp, not retries."""
+    return save_plan(session, person, neighbourhood_id=person.neighbourhood_id, channel="round", kind="round",
+                     days=days, time_local=ROUND_TIME, now=now, caller=caller, coordinator=coordinator, ladder=[],
+                     consent_how="agreed to weekly calls; confirmed in the chat by the coordinator",
+                     consent_by=coordinator.first_name or "", actor_id=coordinator.id)
 
-
-def first_due(days: list[int], time_local: str, now: datetime) -> datetime | None:
-    """The next of ``days`` at ``time_local`` (Brussels) at or after ``now``. A local stand-in
-    until models/plan_times.next_due (the engine's) is merged."""
-    hours, minutes = (int(x) for x in time_local.split(":"))
-    local = now.astimezone(TZ)
-    for ahead in range(8):
-        day = local.date() + timedelta(days=ahead)
-        if day.weekday() in days:
-            at = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=TZ)
-            if at >= local:
-                return at.astimezone(now.tzinfo)
-    return None

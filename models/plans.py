@@ -121,7 +121,8 @@ def save_plan(session: Session, person: Person, *, neighbourhood_id: int, channe
         raise PlanError("caller", "a phone round needs a caller (--caller ADDRESS)")
     plan = current_plan(session, person.id, kind)
     if plan is None:
-        plan = CheckinPlan(person_id=person.id, kind=kind, ladder=[dict(s) for s in ladder or DEFAULT_LADDER])
+        plan = CheckinPlan(person_id=person.id, kind=kind,
+                           ladder=[dict(s) for s in (DEFAULT_LADDER if ladder is None else ladder)])
         session.add(plan)
     elif ladder is not None:
         plan.ladder = [dict(s) for s in ladder]

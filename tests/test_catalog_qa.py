@@ -165,6 +165,10 @@ DYNAMIC_LABELS = {
     "LANGUAGES[c]": "each language's own name: test_languages checks it fits",
     "nb.name": "a neighbourhood's name: data, and the sender falls back to numbered lines when long",
     "f\"{o['label']}: {o['topic']}\"": "which waiting question: numbered lines, the sender falls back when long",
+    "p.first_name or '?'": "a person's first name (a phone round's person): data, as nb.name",
+    "v.first_name or '?'": "a volunteer's first name (a phone round's caller): data, as nb.name",
+    "person.first_name or '?'": "a person's first name (/week): data, as nb.name",
+    "('✓ ' if d in days else '') + weekday_name(d)": "a weekday's name from CLDR (at most 13 letters), ticked",
 }
 
 
