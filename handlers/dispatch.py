@@ -25,6 +25,7 @@ from handlers import (account, alerts, ask, coordinator, free_text, offer, onboa
                       payloads, signals, tasks, waiting)  # (importing them registers their steps)
 # Flow modules that register their own steps, buttons, commands and sweeps (handlers/actions.py,
 # handlers/sweeps.py) when imported -- one line each:
+from handlers import reminders  # noqa: F401,E402
 from handlers.actions import ACTIONS, COMMANDS
 from handlers.answers import fold, is_bare, is_bare_yes, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,
