@@ -98,6 +98,11 @@ def day_words(day: date, today: date) -> str:
     return format_day(day)
 
 
+def _first_upper(label: str) -> str:
+    """A button label: "Morgen", "Woensdag 9 december" (the same words start a sentence's middle)."""
+    return label[:1].upper() + label[1:]
+
+
 def visit_words(at: datetime, now: datetime) -> str:
     """"tomorrow at 10:00", "woensdag 9 december om 14:00" -- in the current language."""
     day, today = at.astimezone(TZ).date(), now.astimezone(TZ).date()
@@ -211,16 +216,16 @@ def ask_day(ctx: Context, req: HelpRequest, intro: str = "") -> None:
     ctx.goto("remind.day", request_id=req.id)
     text = _("When will you go? Choose a day, or type it, for example “tomorrow at 14:30”.")
     ctx.say((intro + "\n\n" if intro else "") + text,
-            [Option(day_words(d, today), _payload("day", d.strftime("%Y%m%d"), req.id)) for d in days]
+            [Option(_first_upper(day_words(d, today)), _payload("day", d.strftime("%Y%m%d"), req.id)) for d in days]
             + [Option(_("Menu"), "menu")])
 
 
 def ask_time(ctx: Context, req: HelpRequest, day: date, intro: str = "") -> None:
     today = ctx.now.astimezone(TZ).date()
-    labels = {"morning": _("Morning (10:00)"), "afternoon": _("Afternoon (14:00)"), "evening": _("Evening (18:00)")}
-    options = [Option(labels[part], _payload("at", local_instant(day, at).astimezone(TZ).strftime("%Y%m%d%H%M"),
-                                                req.id))
-               for part, at in PART_TIMES.items() if local_instant(day, at) > ctx.now]
+    parts = [Option(_("Morning (10:00)"), "morning"), Option(_("Afternoon (14:00)"), "afternoon"),
+             Option(_("Evening (18:00)"), "evening")]
+    options = [Option(o.label, _payload("at", f"{day:%Y%m%d}{PART_TIMES[o.payload]:%H%M}", req.id)) for o in parts
+               if local_instant(day, PART_TIMES[o.payload]) > ctx.now]
     ctx.goto("remind.time", request_id=req.id, day=day.isoformat())
     text = _("At what time {day}? Choose, or type a time, for example 14:30.", day=day_words(day, today))
     ctx.say((intro + "\n\n" if intro else "") + text,

@@ -165,6 +165,8 @@ DYNAMIC_LABELS = {
     "LANGUAGES[c]": "each language's own name: test_languages checks it fits",
     "nb.name": "a neighbourhood's name: data, and the sender falls back to numbered lines when long",
     "f\"{o['label']}: {o['topic']}\"": "which waiting question: numbered lines, the sender falls back when long",
+    "_first_upper(day_words(d, today))": "a visit day (reminders): Today, Tomorrow or a date as format_day says it",
+    "o.label": "the reminders' parts of the day: the literal _() labels of the Options just above it",
 }
 
 

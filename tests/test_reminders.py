@@ -143,8 +143,8 @@ def test_claim_when_word_reminders_and_it_happened(chat, lang):
     # Maria: yes -> done by the existing path; she may thank Jan, Jan hears it is done
     got = chat.send("maria", payload=f"rm:did:{rid}")
     assert f"thanks:{rid}" in payloads_of(got)
-    assert str(T("{name} marked request #{id} as done. Thank you for helping! 🌻", lang, name="Maria", id=rid)) in texts(
-        chat.new("jan"))
+    done = T("{name} marked request #{id} as done. Thank you for helping! 🌻", lang, name="Maria", id=rid)
+    assert str(done) in texts(chat.new("jan"))
     with chat.sessions() as s:
         assert s.get(HelpRequest, rid).status == "done"
     got = chat.send("jan", payload=f"rm:did:{rid}")  # Jan's yes comes later: nothing twice
@@ -365,7 +365,7 @@ async def test_telegram_claim_when_word_and_reminder(telegram_fake, db_url, lang
         with rt.sessions() as s:
             req = s.scalar(select(HelpRequest))
             rid, word = req.id, req.doorstep_word
-        assert any(f"“{word}”" in m["text"] and f"rm:day:{today():%Y%m%d}:{rid}" in buttons_of(m) for m in got)
+        assert any(word in m["text"] and f"rm:day:{today():%Y%m%d}:{rid}" in buttons_of(m) for m in got)
         day = today() + timedelta(days=3)
         await people.press("Jan", f"rm:day:{day:%Y%m%d}:")
         await people.press("Jan", f"rm:at:{day:%Y%m%d}1800:")
@@ -375,14 +375,14 @@ async def test_telegram_claim_when_word_and_reminder(telegram_fake, db_url, lang
             when = str(T("{day} at {time}", lang, day=format_day(day), time="18:00"))
         told = "\n".join(m["text"] for m in people.sent_to("Maria"))
         assert str(T("{name} is coming {when} for request #{id}.", lang, name="Jan", when=when, id=rid)) in told
-        assert f"“{word}”" in told
+        assert word in told
         visit = local_instant(day, time(18))
         assert tick(rt.sessions, local_instant(day - timedelta(days=1), time(19))) == 1  # the evening before
         await settled(telegram_fake, rt)
-        assert f"“{word}”" in people.last("Jan")["text"] and "18:00" in people.last("Jan")["text"]
+        assert word in people.last("Jan")["text"] and "18:00" in people.last("Jan")["text"]
         assert tick(rt.sessions, visit - timedelta(hours=1)) == 1
         await settled(telegram_fake, rt)
-        assert f"“{word}”" in people.last("Jan")["text"] and "#" in people.last("Jan")["text"]
+        assert word in people.last("Jan")["text"] and "#" in people.last("Jan")["text"]
         assert tick(rt.sessions, visit + timedelta(hours=2)) == 1
         await people.press("Jan", "rm:did:")
         assert await people.await_button("Maria", "thanks:")
