@@ -384,12 +384,14 @@ def sweep_timers(session: Session, now: datetime) -> int:
     timers = claim(session, _due(now), Timer, now)
     for timer in timers:
         _fire(session, timer, now)
+    if timers:  # the lease was written past the ORM: released the same way (a postponed timer is free again)
+        session.execute(update(Timer).where(Timer.id.in_([t.id for t in timers])).values(lease_until=None)
+                        .execution_options(synchronize_session=False))
     return len(timers)
 
 
 def _fire(session: Session, timer: Timer, now: datetime) -> None:
     req = session.get(HelpRequest, timer.request_id) if timer.request_id is not None else None
-    timer.lease_until = None
     audience = _audience(session, timer, req, now)
     if audience is None:
         timer.status = "cancelled"  # its moment is over (claimed, done, cancelled, expired)

@@ -311,6 +311,24 @@ def test_two_sweeps_one_after_the_other_send_a_timer_once(chat):
         assert len(s.scalars(select(Outbox).where(Outbox.idempotency_key.like("timer:%"))).all()) == 1
 
 
+def test_a_sweep_skips_the_timers_another_sweep_holds(chat):
+    """Two instances on one PostgreSQL database: the second sweep skips the rows the first one
+    has locked (FOR UPDATE SKIP LOCKED) and the reminder goes out once. SQLite has one writer:
+    there the second sweep runs after the first and finds the timer done."""
+    day = today() + timedelta(days=3)
+    rid, _word = claim_and_visit(chat, "nl", day)
+    hour = local_instant(day, time(9))
+    with chat.sessions() as s, s.begin():
+        s.execute(update(Timer).where(Timer.kind == "evening").values(status="cancelled"))
+    with chat.sessions() as first, first.begin():
+        assert sweep_timers(first, hour) == 1
+        if first.get_bind().dialect.name == "postgresql":
+            with chat.sessions() as second, second.begin():
+                assert sweep_timers(second, hour) == 0  # held by the first: skipped, not waited for
+    assert tick(chat.sessions, hour) == 0
+    assert len(chat.new("jan")) == 1 and timers(chat.sessions, rid)["hour"][0] == "done"
+
+
 @pytest.mark.parametrize("text, lang, day, at", [
     ("10u", "nl", None, time(10)), ("14:30", "nl", None, time(14, 30)), ("14.30", "nl", None, time(14, 30)),
     ("morgen om 10 uur", "nl", 1, time(10)), ("dinsdagnamiddag", "nl", 1, time(14)),
