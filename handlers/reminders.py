@@ -447,6 +447,7 @@ def _remind(notifier: Notifier, req: HelpRequest, people: list[Person], now: dat
         if req.doorstep_word:
             text += "\n" + _("Say the word “{word}” at the door.", word=req.doorstep_word)
         return text, [Option(_("Send a message"), payloads.message(req.id)),
+                      Option(_("Change the time"), _payload("days", req.id)),
                       Option(_("Hand back"), payloads.hand_back(req.id))]
 
     notifier.tell_all(people, render, about=req.requester_id, purpose="reminder")

@@ -58,6 +58,8 @@ def do_claim(ctx: Context, raw: str | None) -> None:
         return
     if req.claimed_by_id == p.id and req.status == "claimed":
         show_claimed(ctx, req)
+        if req.visit_at is None:  # the question of when was not answered yet
+            reminders.ask_when(ctx, req)
         return
     if req.status != "open":
         show_menu(ctx, _("Thank you! Someone else is already helping with this one. 💛"))

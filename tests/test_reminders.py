@@ -122,6 +122,7 @@ def test_claim_when_word_reminders_and_it_happened(chat, lang):
     reminder = chat.new("jan")
     assert str(T("Say the word “{word}” at the door.", lang, word=word)) in texts(reminder)
     assert f"#{rid}" in texts(reminder) and f"handback:{rid}" in payloads_of(reminder)
+    assert f"rm:days:{rid}" in payloads_of(reminder)  # "Change the time"
     assert tick(chat.sessions, evening) == 0 and tick(chat.sessions, evening + MINUTE) == 0
     assert chat.new("jan") == [] and chat.new("maria") == []
     with chat.sessions() as s:
@@ -185,6 +186,37 @@ def test_a_day_typed_then_a_part_of_the_day(chat, lang):
     chat.send("jan", payload=f"rm:at:{tomorrow:%Y%m%d}1400:{rid}")
     with chat.sessions() as s:
         assert s.get(HelpRequest, rid).visit_at == local_instant(tomorrow, time(14))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_volunteer_changes_the_time_and_the_requester_hears_it(chat, lang):
+    day = today() + timedelta(days=3)
+    rid, word = claim_and_visit(chat, lang, day)
+    got = chat.send("jan", payload=f"rm:days:{rid}")  # "Change the time", from a reminder
+    later = day + timedelta(days=1)
+    assert f"rm:day:{later:%Y%m%d}:{rid}" in payloads_of(got)
+    chat.send("jan", payload=f"rm:at:{later:%Y%m%d}1800:{rid}")
+    with speaking(lang):
+        when = str(T("{day} at {time}", lang, day=format_day(later), time="18:00"))
+    told = texts(chat.new("maria"))
+    assert str(T("{name} is coming {when} for request #{id}.", lang, name="Jan", when=when, id=rid)) in told
+    assert word in told
+    visit = local_instant(later, time(18))
+    kinds = timers(chat.sessions, rid)
+    assert kinds["hour"] == ("pending", visit - timedelta(hours=1))
+    assert kinds["evening"] == ("pending", local_instant(day, time(19)))
+    assert kinds["happened"] == ("pending", visit + timedelta(hours=2))
+
+
+def test_claim_pressed_again_asks_when_until_it_is_answered(chat):
+    rid = claimed_with_people(chat, "nl")
+    chat.send("jan", payload=f"claim:{rid}")
+    chat.send("jan", payload="menu")
+    got = chat.send("jan", payload=f"claim:{rid}")
+    assert any(p.startswith("rm:day:") for p in payloads_of(got[-1:]))
+    chat.send("jan", payload=f"rm:at:{today() + timedelta(days=3):%Y%m%d}1000:{rid}")
+    got = chat.send("jan", payload=f"claim:{rid}")
+    assert not any(p.startswith("rm:") for p in payloads_of(got))
 
 
 def test_a_request_with_a_day_asks_only_the_time(chat):
