@@ -12,6 +12,7 @@ from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, format_day, today
 from handlers.labels import THIS_WEEK, WHEN_LABELS, category, label, request_line
 from handlers.menu import show_menu
+from handlers.reminders import request_opened
 from handlers.signals import professional
 from handlers.steps import step
 from handlers.when import numeric_date
@@ -343,6 +344,7 @@ def on_confirm(ctx: Context, answer: Answer) -> None:
                          ctx.data("when", "week"), date.fromisoformat(due) if due else None,
                          ctx.data("address") or ctx.person.address_full, on_behalf_of=ctx.data("on_behalf_of"),
                          media=ctx.data("media", []))
+    request_opened(ctx.session, req, ctx.now)  # reminders: unclaimed -> coordinators, "still needed?"
     told = notify_volunteers(ctx, req)
     if not ctx.person.is_resident and not req.on_behalf_of:  # set only when it changes: no flush for nothing
         ctx.person.is_resident = True

@@ -26,8 +26,8 @@ from handlers import (account, alerts, ask, coordinator, free_text, offer, onboa
 # Flow modules that register their own steps, buttons, commands and sweeps (handlers/actions.py,
 # handlers/sweeps.py) when imported -- one line each:
 from handlers import checkins  # noqa: F401,E402  (check-ins, their ladder, follow-ups: handlers/followups.py)
-from handlers import rounds, week  # noqa: F401,E402
 from handlers import checkin_plan, same_phone  # noqa: F401,E402  (/checkin, the coordinator's enrolment, hello)
+from handlers import reminders, rounds, week  # noqa: F401,E402  (around a task; phone rounds; /week)
 from handlers.actions import ACTIONS, COMMANDS
 from handlers.answers import fold, is_bare, is_bare_yes, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,

@@ -2,7 +2,7 @@
 thank, cancel, and pass messages between the two without sharing phone numbers."""
 from __future__ import annotations
 
-from handlers import payloads
+from handlers import payloads, reminders
 from handlers.ask import notify_volunteers
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, fragment, ngettext
@@ -58,6 +58,8 @@ def do_claim(ctx: Context, raw: str | None) -> None:
         return
     if req.claimed_by_id == p.id and req.status == "claimed":
         show_claimed(ctx, req)
+        if req.visit_at is None:  # the question of when was not answered yet
+            reminders.ask_when(ctx, req)
         return
     if req.status != "open":
         show_menu(ctx, _("Thank you! Someone else is already helping with this one. 💛"))
@@ -72,7 +74,9 @@ def do_claim(ctx: Context, raw: str | None) -> None:
         show_menu(ctx, _("Thank you! Someone else was just a little faster and is helping with this one. 💛"))
         return
     ctx.session.refresh(req)
+    reminders.claimed(ctx.session, req)
     show_claimed(ctx, req)
+    reminders.ask_when(ctx, req)
     if req.requester:
         ctx.tell(
             req.requester,
@@ -82,7 +86,7 @@ def do_claim(ctx: Context, raw: str | None) -> None:
                     name=p.first_name,
                     id=req.id,
                     category=category(req.category),
-                ),
+                ) + " " + reminders.word_line(p.first_name, req.doorstep_word),
                 [
                     Option(_("Message {name}", name=p.first_name), payloads.message(req.id)),
                     Option(_("Menu"), "menu"),
@@ -119,6 +123,7 @@ def do_hand_back(ctx: Context, raw: str | None) -> None:
         refuse(ctx)
         return
     hand_back(ctx.session, req, p.id)
+    reminders.handed_back(ctx.session, req, ctx.now)
     show_menu(ctx, _("No problem, thank you for letting us know. We will look for someone else."))
     if req.requester:
         ctx.tell(req.requester, lambda: (_("{name} cannot help with request #{id} after all. We are looking for "
@@ -132,6 +137,7 @@ def do_done(ctx: Context, raw: str | None) -> None:
         refuse(ctx)
         return
     mark_done(ctx.session, req, p.id)
+    reminders.closed(ctx.session, req)
     volunteer = req.claimed_by
     if p.id == req.claimed_by_id:
         show_menu(ctx, _("Wonderful, thank you for helping a neighbour! 🌻"))
@@ -205,6 +211,7 @@ def do_cancel(ctx: Context, raw: str | None) -> None:
         return
     volunteer = req.claimed_by if req.status == "claimed" else None
     cancel_request(ctx.session, req, p.id)
+    reminders.closed(ctx.session, req)
     show_menu(ctx, _("Request #{id} is cancelled.", id=req.id))
     if volunteer:
         ctx.tell(

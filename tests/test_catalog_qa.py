@@ -169,6 +169,8 @@ DYNAMIC_LABELS = {
     "v.first_name or '?'": "a volunteer's first name (a phone round's caller): data, as nb.name",
     "person.first_name or '?'": "a person's first name (/week): data, as nb.name",
     "('✓ ' if d in days else '') + weekday_name(d)": "a weekday's name from CLDR (at most 13 letters), ticked",
+    "_first_upper(day_words(d, today))": "a visit day (reminders): Today, Tomorrow or a date as format_day says it",
+    "o.label": "the reminders' parts of the day: the literal _() labels of the Options just above it",
 }
 
 

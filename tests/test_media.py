@@ -59,4 +59,4 @@ def test_a_shared_location_becomes_the_address_shown_only_after_the_claim(chat):
     with chat.sessions() as s:
         req = s.scalar(select(HelpRequest))
     got = chat.send("jan", payload=f"claim:{req.id}")
-    assert "mlat=50.836000&mlon=4.389000" in got[-1]["text"]
+    assert "mlat=50.836000&mlon=4.389000" in "\n".join(m["text"] for m in got)
