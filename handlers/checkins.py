@@ -115,17 +115,22 @@ def contact_many(session: Session, occs: list[CheckinOccurrence], now: datetime,
                 occ.status, occ.next_at, occ.closed_at = "closed", None, now
             sent[occ.id] = False
             continue
-        send_at = quiet_until(now, plan.quiet_start, plan.quiet_end) or now  # the plan's quiet hours are theirs
+        quiet_end = quiet_until(now, plan.quiet_start, plan.quiet_end)  # the plan's quiet hours are theirs
+        if quiet_end is not None:
+            # Nothing is written now: a row waiting for the morning would hold back every later
+            # message to them (one chat's messages keep their order), an answer to 112 words too.
+            # The ladder sweep says this hello at the end of the quiet hours (see climb).
+            attempts.append(attempt(occ, person.id, step, "postponed", now, channel=where))
+            occ.next_at = quiet_end
+            sent[occ.id] = True
+            continue
         before = len(notifier.outgoing)
-        _hello(notifier, occ, identity, send_at)
+        _hello(notifier, occ, identity, now)
         for row in notifier.outgoing[before:]:
             row["idempotency_key"] = f"{key}:1"  # one row per hello: its key is the occurrence's and the step's
-            if send_at > now:  # quiet hours: it waits for their end (as long from the real time, for `tick --at`)
-                row["next_attempt_at"] = notifier.send_at + (send_at - now)
         said[person.id] = said.get(person.id, 0) + 1
-        attempts.append(attempt(occ, person.id, step, "queued" if send_at <= now else "postponed", now, channel=where,
-                                key=f"{key}:1"))
-        _schedule_next(occ, send_at, VOICE_WAIT_MINUTES if where == "voice" else 0)
+        attempts.append(attempt(occ, person.id, step, "queued", now, channel=where, key=f"{key}:1"))
+        _schedule_next(occ, now, VOICE_WAIT_MINUTES if where == "voice" else 0)
         sent[occ.id] = True
     notifier.write()
     log_attempts(session, attempts)
@@ -199,6 +204,10 @@ def climb(session: Session, occ: CheckinOccurrence, now: datetime) -> None:
         occ.status, occ.answer, occ.answered_at, occ.next_at = "answered", "wrote", now, None
         log_attempt(session, occ, person.id, "answer", "wrote", now)
         return
+    postponed = _postponed(session, occ)
+    if postponed is not None:  # a hello (or a rung) kept for the end of the quiet hours: said now
+        contact(session, occ, now, step=postponed.step, channel=postponed.channel)
+        return
     ladder = ladder_of(plan)
     # Found long after its time (buurtbot was down): "All well?" again days later would puzzle
     # the person, so the rungs that ask them again are passed; the people rungs still run.
@@ -233,6 +242,14 @@ def climb(session: Session, occ: CheckinOccurrence, now: datetime) -> None:
             log_attempt(session, occ, person.id, str(kind)[:20], "skipped", now)
     if occ.status == "waiting":
         occ.next_at = None
+
+
+def _postponed(session: Session, occ: CheckinOccurrence) -> CheckinAttempt | None:
+    """The last contact of ``occ``, if it was kept for the end of the quiet hours."""
+    last = session.scalars(select(CheckinAttempt).where(
+        CheckinAttempt.occurrence_id == occ.id, CheckinAttempt.step.in_(CONTACT_STEPS))
+        .order_by(CheckinAttempt.id.desc()).limit(1)).first()
+    return last if last is not None and last.outcome == "postponed" else None
 
 
 def _wrote_since(session: Session, occ: CheckinOccurrence) -> bool:

@@ -295,14 +295,26 @@ def test_quiet_hours_postpone_and_the_greeting_follows(chat):
         s.add(occ)
         s.flush()
         assert contact(s, occ, late, step="checkin")
-        row = s.scalars(select(Outbox).where(Outbox.address == "maria")).one()
+        # Nothing waits in the outbox overnight (it would hold back every later message to her).
+        assert s.scalars(select(Outbox).where(Outbox.address == "maria")).all() == []
         morning = (T0 + timedelta(days=1)).replace(hour=8, minute=0)
-        # as long after the real time as 08:00 is after the (rehearsed) 22:30: 9.5 hours
-        assert row.next_attempt_at - row.created_at == morning - late
-        assert occ.next_at == morning + timedelta(minutes=10)
+        assert occ.next_at == morning
+        assert s.scalars(select(CheckinAttempt.outcome)).all() == ["postponed"]
+        occ_id = occ.id
+    with chat.sessions() as s, s.begin():  # a message to her in the night goes at once, nothing holds it
+        s.add(Outbox(idempotency_key="reply:night", channel="demo", address="maria", text="112", purpose="reply"))
+    from models.outbox import due
+    with chat.sessions() as s:
+        assert [r.idempotency_key for r in due(s, "demo", late + timedelta(minutes=1))] == ["reply:night"]
+    with chat.sessions() as s, s.begin():  # the morning's ladder sweep says the hello, then the ladder goes on
+        assert sweep_ladder(s, morning - timedelta(minutes=1)) == 0
+        assert sweep_ladder(s, morning) == 1
+        row = s.scalars(select(Outbox).where(Outbox.address == "maria", Outbox.purpose == "checkin")).one()
         assert row.text.startswith(str(T("Good morning {name}, this is {sender}.", "nl", name="Maria",
                                          sender="Fatima")))
-        assert s.scalars(select(CheckinAttempt.outcome)).all() == ["postponed"]
+        occ = s.get(CheckinOccurrence, occ_id)
+        assert occ.next_at == morning + timedelta(minutes=10) and occ.ladder_index == 0
+        assert s.scalars(select(CheckinAttempt.outcome).order_by(CheckinAttempt.id)).all() == ["postponed", "queued"]
 
 
 def test_weekly_cap_and_stop_send_nothing(chat):
