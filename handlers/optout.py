@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from sqlalchemy import update
+
 from handlers import account, lexicon, onboarding
 from handlers.core import Context
 from handlers.i18n import _
 from handlers.menu import show_menu
+from models import ChannelIdentity
 from models import outbox as queue
 
 OPT_OUT, OPT_IN, HELP = "optout", "optin", "keyword-help"
+#: Channels whose address is a phone number (the same number a check-in call rings).
+PHONE_CHANNELS = ("sms", "whatsapp")
 PAYLOADS = (OPT_OUT, OPT_IN, HELP)
 #: Longer messages are sentences, not keywords.
 KEYWORD_LENGTH = 20
@@ -43,6 +48,7 @@ def handle(ctx: Context, payload: str) -> None:
             return  # confirmed once already
         identity.opted_out_at = ctx.now
         queue.cancel_queued(ctx.session, identity.channel, identity.address, "opted out")
+        _calls_too(ctx, ctx.now)
         ctx.clear()
         ctx.say(_("You will not get any more messages from us on this number. Send START to receive them again."),
                 purpose=OPT_OUT)
@@ -55,10 +61,24 @@ def handle(ctx: Context, payload: str) -> None:
                   "In an emergency call 112."))
 
 
+def _calls_too(ctx: Context, at) -> None:
+    """STOP by SMS or WhatsApp means "not on this number": the check-in calls to it stop too
+    (and START brings them back)."""
+    if ctx.identity.channel not in PHONE_CHANNELS:
+        return
+    ctx.session.execute(update(ChannelIdentity).where(ChannelIdentity.channel == "voice",
+                                                      ChannelIdentity.address == ctx.identity.address)
+                        .values(opted_out_at=at).execution_options(synchronize_session=False))
+    if at is not None:
+        queue.cancel_queued(ctx.session, "voice", ctx.identity.address, "opted out")
+
+
 def opt_in(ctx: Context) -> None:
     """START (or /start) from an address that sent STOP: messages again, and where they were."""
     was_out = ctx.identity.opted_out_at is not None
     ctx.identity.opted_out_at = None
+    if was_out:
+        _calls_too(ctx, None)
     if ctx.person is None:
         onboarding.start(ctx, None)
     elif was_out:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.i18n import catalog, fill
-from models import ChannelIdentity, Person
+from models import ChannelIdentity, Outbox, Person
 from models.base import utcnow
 from models.network import neighbourhood_by_slug
 from models.plans import ensure_identity, save_plan
@@ -79,3 +79,26 @@ async def test_an_enrolled_persons_first_words_asking_for_help_are_greeted_and_p
 async def test_an_unknown_number_still_joins_as_usual(world):
     got = await world.say("Newcomer", "Hallo", channel="sms")
     assert "Nederlands" in "\n".join(got)
+
+
+async def test_stop_by_sms_stops_the_check_in_calls_to_that_number_and_start_brings_them_back(world):
+    """"Not on this number" means the calls too: STOP by SMS opts the voice identity of that number out."""
+    number = enrol(world, "Maria", "nl", "voice")
+    world.phones["Maria"] = ("sms", number)
+    await world.say("Maria", "Hallo")
+    with world.rt.sessions() as s, s.begin():
+        voice = s.scalar(select(ChannelIdentity).where(ChannelIdentity.channel == "voice",
+                                                       ChannelIdentity.address == number))
+        s.add(Outbox(idempotency_key="checkin:queued", channel="voice", address=number, identity_id=voice.id,
+                     text="Goedemorgen Maria", purpose="checkin"))
+
+    def voice_state():
+        with world.rt.sessions() as s:
+            return (s.scalar(select(ChannelIdentity.opted_out_at).where(
+                ChannelIdentity.channel == "voice", ChannelIdentity.address == number)) is not None,
+                s.scalar(select(Outbox.status).where(Outbox.idempotency_key == "checkin:queued")))
+
+    await world.say("Maria", "STOP")
+    assert voice_state() == (True, "failed")
+    await world.say("Maria", "START")
+    assert voice_state()[0] is False
