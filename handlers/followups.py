@@ -112,7 +112,7 @@ def give_lookin(session: Session, occ: CheckinOccurrence, buddy: Person, deadlin
         lines.append(_("Please go by {deadline}.", deadline=format_day(fu.deadline_at)))
         return "\n".join(lines), [Option(_("I'm going"), f"fu:go:{fu.id}"), Option(_("I can't"), f"fu:cant:{fu.id}")]
 
-    if not notifier.tell(buddy, render, purpose=PURPOSE, even_if_paused=True):
+    if not notifier.tell(buddy, render, purpose=PURPOSE):  # a buddy who said /stop is not asked: the next rung
         session.delete(fu)
         session.flush()
         return None
@@ -144,7 +144,7 @@ def give_callback(session: Session, occ: CheckinOccurrence, now: datetime, why: 
             text += "\n" + _("Please call by {deadline}.", deadline=format_day(deadline))
             return text, [Option(_("I'll call"), f"fu:call:{fu.id}"), Option(_("I can't"), f"fu:cant:{fu.id}")]
 
-        if notifier.tell(helper, render, purpose=PURPOSE, even_if_paused=True):
+        if notifier.tell(helper, render, purpose=PURPOSE):  # /stop holds: the next helper is asked
             notifier.write()
             log_attempt(session, occ, person.id, "callback", "asked", now, followup=fu, actor_id=helper.id)
             return helper

@@ -214,6 +214,18 @@ def test_no_buddy_goes_to_the_coordinator(chat):
     assert occurrence(chat, ids).next_at is None
 
 
+def test_a_buddy_who_said_stop_is_not_asked_and_the_coordinator_hears_at_once(chat):
+    ids = setup(chat)
+    with chat.sessions() as s, s.begin():
+        s.get(Person, ids["jan"]).paused = True  # Jan typed /stop: "no more messages from us"
+    sweep(chat, sweep_ladder, 10)
+    chat.new("coordinator")
+    assert sweep(chat, sweep_ladder, 20) == 1
+    assert chat.new("jan") == []
+    assert chat.new("coordinator"), "the coordinator hears instead"
+    assert timeline(chat, ids)[-2:] == [("buddy", "skipped"), ("coordinator", "no_answer")]
+
+
 @pytest.mark.parametrize("buddy", [True, False])
 def test_answer_2_gives_a_callback_task(chat, buddy):
     ids = setup(chat, buddy=buddy)
