@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from models import ChannelIdentity, Outbox, Person
 from models.base import TZ
+from models.outbox import SAID_FIRST
 from models.schedules import CheckinPlan
 from models.tasks import week_start
 
 DEFAULT_QUIET = ("21:00", "08:00")
 #: Outbox purposes that count against the weekly cap (what buurtbot says first).
-PROACTIVE = ("checkin", "reminder", "round")
+PROACTIVE = SAID_FIRST
 WEEKLY_CAP = 14
 
 

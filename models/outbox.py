@@ -212,6 +212,21 @@ def reroute(session: Session, row: Outbox, to: ChannelIdentity, reason: str) -> 
     return copy
 
 
+#: What buurtbot says first (a hello, a reminder, a caller's reminder): it no longer goes once
+#: the person said /stop or their plan was paused or stopped (handlers/quiet.py counts them).
+SAID_FIRST = ("checkin", "reminder", "round")
+
+
+def cancel_said_first(session: Session, person_id: int, error: str) -> int:
+    """A hello or reminder still queued for the person does not go out after all."""
+    identities = select(ChannelIdentity.id).where(ChannelIdentity.person_id == person_id)
+    result = session.execute(update(Outbox).where(Outbox.identity_id.in_(identities),
+                                                  Outbox.purpose.in_(SAID_FIRST),
+                                                  Outbox.status.in_(("pending", "held")))
+                             .values(status="failed", error=error[:200]).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 def cancel_queued(session: Session, channel: str, address: str, error: str) -> None:
     """Nothing still queued for that address goes out (a STOP, a blocked bot)."""
     session.execute(update(Outbox).where(Outbox.channel == channel, Outbox.address == address,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models.audit import audit
 from models.base import TZ
+from models.outbox import cancel_said_first
 from models.people import ChannelIdentity, Person
 from models.plan_times import next_due
 from models.schedules import DEFAULT_LADDER, CheckinPlan
@@ -152,6 +153,7 @@ def pause(session: Session, plan: CheckinPlan, until: date | None, now: datetime
     if until is not None and until <= local_day(now):
         raise PlanError("until", "the pause must end on a day after today")
     plan.status, plan.paused_until = "paused", until
+    cancel_said_first(session, plan.person_id, "plan paused")
     plan.next_due_at = None if until is None else next_due(plan.days, plan.time_local, now, paused_until=until)
     audit(session, actor_id, "plan.pause", "checkin_plan", plan.id)
 
@@ -166,6 +168,7 @@ def resume(session: Session, plan: CheckinPlan, now: datetime, actor_id: int | N
 
 def stop(session: Session, plan: CheckinPlan, actor_id: int | None = None) -> None:
     plan.status, plan.paused_until, plan.next_due_at = "stopped", None, None
+    cancel_said_first(session, plan.person_id, "plan stopped")
     audit(session, actor_id, "plan.stop", "checkin_plan", plan.id)
 
 

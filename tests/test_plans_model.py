@@ -89,3 +89,29 @@ def test_save_pause_resume_stop_and_find(sessions):
             s.flush()
             ensure_identity(s, other, "voice", "+3225551234")
         assert taken.value.code == "taken"
+
+
+@pytest.mark.parametrize("how", ["pause", "stop"])
+def test_pausing_or_stopping_a_plan_cancels_the_hellos_still_queued_but_not_the_replies(sessions, how):
+    from sqlalchemy import select
+
+    from models import Outbox
+
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    with sessions() as s, s.begin():
+        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+        maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
+        s.add(maria)
+        s.flush()
+        identity = ensure_identity(s, maria, "voice", "+3225551234")
+        s.flush()
+        plan = save_plan(s, maria, neighbourhood_id=nb.id, channel="voice", days=[0], time_local="10:00", now=now,
+                         consent_how="by phone", consent_by="Fatima")
+        for key, purpose in (("hello", "checkin"), ("remind", "reminder"), ("answer", "reply")):
+            s.add(Outbox(idempotency_key=key, channel="voice", address="+3225551234", identity_id=identity.id,
+                         text="x", purpose=purpose))
+        s.flush()
+        pause(s, plan, None, now) if how == "pause" else stop(s, plan)
+        s.flush()
+        status = dict(s.execute(select(Outbox.idempotency_key, Outbox.status)).all())
+    assert status == {"hello": "failed", "remind": "failed", "answer": "pending"}
