@@ -110,6 +110,7 @@ def save_plan(session: Session, person: Person, *, neighbourhood_id: int, channe
               actor_id: int | None = None) -> CheckinPlan:
     """Create the person's plan, or change the one they have (of this kind): always with the
     consent given for it now. Returns the plan with its next due time."""
+    ladder = checked_ladder(ladder)
     days = sorted({int(d) for d in days})
     if not days or any(not 0 <= d <= 6 for d in days):
         raise PlanError("days", "give at least one day, mon..sun")
@@ -140,6 +141,29 @@ def save_plan(session: Session, person: Person, *, neighbourhood_id: int, channe
     session.flush()
     audit(session, actor_id, "plan.save", "checkin_plan", plan.id)
     return plan
+
+
+#: The rungs a ladder may have (handlers/checkins.climb) and the numbers each may carry.
+RUNGS = {"retry": ("after",), "second_channel": ("after",), "buddy": ("after", "deadline"), "coordinator": ("after",)}
+
+
+def checked_ladder(ladder: list[dict] | None) -> list[dict] | None:
+    """A ladder as the sweep can run it, or PlanError: one bad rung would otherwise stop every
+    check-in of its sweep's batch, at every tick."""
+    if ladder is None:
+        return None
+    if not isinstance(ladder, list):
+        raise PlanError("ladder", "the ladder is a list of steps")
+    for rung in ladder:
+        if not isinstance(rung, dict) or rung.get("step") not in RUNGS:
+            raise PlanError("ladder", f"each step is one of {', '.join(RUNGS)}")
+        for key, value in rung.items():
+            if key == "step":
+                continue
+            if key not in RUNGS[rung["step"]] or not isinstance(value, int) or isinstance(value, bool) \
+                    or not 0 <= value <= 7 * 24 * 60:
+                raise PlanError("ladder", f"{rung['step']}: {key} must be whole minutes (0 to a week)")
+    return [dict(r) for r in ladder]
 
 
 def local_day(now: datetime) -> date:

@@ -115,3 +115,24 @@ def test_pausing_or_stopping_a_plan_cancels_the_hellos_still_queued_but_not_the_
         s.flush()
         status = dict(s.execute(select(Outbox.idempotency_key, Outbox.status)).all())
     assert status == {"hello": "failed", "remind": "failed", "answer": "pending"}
+
+
+@pytest.mark.parametrize("ladder", [
+    [{"step": "retry", "after": "soon"}], [{"step": "jump"}], [{"after": 10}], [{"step": "retry", "after": -1}],
+    [{"step": "retry", "deadline": 60}], "retry", [["retry"]], [{"step": "buddy", "deadline": True}],
+])
+def test_a_ladder_the_sweep_could_not_run_is_refused(sessions, ladder):
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    with sessions() as s, s.begin():
+        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+        maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
+        s.add(maria)
+        s.flush()
+        with pytest.raises(PlanError) as refused:
+            save_plan(s, maria, neighbourhood_id=nb.id, channel="demo", days=[0], time_local="10:00", now=now,
+                      consent_how="by phone", consent_by="Fatima", ladder=ladder)
+        assert refused.value.code == "ladder"
+        plan = save_plan(s, maria, neighbourhood_id=nb.id, channel="demo", days=[0], time_local="10:00", now=now,
+                         consent_how="by phone", consent_by="Fatima",
+                         ladder=[{"step": "retry", "after": 5}, {"step": "buddy", "after": 0, "deadline": 30}])
+        assert plan.ladder[1] == {"step": "buddy", "after": 0, "deadline": 30}
