@@ -33,7 +33,9 @@ WEEK = "wk"
 BUTTONS = 10
 #: The newest events of a timeline shown (one message must stay readable).
 TIMELINE = 30
-REACHED = ("answered", "closed")
+#: How a buddy who looked in closes an occurrence when they saw the person (else closed means
+#: not contacted at all: over the weekly cap, asked for quiet, the plan paused meanwhile).
+SEEN = ("all_well", "needed_help")
 
 #: What happened to someone not reached, as the coordinator reads it ({helper}: a first name).
 WHAT = {
@@ -120,7 +122,8 @@ def not_reached(session: Session, neighbourhood_id: int, now: datetime) -> list[
     reached: set[int] = set()
     for occ in occurrences:
         latest[occ.person_id] = occ
-        if occ.status in REACHED:
+        fu = followups.get(occ.id)
+        if occ.status == "answered" or (occ.status == "closed" and fu is not None and fu.outcome in SEEN):
             reached.add(occ.person_id)
     out: dict[int, tuple[Person, str, str | None]] = {}
     for plan in plans:
@@ -139,6 +142,8 @@ def not_reached(session: Session, neighbourhood_id: int, now: datetime) -> list[
 def _what(occ: CheckinOccurrence, fu: FollowUp | None) -> tuple[str, str | None]:
     if occ.status == "missed_by_system":
         return "missed", None
+    if occ.status == "closed" and (fu is None or fu.outcome not in SEEN):
+        return "no_contact", None  # never said hello: over the cap, asked for quiet, paused meanwhile
     helper = fu.assignee.first_name if fu is not None and fu.assignee is not None else None
     if fu is not None and fu.kind == "round" and fu.status != "done":  # done and not answered: skipped
         if fu.outcome == "worried":

@@ -68,11 +68,16 @@ def test_who_has_not_been_reached_this_week(sessions):
         s.add(FollowUp(kind="round", person_id=bob.person_id, neighbourhood_id=nb.id, assignee_id=people["Lucie"].id,
                        occurrence_id=o.id, status="acknowledged", outcome="later"))
         occ(plan("Zoe", [0], nb_id=other.id), 7, "waiting")          # another neighbourhood
+        occ(plan("Ahmed", [0]), 7, "closed")                         # closed without a hello (capped): not reached
+        lucie = plan("Lucie", [0])
+        o = occ(lucie, 7, "closed")                                  # closed by a buddy who saw her: reached
+        s.add(FollowUp(kind="lookin", person_id=lucie.person_id, neighbourhood_id=nb.id,
+                       assignee_id=people["Tom"].id, occurrence_id=o.id, status="done", outcome="all_well"))
         occ(plan("Maria", [3], kind="round"), 10, "waiting", hour=13)  # later today: not yet due
 
         got = [(p.first_name, what, helper) for p, what, helper in not_reached(s, nb.id, THURSDAY)]
-        assert got == [("Bob", "round_later", "Lucie"), ("Els", "no_contact", None), ("Piet", "missed", None),
-                       ("Rosa", "lookin_going", "Ahmed")]
+        assert got == [("Ahmed", "no_contact", None), ("Bob", "round_later", "Lucie"), ("Els", "no_contact", None),
+                       ("Piet", "missed", None), ("Rosa", "lookin_going", "Ahmed")]
         assert [p.first_name for p, *_r in not_reached(s, other.id, THURSDAY)] == ["Zoe"]
         # on Monday at 09:00 nothing was due yet
         assert not_reached(s, nb.id, local(7, 9)) == []
