@@ -44,7 +44,7 @@ async def test_a_voice_row_becomes_one_call_as_twilio_documents_it(voice):
     assert form["Url"].startswith(f"{PUBLIC}{TWIML_PATH}?row={row_id}&t=")
     assert form["StatusCallback"].startswith(f"{PUBLIC}{STATUS_PATH}?row={row_id}&t=")
     assert form["StatusCallbackEvent"] == EVENTS == ["initiated", "ringing", "answered", "completed"]
-    assert form["MachineDetection"] == "Enable" and form["Timeout"] == "20"
+    assert form["MachineDetection"] == "DetectMessageEnd" and form["Timeout"] == "20"
     row = voice.row(row_id)
     assert row.status == "sent" and row.platform_message_id == call.sid and call.sid.startswith("CA")
     await voice.drain()  # nothing is called twice
@@ -454,3 +454,24 @@ def test_buurtbot_run_places_the_call_and_answers_twilio_over_http(twilio_edge, 
     assert "Traceback" not in out, out
     for secret in (number, "665544", "Godelieve", AUTH_TOKEN, "Goedemorgen"):
         assert secret not in out, out
+
+
+async def test_a_status_callback_that_fails_answers_500_and_logs_no_number(voice, monkeypatch, caplog):
+    """A database failure while recording a call's status: Twilio hears 500, the log names the
+    exception's type only (a database error's text can carry the number), and nothing is kept."""
+    from bot.channels.voice import calls as voice_calls
+
+    row_id, occ = voice.checkin(number="+3225550199")
+    call = await voice.call(row_id)
+
+    def broken(session, event, now):
+        session.add(CheckinAttempt(occurrence_id=occ, person_id=1, step="call", outcome="half-written"))
+        session.flush()
+        raise RuntimeError("INSERT failed for +3225550199")
+
+    monkeypatch.setattr(voice_calls, "status", broken)
+    with caplog.at_level("INFO"):
+        response = await call.status("no-answer")
+    assert response.status_code == 500
+    assert "RuntimeError" in caplog.text and "3225550199" not in caplog.text
+    assert ("call", "half-written") not in voice.attempts(occ)

@@ -124,6 +124,10 @@ class VoiceChannel:
         event = await self._event(request)
         if isinstance(event, Response):
             return event
-        changed = await run_in_threadpool(self._run, lambda s: calls.status(s, event, self.now()))
+        try:
+            changed = await run_in_threadpool(self._run, lambda s: calls.status(s, event, self.now()))
+        except Exception as exc:  # noqa: BLE001 -- logged by type only: a database error's text can carry numbers
+            log.error("voice status failed: %s", type(exc).__name__)
+            return Response(status_code=500)
         log.info("voice status %s%s", event.status or "-", "" if changed else " (seen before)")
         return Response(status_code=204)

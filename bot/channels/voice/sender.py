@@ -30,6 +30,10 @@ from handlers.i18n import speaking
 from models import Outbox
 from models import outbox as queue
 
+#: Answering machine detection that waits for the greeting's end (the beep) before our TwiML is
+#: fetched for a machine, so the short voicemail is recorded, not spoken over the greeting
+#: ("Enable" answers at once); a person who picks up is told "human" as fast.
+MACHINE_DETECTION = "DetectMessageEnd"
 TWIML_PATH, GATHER_PATH, STATUS_PATH = "/twilio/voice/twiml", "/twilio/voice/gather", "/twilio/voice/status"
 EVENTS = ["initiated", "ringing", "answered", "completed"]
 RING_SECONDS = 20
@@ -67,7 +71,7 @@ class VoiceSender(OutboxSender):
             call = await self.client.calls.create_async(
                 to=row.address, from_=self.from_, url=self.url(TWIML_PATH, row.id),
                 status_callback=self.url(STATUS_PATH, row.id), status_callback_event=EVENTS,
-                machine_detection="Enable", timeout=RING_SECONDS)
+                machine_detection=MACHINE_DETECTION, timeout=RING_SECONDS)
         except TwilioRestException as exc:
             return self._refused(exc)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, TwilioException) as exc:
