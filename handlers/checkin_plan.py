@@ -33,14 +33,12 @@ from handlers.tasks import refuse
 from handlers.when import numeric_date
 from handlers.when import read as read_when
 from models import Person
-from models.plans import (PlanError, current_plan, ensure_identity, find_person, is_paused, local_day, pause,
-                          resume, save_plan, stop)
+from models.plans import (EARLIEST, LATEST, PlanError, current_plan, ensure_identity, find_person, in_the_day,
+                          is_paused, local_day, pause, resume, save_plan, stop)
 
 SHOW = "plan"
 #: Parts of the day as buttons, and as words ("'s ochtends", "le matin").
 PART_TIMES = {"morning": "10:00", "afternoon": "14:00", "evening": "18:00"}
-#: A check-in is never planned in the night (the quiet hours start at 21:00 and end at 08:00).
-EARLIEST, LATEST = "08:00", "21:00"
 #: How a coordinator may have someone reached: no chat address is known for them yet.
 ENROL_CHANNELS = ("voice", "sms", "whatsapp")
 #: What a coordinator's enrolment has asked before each of its questions.
@@ -221,7 +219,7 @@ def on_time(ctx: Context, answer: Answer) -> None:
         if time_local is None:
             part = read_when(answer.text, fold(answer.text), [ctx.person.language], local_day(ctx.now)).part
             time_local = PART_TIMES.get(part)
-    if time_local is None or not EARLIEST <= time_local <= LATEST:
+    if time_local is None or not in_the_day(time_local):
         intro = _("Please choose a time between {start} and {end}.", start=EARLIEST, end=LATEST) \
             if answer.text or answer.payload else None
         ask_time(ctx, intro)

@@ -111,6 +111,8 @@ def save_plan(session: Session, person: Person, *, neighbourhood_id: int, channe
     """Create the person's plan, or change the one they have (of this kind): always with the
     consent given for it now. Returns the plan with its next due time."""
     ladder = checked_ladder(ladder)
+    if kind == "checkin" and not in_the_day(time_local):
+        raise PlanError("time", f"a check-in is between {EARLIEST} and {LATEST} (the night is quiet)")
     days = sorted({int(d) for d in days})
     if not days or any(not 0 <= d <= 6 for d in days):
         raise PlanError("days", "give at least one day, mon..sun")
@@ -141,6 +143,15 @@ def save_plan(session: Session, person: Person, *, neighbourhood_id: int, channe
     session.flush()
     audit(session, actor_id, "plan.save", "checkin_plan", plan.id)
     return plan
+
+
+#: A check-in is never planned in the night: the default quiet hours (handlers/quiet.py) run
+#: from 21:00 to 08:00, and a hello then would wait for the morning.
+EARLIEST, LATEST = "08:00", "21:00"
+
+
+def in_the_day(time_local: str) -> bool:
+    return EARLIEST <= time_local < LATEST
 
 
 #: The rungs a ladder may have (handlers/checkins.climb) and the numbers each may carry.

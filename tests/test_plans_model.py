@@ -136,3 +136,22 @@ def test_a_ladder_the_sweep_could_not_run_is_refused(sessions, ladder):
                          consent_how="by phone", consent_by="Fatima",
                          ladder=[{"step": "retry", "after": 5}, {"step": "buddy", "after": 0, "deadline": 30}])
         assert plan.ladder[1] == {"step": "buddy", "after": 0, "deadline": 30}
+
+
+@pytest.mark.parametrize("time_local,ok", [("07:59", False), ("08:00", True), ("20:59", True), ("21:00", False),
+                                           ("23:30", False)])
+def test_a_check_in_is_never_planned_in_the_night(sessions, time_local, ok):
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    with sessions() as s, s.begin():
+        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+        maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
+        s.add(maria)
+        s.flush()
+        try:
+            save_plan(s, maria, neighbourhood_id=nb.id, channel="demo", days=[0], time_local=time_local, now=now,
+                      consent_how="by phone", consent_by="Fatima")
+            saved = True
+        except PlanError as refused:
+            assert refused.code == "time"
+            saved = False
+    assert saved is ok
