@@ -7,6 +7,8 @@ the coordinator gets the whole picture. Every step is a CheckinAttempt: the pers
 """
 from __future__ import annotations
 
+import logging
+
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
@@ -31,6 +33,8 @@ OUTCOME_MINUTES = 120
 PURPOSE = "followup"
 #: Outcomes a buddy closes a look-in with: the button word -> the stored outcome.
 OUTCOMES = {"well": "all_well", "help": "needed_help", "none": "nobody_opened"}
+
+log = logging.getLogger("buurtbot.checkins")
 
 
 def attempt(occ: CheckinOccurrence | None, person_id: int, step: str, outcome: str, now: datetime, *,
@@ -207,6 +211,9 @@ def alert_coordinator(session: Session, occ: CheckinOccurrence, reason: str, now
     if notifier is None:
         own.write()
     log_attempt(session, occ, person.id, "coordinator", reason if told else "nobody", now, followup=followup)
+    if not told:  # the last rung found nobody: the operator must hear of it (ids only)
+        log.warning("no coordinator could be told about check-in occurrence %d (neighbourhood %s)", occ.id,
+                    person.neighbourhood_id)
     return told
 
 

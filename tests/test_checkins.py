@@ -573,3 +573,15 @@ def test_a_ladder_found_days_late_does_not_ask_the_person_again_but_still_reache
     assert chat.new("jan"), "the buddy is asked all the same"
     assert timeline(chat, ids) == [("checkin", "queued"), ("retry", "late"), ("second_channel", "late"),
                                    ("buddy", "asked")]
+
+
+def test_a_ladder_that_finds_no_coordinator_warns_the_operator_by_ids_only(chat, caplog):
+    ids = setup(chat, buddy=False)
+    with chat.sessions() as s, s.begin():
+        for person in s.scalars(select(Person).where(Person.is_coordinator.is_(True))):
+            person.is_coordinator = False
+    with caplog.at_level("WARNING"):
+        sweep(chat, sweep_ladder, 10)
+        sweep(chat, sweep_ladder, 20)
+    assert timeline(chat, ids)[-1] == ("coordinator", "nobody")
+    assert f"occurrence {ids['occ']}" in caplog.text and "Maria" not in caplog.text
