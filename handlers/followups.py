@@ -188,6 +188,7 @@ def alert_coordinator(session: Session, occ: CheckinOccurrence, reason: str, now
     coordinators = coordinators_for(session, plan, person, but=helper.id if helper is not None else None)
     if not coordinators:
         log_attempt(session, occ, person.id, "coordinator", "nobody", now, followup=followup)
+        _nobody_to_tell(occ, person)
         return 0
     alert = open_alert(session, person, "checkin", phone_number(person))
     own = notifier or Notifier(session, f"{PURPOSE}:{occ.id}:coordinator:{followup.id if followup else 0}", now=now)
@@ -211,10 +212,15 @@ def alert_coordinator(session: Session, occ: CheckinOccurrence, reason: str, now
     if notifier is None:
         own.write()
     log_attempt(session, occ, person.id, "coordinator", reason if told else "nobody", now, followup=followup)
-    if not told:  # the last rung found nobody: the operator must hear of it (ids only)
-        log.warning("no coordinator could be told about check-in occurrence %d (neighbourhood %s)", occ.id,
-                    person.neighbourhood_id)
+    if not told:
+        _nobody_to_tell(occ, person)
     return told
+
+
+def _nobody_to_tell(occ: CheckinOccurrence, person: Person) -> None:
+    """The last rung found nobody: the operator must hear of it (ids only)."""
+    log.warning("no coordinator could be told about check-in occurrence %d (neighbourhood %s)", occ.id,
+                person.neighbourhood_id)
 
 
 def _hm(at: datetime) -> str:
