@@ -308,7 +308,8 @@ def _tick_time(text: str | None):
     """--at as a UTC instant: an ISO time, Europe/Brussels when it names no offset; now without it."""
     from datetime import datetime, timezone
 
-    from models.base import TZ, utcnow
+    from models.base import utcnow
+    from models.plan_times import local_instant
 
     if text is None:
         return utcnow()
@@ -316,7 +317,9 @@ def _tick_time(text: str | None):
         at = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UserError(f"--at must be an ISO time such as 2026-12-07T10:00, not {text!r}") from None
-    return (at.replace(tzinfo=TZ) if at.tzinfo is None else at).astimezone(timezone.utc)
+    if at.tzinfo is None:  # a Brussels wall-clock time: DST as the plans have it (models/plan_times)
+        return local_instant(at.date(), at.time())
+    return at.astimezone(timezone.utc)
 
 
 def cmd_tick(args, settings: Settings) -> int:

@@ -36,6 +36,7 @@ from handlers.sweeps import claim, sweep
 from handlers.when import read as read_when
 from models import HelpRequest, Person
 from models.base import TZ
+from models.plan_times import local_instant
 from models.network import coordinators_of
 from models.schedules import Timer
 
@@ -80,11 +81,6 @@ def word_line(name: str, word: str | None) -> str:
 
 
 # ---- times ------------------------------------------------------------------------------------
-
-def local_instant(day: date, at: time) -> datetime:
-    """A Brussels day and time as a UTC instant (zoneinfo: right across DST changes)."""
-    return datetime.combine(day, at, tzinfo=TZ).astimezone(timezone.utc)
-
 
 def clock(at: datetime) -> str:
     return at.astimezone(TZ).strftime("%H:%M")

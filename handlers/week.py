@@ -24,6 +24,7 @@ from handlers.rounds import coordinator_only, weekday_name
 from handlers.tasks import refuse
 from models import Person
 from models.base import TZ
+from models.plan_times import local_instant
 from models.network import may_coordinate
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp
 from models.tasks import week_start
@@ -95,7 +96,7 @@ def due_this_week(plan: CheckinPlan, start: datetime, now: datetime) -> bool:
     for ahead in range(7):
         day = monday + timedelta(days=ahead)
         if day.weekday() in (plan.days or []):
-            at = datetime.combine(day, time(hours, minutes), tzinfo=TZ)
+            at = local_instant(day, time(hours, minutes))
             if start <= at <= now and (plan.created_at is None or plan.created_at <= at):
                 return True
     return False
