@@ -26,7 +26,9 @@ class StampingSender(TelegramSender):
 
     async def pace(self, cost: float = 1.0, address: str | None = None) -> None:
         await super().pace(cost, address)
-        self.stamps.write(f"{self.owner} {self.clock()!r}\n")
+        # The slot it decided on (not the clock read again after waking, which a loaded machine delays).
+        slot = self.next_slot - cost * self.gap
+        self.stamps.write(f"{self.owner} {slot!r}\n")
         self.stamps.flush()
 
 
