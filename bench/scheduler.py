@@ -91,6 +91,7 @@ def sweep(url: str, schema: str | None) -> dict:
 
     from handlers import plans_due
     from handlers.sweeps import BATCH
+    from scheduler import runner  # noqa: F401 -- every flow module loaded, as in `buurtbot run`, not in the timing
     from models.db import background_checkpoints, make_sessionmaker, transaction
     from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan
 

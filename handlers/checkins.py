@@ -95,14 +95,16 @@ def contact_many(session: Session, occs: list[CheckinOccurrence], now: datetime,
         return sent
     person_ids = list({o.person_id for o in occs})
     with session.no_autoflush:  # nothing pending changes these answers: one flush, in write()
-        session.scalars(select(Person).where(Person.id.in_(person_ids))).all()  # o.person costs no query now
+        # Held while the batch runs: the session keeps loaded objects only while someone does
+        # (a list dropped at once cost a query per hello when occ.person was read).
+        people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
         addresses = _identities(session, person_ids)
         said = said_first_this_week(session, person_ids, now)
     notifier = Notifier(session, "checkin", now=now)
     notifier.conversations.update(_conversations(session, [i.id for i in addresses.values()]))
     attempts = []
     for occ in occs:
-        plan, person = occ.plan, occ.person
+        plan, person = occ.plan, people[occ.person_id]
         where = channel or plan.channel
         key = f"checkin:{occ.id}:{step}" if step == "checkin" else f"checkin:{occ.id}:{step}:{occ.ladder_index}"
         identity = addresses.get((person.id, where))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from handlers.core import Notifier
 from handlers.i18n import ngettext
@@ -63,9 +63,6 @@ def checkins_due(session: Session, now: datetime) -> int:
         plans += claim(session, _pause_ends(now), CheckinPlan, now, limit=BATCH - len(plans))
     if not plans:
         return 0
-    # The people and their channel identities in one query each (contact needs them).
-    list(session.scalars(select(Person).where(Person.id.in_({p.person_id for p in plans}))
-                         .options(selectinload(Person.identities))))
     grace = timedelta(minutes=GRACE)
     due: list[tuple[CheckinPlan, datetime]] = []
     changes = []
