@@ -25,14 +25,16 @@ DEFAULT_REGION = "BE"
 
 
 def phone_of(person: Person | None) -> str | None:
-    """A number a coordinator can call: one the person gave, else their WhatsApp/SMS address."""
+    """A number a coordinator, buddy or caller can call: one the person gave, else their
+    WhatsApp/SMS address, else the number their check-in calls ring."""
     if person is None:
         return None
     if person.phone:
         return person.phone
-    for identity in person.identities:
-        if identity.channel in PHONE_CHANNELS and identity.active and identity.address.startswith("+"):
-            return identity.address
+    for channels in (PHONE_CHANNELS, ("voice",)):
+        for identity in person.identities:
+            if identity.channel in channels and identity.active and identity.address.startswith("+"):
+                return identity.address
     return None
 
 

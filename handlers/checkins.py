@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from handlers import answers, ask, plans_due, quiet
 from handlers.actions import action
+from handlers.alerts import phone_of
 from handlers.core import CONVERSATION_COLUMNS, Context, Conversation, Notifier, Option
 from handlers.followups import (alert_coordinator, attempt, coordinators_for, give_callback, give_lookin,
-                                identities_besides, log_attempt, log_attempts, phone_number)
+                                identities_besides, log_attempt, log_attempts)
 from handlers.i18n import DEFAULT_LANGUAGE, _, speaking
 from handlers.menu import show_menu
 from handlers.payloads import Payload, parse
@@ -315,7 +316,7 @@ def on_checkin(ctx: Context, p: Payload) -> None:
         show_menu(ctx, _("Thank you, {name}! Good to hear. Have a nice day.", name=name))
     elif answer == "help":
         ask.start_ask(ctx, intro=_("Of course. Tell me what you need."))
-    elif phone_number(ctx.person) is None:
+    elif phone_of(ctx.person) is None:
         from handlers.signals import call_me  # no number to give a helper: asked for one (coordinators)
 
         call_me(ctx)

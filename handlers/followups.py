@@ -61,17 +61,6 @@ def log_attempts(session: Session, rows: list[dict]) -> None:
 _ATTEMPT = insert(CheckinAttempt.__table__)
 
 
-def phone_number(person: Person) -> str | None:
-    """A number a helper can call: the one given, a WhatsApp/SMS address, or the number we call."""
-    found = phone_of(person)
-    if found:
-        return found
-    for identity in person.identities:
-        if identity.channel == "voice" and identity.active and identity.address.startswith("+"):
-            return identity.address
-    return None
-
-
 def street_and_number(person: Person) -> str | None:
     """What a buddy needs at the door: the street and number, without postcode or town."""
     if person.address_full:
@@ -105,7 +94,7 @@ def give_lookin(session: Session, occ: CheckinOccurrence, buddy: Person, deadlin
     session.add(fu)
     session.flush()
     notifier = Notifier(session, f"{PURPOSE}:{fu.id}:ask", now=now)
-    street, phone = street_and_number(person), phone_number(person)
+    street, phone = street_and_number(person), phone_of(person)
 
     def render() -> tuple[str, list[Option]]:
         lines = [_("Could you please look in on {name}? We could not reach {name} today.", name=person.first_name)]
@@ -131,7 +120,7 @@ def give_callback(session: Session, occ: CheckinOccurrence, now: datetime, why: 
     Returns who was asked (None: nobody could be)."""
     plan, person = occ.plan, occ.person
     candidates = [p for p in (plan.buddy, plan.coordinator) if p is not None] + coordinators_for(session, plan, person)
-    phone = phone_number(person)
+    phone = phone_of(person)
     deadline = now + timedelta(minutes=CALLBACK_MINUTES)
     for helper in candidates:
         fu = FollowUp(kind="callback", person_id=person.id, neighbourhood_id=plan.neighbourhood_id,
@@ -190,7 +179,7 @@ def alert_coordinator(session: Session, occ: CheckinOccurrence, reason: str, now
         log_attempt(session, occ, person.id, "coordinator", "nobody", now, followup=followup)
         _nobody_to_tell(occ, person)
         return 0
-    alert = open_alert(session, person, "checkin", phone_number(person))
+    alert = open_alert(session, person, "checkin", phone_of(person))
     own = notifier or Notifier(session, f"{PURPOSE}:{occ.id}:coordinator:{followup.id if followup else 0}", now=now)
     timeline = list(session.scalars(select(CheckinAttempt).where(CheckinAttempt.occurrence_id == occ.id)
                                     .order_by(CheckinAttempt.at, CheckinAttempt.id)))
@@ -261,7 +250,7 @@ def on_followup(ctx: Context, p: Payload) -> None:
     elif verb == "call" and fu.kind == "callback":
         fu.status, fu.acknowledged_at, fu.next_at = "acknowledged", now, None
         log_attempt(ctx.session, occ, fu.person_id, "callback", "going", now, followup=fu, actor_id=ctx.person.id)
-        phone = phone_number(fu.person)
+        phone = phone_of(fu.person)
         show_menu(ctx, _("Thank you! Please call {name}: {phone}", name=name, phone=phone or "?"), about=fu.person_id)
     elif verb == "go" and fu.kind == "lookin":
         fu.status, fu.acknowledged_at = "acknowledged", now

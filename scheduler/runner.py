@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import dispatch, plans_due  # noqa: F401 -- importing them registers every sweep
+from handlers import dispatch, plans_due, reminders  # noqa: F401 -- importing them registers every sweep
 from handlers.core import STEP_TTL
 from handlers.sweeps import BATCH, SWEEPS
 from models.base import TZ, utcnow
@@ -31,15 +31,8 @@ MAX_ROUNDS = 1000
 def configure(settings) -> None:
     """Settings the sweeps read as module constants (handlers never import bot.settings)."""
     plans_due.GRACE = settings.checkin_grace_minutes
-    import importlib
-
-    try:
-        reminders = importlib.import_module("handlers.reminders")
-    except ModuleNotFoundError:  # the reminders are another part of issue 11
-        return
-    for name, setting in (("UNCLAIMED_HOURS", "unclaimed_alert_hours"), ("STILL_NEEDED_DAYS", "still_needed_days")):
-        if hasattr(reminders, name) and hasattr(settings, setting):
-            setattr(reminders, name, getattr(settings, setting))
+    reminders.UNCLAIMED_HOURS = settings.unclaimed_alert_hours
+    reminders.STILL_NEEDED_DAYS = settings.still_needed_days
 
 
 def run_sweeps(sessions: sessionmaker[Session], now: datetime, expiry_days: int = 14) -> tuple[dict, list[str]]:

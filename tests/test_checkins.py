@@ -585,3 +585,19 @@ def test_a_ladder_that_finds_no_coordinator_warns_the_operator_by_ids_only(chat,
         sweep(chat, sweep_ladder, 20)
     assert timeline(chat, ids)[-1] == ("coordinator", "nobody")
     assert f"occurrence {ids['occ']}" in caplog.text and "Maria" not in caplog.text
+
+
+def test_one_reader_of_the_number_to_call_knows_the_check_in_calls_too():
+    """Buddies, callers and coordinators all read phone_of: the number given, else WhatsApp/SMS,
+    else the number the check-in calls ring (someone enrolled with a landline only)."""
+    from handlers.alerts import phone_of
+
+    def person(*identities, phone=None):
+        p = Person(first_name="Maria", phone=phone)
+        p.identities = [ChannelIdentity(channel=c, address=a, active=True) for c, a in identities]
+        return p
+
+    assert phone_of(person(("voice", "+3225551234"))) == "+3225551234"
+    assert phone_of(person(("voice", "+3225551234"), ("sms", "+32470111222"))) == "+32470111222"
+    assert phone_of(person(("voice", "+3225551234"), phone="+32470999888")) == "+32470999888"
+    assert phone_of(person(("demo", "maria"))) is None
