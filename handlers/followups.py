@@ -23,7 +23,7 @@ from handlers.payloads import Payload
 from handlers.sweeps import claim, sweep
 from models import ChannelIdentity, Person
 from models.base import TZ
-from models.network import coordinators_of
+from models.network import coordinators_of, may_coordinate
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp
 
 #: How long a call-back may wait for its "I'll call" before the coordinator hears of it.
@@ -70,9 +70,11 @@ def street_and_number(person: Person) -> str | None:
 
 def coordinators_for(session: Session, plan: CheckinPlan | None, person: Person,
                      but: int | None = None) -> list[Person]:
-    """One named person where the plan names one, else the neighbourhood's coordinators."""
-    if plan is not None and plan.coordinator is not None and plan.coordinator.id != but:
-        return [plan.coordinator]
+    """One named person where the plan names one (while they still coordinate this person),
+    else the neighbourhood's coordinators."""
+    own = plan.coordinator if plan is not None else None
+    if own is not None and own.id != but and may_coordinate(own, person):
+        return [own]
     return [c for c in coordinators_of(session, person.neighbourhood_id) if c.id not in (but, person.id)]
 
 

@@ -24,6 +24,7 @@ from handlers import payloads
 from handlers.actions import action
 from handlers.alerts import decorate, open_alert, phone_of
 from handlers.core import Answer, Context, Notifier, Option
+from handlers.followups import coordinators_for
 from handlers.i18n import _
 from handlers.plan_days import day_names, weekday_name
 from handlers.menu import show_menu
@@ -34,7 +35,7 @@ from handlers.tasks import refuse
 from models import Person
 from models.audit import audit
 from models.plans import current_plan, save_plan
-from models.network import coordinators_of, may_coordinate
+from models.network import may_coordinate
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp
 
 #: How long a caller has to log how the call went before one reminder, and again before the coordinator.
@@ -122,12 +123,8 @@ def _tell_caller(session: Session, fu: FollowUp, now: datetime, stage: str) -> b
 
 
 def _coordinators(session: Session, fu: FollowUp) -> list[Person]:
-    """The plan's coordinator if they still coordinate this person, else the neighbourhood's."""
     occ = session.get(CheckinOccurrence, fu.occurrence_id) if fu.occurrence_id else None
-    own = occ.plan.coordinator if occ is not None else None
-    if own is not None and may_coordinate(own, fu.person):
-        return [own]
-    return coordinators_of(session, fu.neighbourhood_id)
+    return coordinators_for(session, occ.plan if occ is not None else None, fu.person)
 
 
 ESCALATIONS = {
