@@ -134,6 +134,10 @@ def _add(session, args) -> int:
     if coordinator is not None and not (coordinator.is_coordinator and coordinator.neighbourhood_id == nb.id):
         raise UserError(f"{args.coordinator} is not a coordinator of {nb.slug}")
     own = _address(args.address) if args.address else None
+    if args.channel in ("telegram", "demo") and own is None:  # the chat of whoever has this phone, if they wrote
+        known = find_person(session, phone=phone)
+        chats = [i for i in (known.identities if known is not None else []) if i.channel == args.channel and i.active]
+        own = (args.channel, chats[0].address) if chats else None
     if args.channel in ("telegram", "demo") and (own is None or own[0] != args.channel):
         raise UserError(f"a {args.channel} plan needs --address {args.channel}:... (their chat there, once they "
                         "wrote to the bot)")

@@ -174,3 +174,24 @@ def test_a_demo_chat_plan_with_its_coordinator(workdir, sqlite_url):
     refused = buurtbot(workdir, sqlite_url, *demo, "--address", "demo:oma", "--coordinator", "demo:oma",
                        "--consent", "ok")
     assert_clean_failure(refused, "is not a coordinator")
+
+
+def test_a_telegram_plan_finds_the_chat_of_whoever_has_that_phone(workdir, sqlite_url):
+    """--channel telegram with only --phone: the chat of the person who gave that number (they
+    wrote to the bot); a number nobody on Telegram has is refused with what to do."""
+    setup(workdir, sqlite_url)
+    with sessions_for(sqlite_url)() as s, s.begin():
+        nb_id = s.scalar(select(Neighbourhood.id).where(Neighbourhood.slug == "etterbeek"))
+        maria = Person(neighbourhood_id=nb_id, first_name="Maria", language="nl", phone="+32470123456")
+        s.add(maria)
+        s.flush()
+        s.add(ChannelIdentity(channel="telegram", address="5551234", person_id=maria.id))
+    telegram = ("checkin", "add", "--neighbourhood", "etterbeek", "--name", "Maria", "--language", "nl",
+                "--channel", "telegram", "--days", "mon,thu", "--time", "10:00", "--consent", "in the chat")
+    result = buurtbot(workdir, sqlite_url, *telegram, "--phone", "0470 12 34 56")
+    assert result.returncode == 0, result.stderr
+    with sessions_for(sqlite_url)() as s:
+        plan = s.scalar(select(CheckinPlan))
+        assert plan.channel == "telegram" and plan.person.first_name == "Maria"
+        assert [(i.channel, i.address) for i in plan.person.identities] == [("telegram", "5551234")]
+    assert_clean_failure(buurtbot(workdir, sqlite_url, *telegram, "--phone", "+32470999999"), "--address telegram:")
