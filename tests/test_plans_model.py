@@ -91,6 +91,14 @@ def test_save_pause_resume_stop_and_find(sessions):
         assert taken.value.code == "taken"
 
 
+def maria_in_etterbeek(s) -> tuple:
+    nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+    maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
+    s.add(maria)
+    s.flush()
+    return nb, maria
+
+
 @pytest.mark.parametrize("how", ["pause", "stop"])
 def test_pausing_or_stopping_a_plan_cancels_the_hellos_still_queued_but_not_the_replies(sessions, how):
     from sqlalchemy import select
@@ -99,10 +107,7 @@ def test_pausing_or_stopping_a_plan_cancels_the_hellos_still_queued_but_not_the_
 
     now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     with sessions() as s, s.begin():
-        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
-        maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
-        s.add(maria)
-        s.flush()
+        nb, maria = maria_in_etterbeek(s)
         identity = ensure_identity(s, maria, "voice", "+3225551234")
         s.flush()
         plan = save_plan(s, maria, neighbourhood_id=nb.id, channel="voice", days=[0], time_local="10:00", now=now,
@@ -124,10 +129,7 @@ def test_pausing_or_stopping_a_plan_cancels_the_hellos_still_queued_but_not_the_
 def test_a_ladder_the_sweep_could_not_run_is_refused(sessions, ladder):
     now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     with sessions() as s, s.begin():
-        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
-        maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
-        s.add(maria)
-        s.flush()
+        nb, maria = maria_in_etterbeek(s)
         with pytest.raises(PlanError) as refused:
             save_plan(s, maria, neighbourhood_id=nb.id, channel="demo", days=[0], time_local="10:00", now=now,
                       consent_how="by phone", consent_by="Fatima", ladder=ladder)
@@ -143,10 +145,7 @@ def test_a_ladder_the_sweep_could_not_run_is_refused(sessions, ladder):
 def test_a_check_in_is_never_planned_in_the_night(sessions, time_local, ok):
     now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     with sessions() as s, s.begin():
-        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
-        maria = Person(neighbourhood_id=nb.id, first_name="Maria", language="nl")
-        s.add(maria)
-        s.flush()
+        nb, maria = maria_in_etterbeek(s)
         try:
             save_plan(s, maria, neighbourhood_id=nb.id, channel="demo", days=[0], time_local=time_local, now=now,
                       consent_how="by phone", consent_by="Fatima")
