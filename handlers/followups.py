@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from handlers.actions import action
 from handlers.alerts import decorate, open_alert, phone_of
 from handlers.core import Context, Notifier, Option
-from handlers.i18n import N_, _, format_day, pgettext
+from handlers.i18n import N_, _, format_day, format_time, pgettext
 from handlers.menu import menu_options, show_menu
 from handlers.payloads import Payload
 from handlers.sweeps import claim, sweep
 from models import ChannelIdentity, Person
-from models.base import TZ
 from models.network import coordinators_of, may_coordinate
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp
 
@@ -190,7 +189,7 @@ def alert_coordinator(session: Session, occ: CheckinOccurrence, reason: str, now
     def render() -> tuple[str, list[Option]]:
         lines = [_(REASONS[reason], name=person.first_name, when=format_day(occ.due_at),
                    helper=helper.first_name if helper is not None else "?")]
-        tried = [f"{_hm(a.at)} {STEP_WORDS[a.step]()}" + (f" ({a.channel})" if a.channel else "")
+        tried = [f"{format_time(a.at)} {STEP_WORDS[a.step]()}" + (f" ({a.channel})" if a.channel else "")
                  for a in timeline if a.step in STEP_WORDS]
         if tried:
             lines.append(_("So far: {steps}", steps=", ".join(tried)))
@@ -212,10 +211,6 @@ def _nobody_to_tell(occ: CheckinOccurrence, person: Person) -> None:
     """The last rung found nobody: the operator must hear of it (ids only)."""
     log.warning("no coordinator could be told about check-in occurrence %d (neighbourhood %s)", occ.id,
                 person.neighbourhood_id)
-
-
-def _hm(at: datetime) -> str:
-    return at.astimezone(TZ).strftime("%H:%M")
 
 
 def escalate(session: Session, fu: FollowUp, reason: str, now: datetime, notifier: Notifier | None = None) -> None:

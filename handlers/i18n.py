@@ -153,6 +153,11 @@ def format_day(value: date | datetime) -> str:
     return _format_day(value, FORMAT_LOCALES.get(_current.get(), _current.get()))
 
 
+def format_time(value: datetime) -> str:
+    """A moment's time of day in Brussels, "14:30" (the 24-hour clock every catalog uses)."""
+    return value.astimezone(TZ).strftime("%H:%M")
+
+
 #: The year of a CLDR date pattern, with what ties it to the rest (" 'de' y", ", y", "y'г'.").
 _YEAR = re.compile(r"(?:\s*'de')?[\s,،]*\by+\b(?:[\s\u202f]*'[^']*'\.?)?|\by+\b[^\sEMd]*[\s,،]*")
 

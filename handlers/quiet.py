@@ -8,13 +8,14 @@ one person in a week (Monday to Sunday): a schedule gone wrong must never flood 
 scheduled, so none of this ever holds one back."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import ChannelIdentity, Outbox, Person
 from models.base import TZ
+from models.plan_times import parse_hm
 from models.outbox import SAID_FIRST
 from models.schedules import CheckinPlan
 from models.tasks import week_start
@@ -25,16 +26,11 @@ PROACTIVE = SAID_FIRST
 WEEKLY_CAP = 14
 
 
-def _hm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
 def quiet_until(at: datetime, start: str = DEFAULT_QUIET[0], end: str = DEFAULT_QUIET[1]) -> datetime | None:
     """None when ``at`` is outside the quiet hours ``start``-``end`` (local "HH:MM", which may
     span midnight), else the UTC instant they end."""
     local = at.astimezone(TZ)
-    begin, finish, now = _hm(start), _hm(end), local.time()
+    begin, finish, now = parse_hm(start), parse_hm(end), local.time()
     if begin == finish:
         return None
     spans_midnight = begin > finish

@@ -25,7 +25,7 @@ from handlers import payloads
 from handlers.actions import action
 from handlers.alerts import decorate, open_alert
 from handlers.core import Answer, Context, Notifier, Option, clean_text
-from handlers.i18n import DEFAULT_LANGUAGE, _, format_day, ngettext, normalise_language
+from handlers.i18n import DEFAULT_LANGUAGE, _, format_day, format_time, ngettext, normalise_language
 from handlers.labels import category, request_line
 from handlers.lexicon import DIGITS, directory, fold_words, read_lines
 from handlers.menu import show_menu
@@ -82,10 +82,6 @@ def word_line(name: str, word: str | None) -> str:
 
 # ---- times ------------------------------------------------------------------------------------
 
-def clock(at: datetime) -> str:
-    return at.astimezone(TZ).strftime("%H:%M")
-
-
 def day_words(day: date, today: date) -> str:
     if day == today:
         return _("today")
@@ -103,10 +99,10 @@ def visit_words(at: datetime, now: datetime) -> str:
     """"tomorrow at 10:00", "woensdag 9 december om 14:00" -- in the current language."""
     day, today = at.astimezone(TZ).date(), now.astimezone(TZ).date()
     if day == today:
-        return _("today at {time}", time=clock(at))
+        return _("today at {time}", time=format_time(at))
     if day == today + timedelta(days=1):
-        return _("tomorrow at {time}", time=clock(at))
-    return _("{day} at {time}", day=format_day(day), time=clock(at))
+        return _("tomorrow at {time}", time=format_time(at))
+    return _("{day} at {time}", day=format_day(day), time=format_time(at))
 
 
 #: "14:30", "14.30", "14h30", "10u30", "10u", "14h", "10 uur", "10 heures", "2 pm".
@@ -437,7 +433,7 @@ def _remind(notifier: Notifier, req: HelpRequest, people: list[Person], now: dat
 
     def render():
         text = (_("Reminder: in an hour, at {time}, {name} expects you for request #{id} ({category}).",
-                  time=clock(req.visit_at), name=name, id=req.id, category=category(req.category)) if soon else
+                  time=format_time(req.visit_at), name=name, id=req.id, category=category(req.category)) if soon else
                 _("Reminder: {name} expects you {when} for request #{id} ({category}).",
                   name=name, when=visit_words(req.visit_at, now), id=req.id, category=category(req.category)))
         if req.doorstep_word:
