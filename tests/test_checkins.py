@@ -67,6 +67,15 @@ def sweep(chat, fn, minutes: int) -> int:
         return fn(s, at(minutes))
 
 
+def buddy_is_going(chat, ids) -> FollowUp:
+    """Maria did not answer; the ladder reached Jan, who pressed "I'm going"."""
+    for minutes in (10, 20):
+        sweep(chat, sweep_ladder, minutes)
+    fu = followup(chat, ids)
+    chat.send("jan", payload=f"fu:go:{fu.id}")
+    return fu
+
+
 def occurrence(chat, ids) -> CheckinOccurrence:
     with chat.sessions() as s:
         return s.get(CheckinOccurrence, ids["occ"])
@@ -169,10 +178,7 @@ def test_without_a_second_channel_it_is_skipped_and_the_buddy_asked_at_once(chat
 
 def test_buddy_finds_nobody_the_coordinator_hears_at_once(chat):
     ids = setup(chat)
-    for minutes in (10, 20):
-        sweep(chat, sweep_ladder, minutes)
-    fu = followup(chat, ids)
-    chat.send("jan", payload=f"fu:go:{fu.id}")
+    fu = buddy_is_going(chat, ids)
     chat.new("coordinator")
     got = chat.send("jan", payload=f"fu:none:{fu.id}")
     assert "112" in got[-1]["text"]
@@ -400,10 +406,7 @@ def test_the_buddy_cannot_go_the_coordinator_hears_at_once(chat):
 
 def test_going_without_saying_how_it_went_reaches_the_coordinator_later(chat):
     ids = setup(chat)
-    for minutes in (10, 20):
-        sweep(chat, sweep_ladder, minutes)
-    fu = followup(chat, ids)
-    chat.send("jan", payload=f"fu:go:{fu.id}")
+    buddy_is_going(chat, ids)
     chat.new("coordinator")
     due = followup(chat, ids).next_at
     assert due >= at(80) + timedelta(minutes=120)  # the deadline, then two hours to tell
@@ -417,10 +420,7 @@ def test_going_without_saying_how_it_went_reaches_the_coordinator_later(chat):
 
 def test_needed_help_is_told_to_the_coordinator(chat):
     ids = setup(chat)
-    for minutes in (10, 20):
-        sweep(chat, sweep_ladder, minutes)
-    fu = followup(chat, ids)
-    chat.send("jan", payload=f"fu:go:{fu.id}")
+    fu = buddy_is_going(chat, ids)
     chat.new("coordinator")
     got = chat.send("jan", payload=f"fu:help:{fu.id}")
     assert "112" in got[-1]["text"]
