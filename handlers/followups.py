@@ -120,7 +120,9 @@ def give_callback(session: Session, occ: CheckinOccurrence, now: datetime, why: 
     neighbourhood's first coordinator -- first name, phone, a deadline, an "I'll call" button.
     Returns who was asked (None: nobody could be)."""
     plan, person = occ.plan, occ.person
-    candidates = [p for p in (plan.buddy, plan.coordinator) if p is not None] + coordinators_for(session, plan, person)
+    # the buddy first, then whom the ladder escalates to (the plan's coordinator is among them): each asked once
+    candidates = list(dict.fromkeys([*([plan.buddy] if plan.buddy is not None else []),
+                                     *coordinators_for(session, plan, person)]))
     phone = phone_of(person)
     deadline = now + timedelta(minutes=CALLBACK_MINUTES)
     for helper in candidates:
