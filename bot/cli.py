@@ -7,7 +7,12 @@ import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from bot.cli_checkin import add_parser as add_checkin_parser, cmd_checkin  # (cheap: its imports are lazy)
+# Each command group in a module of its own (cheap to import: their imports are lazy).
+from bot.cli_broadcast import add_parser as add_broadcast_parser, cmd_broadcast
+from bot.cli_checkin import add_parser as add_checkin_parser, cmd_checkin
+from bot.cli_directory import add_parser as add_directory_parser, cmd_directory
+from bot.cli_people import add_parser as add_people_parser, cmd_people
+from bot.cli_report import add_parser as add_report_parser, cmd_report
 
 if TYPE_CHECKING:  # imported in main(): `buurtbot nlu` needs no settings and must start fast
     from bot.settings import Settings
@@ -54,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     tick.add_argument("--at", help="an ISO time, e.g. 2026-12-07T10:00 (without an offset: Europe/Brussels)")
 
     add_checkin_parser(sub)
+    add_broadcast_parser(sub)
+    add_people_parser(sub)
+    add_directory_parser(sub)
+    add_report_parser(sub)
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -348,6 +357,10 @@ COMMANDS = {
     "db": cmd_db, "neighbourhood": cmd_neighbourhood, "invite": cmd_invite,
     "run": cmd_run, "demo": lambda args, settings: cmd_run(args, settings, demo=True),
     "checkin": cmd_checkin,
+    "broadcast": cmd_broadcast,
+    "people": cmd_people,
+    "directory": cmd_directory,
+    "report": cmd_report,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     unclaimed_alert_hours: int = Field(24, ge=1)
     #: After this many days unclaimed, the requester is asked whether help is still needed.
     still_needed_days: int = Field(3, ge=1)
+    #: A warm referral not closed with an outcome after this many days is brought back to the coordinators.
+    referral_remind_days: int = Field(7, ge=1)
+    #: The weekly digest to coordinators: weekday (0 = Monday) and local time (Europe/Brussels).
+    digest_weekday: int = Field(0, ge=0, le=6)
+    digest_time: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    #: What one SMS segment costs, for a broadcast's cost estimate (EUR; Twilio's price to Belgium).
+    sms_segment_price_eur: float = Field(0.09, ge=0)
 
     @property
     def default_database(self) -> bool:

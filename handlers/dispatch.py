@@ -28,6 +28,11 @@ from handlers import (account, alerts, ask, coordinator, free_text, offer, onboa
 from handlers import checkins  # noqa: F401,E402  (check-ins, their ladder, follow-ups: handlers/followups.py)
 from handlers import checkin_plan, same_phone  # noqa: F401,E402  (/checkin, the coordinator's enrolment, hello)
 from handlers import reminders, rounds, week  # noqa: F401,E402  (around a task; phone rounds; /week)
+from handlers import broadcasts, broadcast_chat  # noqa: F401,E402  (the engine and sweep; /broadcast)
+from handlers import volunteers  # noqa: F401,E402  (a coordinator's volunteers: pending, notes, load)
+from handlers import cases  # noqa: F401,E402  (concerns, referrals, problems; partners)
+from handlers import socialmap  # noqa: F401,E402  (the directory: where can I go for ...?)
+from handlers import digest  # noqa: F401,E402  (the weekly digest and the report's figures)
 from handlers.actions import ACTIONS, COMMANDS
 from handlers.answers import fold, is_bare, is_bare_yes, resolve
 from handlers.core import (CONVERSATION_COLUMNS, STEP_TTL, Answer, Context, Conversation, Inbound, add_or_get,

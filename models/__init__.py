@@ -8,10 +8,13 @@ from models.people import ChannelIdentity, Invite, Neighbourhood, Person
 from models.help import HelpRequest, RequestAddress
 from models.messaging import AuditLog, ConversationState, InboundLog, Outbox
 from models.alerts import Alert
+from models.directory import Service
+from models.cases import Case
+from models.broadcasts import Broadcast, BroadcastRecipient
 from models.schedules import CheckinAttempt, CheckinOccurrence, CheckinPlan, FollowUp, SweepRun, Timer
 
 __all__ = [
-    "Alert", "AuditLog", "Base", "ChannelIdentity", "CheckinAttempt", "CheckinOccurrence", "CheckinPlan",
-    "ConversationState", "FollowUp", "HelpRequest", "InboundLog", "Invite", "Neighbourhood", "Outbox", "Person",
-    "RequestAddress", "SweepRun", "Timer",
+    "Alert", "AuditLog", "Base", "Broadcast", "BroadcastRecipient", "Case", "ChannelIdentity", "CheckinAttempt",
+    "CheckinOccurrence", "CheckinPlan", "ConversationState", "FollowUp", "HelpRequest", "InboundLog", "Invite",
+    "Neighbourhood", "Outbox", "Person", "RequestAddress", "Service", "SweepRun", "Timer",
 ]

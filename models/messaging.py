@@ -44,6 +44,9 @@ class Outbox(Base):
     about_person_id: Mapped[int | None] = mapped_column(Integer, index=True)
     language: Mapped[str] = mapped_column(String(8), default="nl")
     purpose: Mapped[str] = mapped_column(String(32), default="reply")
+    #: Lower goes first (models.outbox.PRIORITY): a reply in a conversation before a check-in,
+    #: a check-in before a broadcast -- bulk never delays a person waiting for an answer.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     text: Mapped[str] = mapped_column(Text)
     options: Mapped[list] = mapped_column(JSON, default=list)
     media: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")

@@ -38,6 +38,8 @@ class Person(Base):
     is_volunteer: Mapped[bool] = mapped_column(Boolean, default=False)
     is_coordinator: Mapped[bool] = mapped_column(Boolean, default=False)
     is_partner: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A key figure (sleutelfiguur): a trusted neighbour who may refer someone with consent, like a partner.
+    is_key_figure: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     volunteer_status: Mapped[str | None] = mapped_column(String(12))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     max_tasks_per_week: Mapped[int] = mapped_column(Integer, default=2)
@@ -47,6 +49,10 @@ class Person(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(16))
+    #: How and when consent was given when someone else enrolled the person ("at the door, 3/12, by Fatima").
+    consent_how: Mapped[str | None] = mapped_column(String(200))
+    #: The coordinators' private note about a volunteer; never shown to anyone else.
+    coordinator_note: Mapped[str | None] = mapped_column(String(500))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
