@@ -88,6 +88,8 @@ def show_my_data(ctx: Context) -> None:
                 duo=yes_no(d["duo_only"]),
             )
         )
+    if d["coordinator_note"]:  # handlers/volunteers.py: the coordinator's note is data about them
+        lines.append(_("Your coordinator's note about you: “{note}”", note=d["coordinator_note"]))
     for rid, cat, status, desc in d["requests"]:
         lines.append(_("Request #{id} {category}: {status} – “{description}”", id=rid, category=category(cat),
                        status=label(STATUS_LABELS, status, fallback="open"), description=desc))

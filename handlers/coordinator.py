@@ -2,17 +2,16 @@
 taken yet, and invite others. Every action checks the neighbourhood."""
 from __future__ import annotations
 
-from handlers import payloads
+from handlers import payloads, volunteers
 from handlers.ask import start_ask
 from handlers.core import Answer, Context, Option, clean_text
-from handlers.i18n import _, ngettext
-from handlers.labels import SPOKEN, VOLUNTEER_STATUS_LABELS, category, label, request_line
+from handlers.i18n import _
+from handlers.labels import request_line
 from handlers.menu import show_menu
 from handlers.steps import step
 from handlers.tasks import refuse
 from models import Person
-from models.network import (NetworkError, active_volunteers, create_invite, may_coordinate, pending_volunteers,
-                            set_volunteer_status)
+from models.network import NetworkError, create_invite, may_coordinate, pending_volunteers, set_volunteer_status
 from models.tasks import open_requests
 
 
@@ -37,47 +36,15 @@ def coordinator_menu(ctx: Context) -> None:
     ])
 
 
-def volunteer_line(v: Person) -> str:
-    line = ngettext("• {name}: {tasks}; speaks {languages}; at most {n} task a week",
-                    "• {name}: {tasks}; speaks {languages}; at most {n} tasks a week", v.max_tasks_per_week,
-                    name=v.first_name, tasks=", ".join(category(c) for c in v.categories) or "-",
-                    languages=", ".join(SPOKEN.get(c, c) for c in v.languages_spoken or []) or "-")
-    return line + (" · " + _("duo visits only") if v.duo_only else "")
-
-
 def on_coordinator(ctx: Context, action: str) -> None:
     p = ctx.person
     if not p.is_coordinator or p.neighbourhood_id is None:
         refuse(ctx, _("Sorry, only coordinators can do that."))
         return
     if action == "pending":
-        people = pending_volunteers(ctx.session, p.neighbourhood_id)
-        if not people:
-            show_menu(ctx, _("No volunteers are waiting for approval."))
-            return
-        lines = "\n".join(volunteer_line(v) for v in people[:5])
-        ctx.clear()
-        ctx.say(_("Volunteers waiting for approval:") + "\n" + lines,
-                [o for v in people[:5]
-                 for o in (Option(_("Approve {name}", name=v.first_name), payloads.volunteer("ok", v.id)),
-                           Option(_("Decline {name}", name=v.first_name), payloads.volunteer("no", v.id)))]
-                + [Option(_("Menu"), "menu")], about=None, purge_after_send=True)  # names people: not kept
+        volunteers.show_pending(ctx)  # handlers/volunteers.py: approve / decline, a card with pause and a note
     elif action == "volunteers":
-        people = active_volunteers(ctx.session, p.neighbourhood_id)
-        if not people:
-            show_menu(ctx, _("There are no approved or paused volunteers yet."))
-            return
-        lines = "\n".join(
-            f"• {v.first_name} ({label(VOLUNTEER_STATUS_LABELS, v.volunteer_status, fallback='approved')})"
-            for v in people
-        )
-        ctx.clear()
-        ctx.say(_("Volunteers of your neighbourhood:") + "\n" + lines,
-                [Option(_("Resume {name}", name=v.first_name), payloads.volunteer("ok", v.id))
-                 if v.volunteer_status == "paused"
-                 else Option(_("Pause {name}", name=v.first_name), payloads.volunteer("pause", v.id))
-                 for v in people[:8]]
-                + [Option(_("Menu"), "menu")], purge_after_send=True)  # names people: not kept after delivery
+        volunteers.show_volunteers(ctx)  # with this week's load and who has not been active for a month
     elif action == "proxy":
         ctx.goto("proxy.name")
         ctx.say(_("For whom do you ask? Type their first name. Volunteers will see this name and the street; you stay "
@@ -112,6 +79,7 @@ def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
     if status is None or not may_coordinate(p, volunteer):
         refuse(ctx, _("Sorry, only coordinators of this neighbourhood can do that."))
         return
+    was = volunteer.volunteer_status
     try:
         set_volunteer_status(ctx.session, p, volunteer, status)
     except NetworkError:
@@ -144,8 +112,15 @@ def on_volunteer_decision(ctx: Context, decision: str, raw_id: str) -> None:
             _("Your volunteering is paused for now, {name}. Thank you for all you did!", name=volunteer.first_name),
             [],
         ),
+        # handlers/volunteers.py: an offer put on hold before it was answered
+        "on_hold": lambda: (
+            _("Thank you for offering help, {name}. The coordinator has put your offer on hold for now; they will "
+              "get in touch with you.", name=volunteer.first_name),
+            [],
+        ),
     }
-    ctx.tell(volunteer, messages[status])
+    told = "on_hold" if (was, status) == ("pending", "paused") else status
+    ctx.tell(volunteer, messages[told])
 
 
 @step("proxy.name")

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from models.audit import audit
 from models.base import utcnow
+from models.help import HelpRequest
 from models.people import Invite, Neighbourhood, Person
+from models.schedules import FollowUp
 
 # No 0/O, 1/I/L: codes get read aloud and typed on old phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -148,3 +151,50 @@ def set_volunteer_status(session: Session, coordinator: Person, volunteer: Perso
 
 def list_neighbourhoods(session: Session) -> list[Neighbourhood]:
     return list(session.scalars(select(Neighbourhood).order_by(Neighbourhood.slug)))
+
+
+# ---- a coordinator's view of their volunteers (handlers/volunteers.py) ----------------------------
+NOTE_MAX = 500  # Person.coordinator_note's column length
+
+
+def set_coordinator_note(session: Session, coordinator: Person, volunteer: Person, note: str | None) -> None:
+    """The coordinator's private note about a volunteer (None or blank removes it). The audit
+    log says that a note changed, never what it says."""
+    if not may_coordinate(coordinator, volunteer) or not volunteer.is_volunteer:
+        raise NetworkError("not allowed")
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise NetworkError(f"a note is at most {NOTE_MAX} characters")
+    volunteer.coordinator_note = note or None
+    audit(session, coordinator.id, "volunteer.note" if note else "volunteer.note.remove", "person", volunteer.id)
+
+
+def last_active(session: Session, volunteer_ids) -> dict[int, datetime]:
+    """When each volunteer last took something on: a request claimed (and not handed back) or a
+    phone-round call they logged. Volunteers who never did are absent."""
+    ids = list(volunteer_ids)
+    if not ids:
+        return {}
+    out: dict[int, datetime] = {}
+    for query in (_LAST_CLAIM, _LAST_CALL):
+        for person_id, when in session.execute(query, {"people": ids}):
+            if when is not None and (person_id not in out or when > out[person_id]):
+                out[person_id] = when
+    return out
+
+
+_LAST_CLAIM = (select(HelpRequest.claimed_by_id, func.max(HelpRequest.claimed_at))
+               .where(HelpRequest.claimed_by_id.in_(bindparam("people", expanding=True)))
+               .group_by(HelpRequest.claimed_by_id))
+_LAST_CALL = (select(FollowUp.assignee_id, func.max(FollowUp.acknowledged_at))
+              .where(FollowUp.assignee_id.in_(bindparam("people", expanding=True)))
+              .group_by(FollowUp.assignee_id))
+
+
+def not_active_since(session: Session, neighbourhood_id: int, since: datetime) -> list[Person]:
+    """Approved volunteers who joined before ``since`` and have taken nothing on since then:
+    people to thank or to ask how they are, never a ranking."""
+    people = [v for v in active_volunteers(session, neighbourhood_id)
+              if v.volunteer_status == "approved" and v.created_at is not None and v.created_at <= since]
+    last = last_active(session, [v.id for v in people])
+    return [v for v in people if v.id not in last or last[v.id] < since]

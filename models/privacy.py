@@ -34,6 +34,7 @@ def export(session: Session, person: Person) -> dict:
         "categories": list(person.categories or []),
         "max_tasks_per_week": person.max_tasks_per_week if person.is_volunteer else None,
         "duo_only": person.duo_only,
+        "coordinator_note": person.coordinator_note,  # theirs to read too (right of access)
         "address": person.address_full,
         "phone": person.phone,
         "consent_at": person.consent_at,

@@ -256,3 +256,153 @@ def test_forged_payloads_are_refused_without_change(chat, forged):
         ]
     )
     play(chat, rows)
+
+
+# ---- the coordinator-only actions, refused to every other role --------------------------------------------------
+#
+# HOW TO ADD A ROW: append a ``CoordinatorAction`` to COORDINATOR_ACTIONS --
+#   name     a few words for the failure message,
+#   send     what is sent: ``payload=...`` (a button) or ``text=...`` (typed, a command like "/week"); a callable gets
+#            the values ``v`` (``v["_pid"]("pam")`` is Pam's id, ``v["a"]`` Maria's request),
+#   ours     True when it acts on one record of our neighbourhood (a volunteer, a person, a case): then the
+#            coordinator of another neighbourhood is refused as well; False when it opens the sender's own
+#            neighbourhood's view or flow (a list, an invite): they get theirs, which must not show ours,
+#   allowed  what our own coordinator gets for it: the positive control that proves the row reaches the action,
+#   own_db   (ours=False only) what may change when the other coordinator does it in their own neighbourhood.
+# Every role in ROLES is then refused (a kind refusal in their language, nothing of ours shown, Pam and our
+# coordinator told nothing) with NO change in the database: every table but the conversation's own
+# (CONVERSATION_TABLES) is compared row by row before and after. Then our coordinator runs each row (``allowed``).
+# The people and records the rows can name are set up in COORDINATION (and NETWORK above).
+
+NOTE = "Kan enkel op woensdag"  # our coordinator's private note about Pam: nobody else may ever see it
+CONVERSATION_TABLES = {"inbound_log", "outbox", "conversation_states", "outbox_senders", "sweep_runs"}
+TOUCHED_ON_INBOUND = {("channel_identities", "last_inbound_at"), ("channel_identities", "active")}
+SECRETS = ("Pam", "Pia", NOTE, WHAT, STREET)
+
+
+def snapshot(s) -> dict[str, list[tuple]]:
+    """Every row of every table that a refused action must leave as it was."""
+    from models import Base
+
+    out = {}
+    for table in Base.metadata.sorted_tables:
+        if table.name in CONVERSATION_TABLES:
+            continue
+        cols = [c for c in table.columns if (table.name, c.name) not in TOUCHED_ON_INBOUND]
+        out[table.name] = [tuple(map(repr, row)) for row in s.execute(select(*cols).order_by(*table.primary_key))]
+    return out
+
+
+@dataclass
+class CoordinatorAction:
+    name: str
+    payload: object = None
+    text: object = ""
+    ours: bool = True
+    allowed: Msg | None = None
+    own_db: object = None
+
+
+def _pam_note(s, v):
+    assert person(s, "pam").coordinator_note == NOTE, person(s, "pam").coordinator_note
+
+
+def _no_invite_of_ours_by_omar(s, v):
+    from models import Invite, Neighbourhood
+
+    demo = s.scalar(select(Neighbourhood.id).where(Neighbourhood.slug == "demo"))
+    assert not s.scalars(select(Invite).where(Invite.created_by_id == pid(s, "omar"),
+                                              Invite.neighbourhood_id == demo)).all()
+
+
+COORDINATOR_ACTIONS = [  # in the order our coordinator runs them at the end: lists before decisions
+    CoordinatorAction("the coordinator menu", payload="coord", ours=False, allowed=has(options=("coord:pending",))),
+    CoordinatorAction("the pending list", payload="coord:pending", ours=False,
+                      allowed=has("Pam", options=(lambda v: f"vlv:{v['_pid']('pam')}",))),
+    CoordinatorAction("the volunteers list", payload="coord:volunteers", ours=False,
+                      allowed=has("Jan", options=(lambda v: f"vlv:{v['_pid']('jan')}",))),
+    CoordinatorAction("unclaimed requests", payload="coord:open", ours=False, allowed=has(WHAT)),
+    CoordinatorAction("a volunteer's card", payload=lambda v: f"vlv:{v['_pid']('pam')}",
+                      allowed=has("Pam", NOTE, options=(lambda v: f"vlv:note:{v['_pid']('pam')}",))),
+    CoordinatorAction("write a note", payload=lambda v: f"vlv:note:{v['_pid']('pam')}",
+                      allowed=has(options=(lambda v: f"vlv:{v['_pid']('pam')}",))),
+    CoordinatorAction("remove the note", payload=lambda v: f"vlv:clear:{v['_pid']('pam')}",
+                      allowed=has(T("The note is removed.", "en"))),
+    CoordinatorAction("approve a volunteer", payload=lambda v: f"vol:ok:{v['_pid']('pam')}",
+                      allowed=has(T("{name} is now an approved volunteer.", "en", name="Pam"))),
+    CoordinatorAction("decline a volunteer", payload=lambda v: f"vol:no:{v['_pid']('pia')}",
+                      allowed=has(T("{name} was declined.", "en", name="Pia"))),
+    CoordinatorAction("pause a volunteer", payload=lambda v: f"vol:pause:{v['_pid']('kim')}",
+                      allowed=has(T("{name} is paused.", "en", name="Kim"))),
+    CoordinatorAction("someone's week timeline", payload=lambda v: f"wk:{v['_pid']('maria')}", allowed=has("Maria")),
+    CoordinatorAction("invite a volunteer", payload="coord:invite:volunteer", ours=False,
+                      own_db=_no_invite_of_ours_by_omar, allowed=has("/start")),
+    CoordinatorAction("invite a coordinator", payload="coord:invite:coordinator", ours=False,
+                      own_db=_no_invite_of_ours_by_omar, allowed=has("/start")),
+    CoordinatorAction("ask for a neighbour", payload="coord:proxy", ours=False,
+                      allowed=has(T("For whom do you ask? Type their first name. Volunteers will see this name and "
+                                    "the street; you stay the contact.", "en"))),
+    CoordinatorAction("/week", text="/week", ours=False, allowed=has()),
+    CoordinatorAction("the week button", payload="wk", ours=False, allowed=has()),
+    CoordinatorAction("assign a phone round", payload="rd:new", ours=False, allowed=has()),
+    CoordinatorAction("enrol a weekly hello", payload="plan:enrol", ours=False,
+                      allowed=has(T("A weekly hello for someone who agreed to it. What is their first name?", "en"))),
+]
+
+#: who -> their language: every role that is not a coordinator of our neighbourhood.
+ROLES = {"paula": "fr", "kees": "nl", "omar": "en", "jan": "en", "maria": "en"}
+
+
+def _roles(s, v):
+    person(s, "paula").is_partner = True  # a pharmacist: a partner of the neighbourhood
+    person(s, "kees").is_key_figure = True  # a shopkeeper everyone knows
+
+
+def _pam_has_a_note(s, v):
+    person(s, "pam").coordinator_note = NOTE
+
+
+COORDINATION = NETWORK + resident("paula", "Paula", "fr") + resident("kees", "Kees", "nl") + [
+    Row("paula", payload="menu"), Row("kees", payload="menu"),  # "Not now" to the first request: no question open
+    Do(_roles),
+] + volunteer("pia", "Pia", "en", approve=False) + [Do(_pam_has_a_note)]
+
+
+def _before(s, v):
+    v["before"] = snapshot(s)
+
+
+def _unchanged(skip=()):
+    def check(s, v):
+        after = snapshot(s)
+        for table, rows in v["before"].items():
+            if table not in skip:
+                assert after[table] == rows, f"{table} changed"
+    return check
+
+
+def refusal_rows(who: str, lang: str) -> list:
+    rows = []
+    for a in COORDINATOR_ACTIONS:
+        if who == "omar" and not a.ours:  # their own neighbourhood's view: nothing of ours in it
+            skip = ("invites", "audit_log") if a.own_db else ()
+            rows += [Do(_before), Row(who, a.text, payload=a.payload, reply=has(lacks=SECRETS), silent=("pam",),
+                                      db=lambda s, v, a=a, skip=skip: (_unchanged(skip)(s, v),
+                                                                       a.own_db and a.own_db(s, v)))]
+        else:
+            rows += [Do(_before), Row(who, a.text, payload=a.payload, reply=refused(lang),
+                                      silent=("pam", "coordinator"), db=_unchanged())]
+        rows.append(Row(who, payload="menu"))  # out of any question the action may have opened
+    return rows
+
+
+@pytest.mark.parametrize("who", list(ROLES))
+def test_coordinator_actions_are_refused_to_every_other_role(chat, who):
+    v = play(chat, COORDINATION + refusal_rows(who, ROLES[who]))
+    with chat.sessions() as s:
+        assert person(s, "pam").volunteer_status == "pending" and person(s, "pam").coordinator_note == NOTE
+        texts = [r.text for r in s.scalars(select(Outbox).where(Outbox.address == who))]
+        assert not any(NOTE in t for t in texts)
+    # the positive control: each row reaches its action for our coordinator
+    play(chat, [Row("coordinator", a.text, payload=a.payload, reply=a.allowed)
+                for a in COORDINATOR_ACTIONS], v)
