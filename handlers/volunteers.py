@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers import payloads
+from handlers.account import commands
 from handlers.actions import action
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, format_day, ngettext
@@ -145,8 +146,9 @@ def show_card(ctx: Context, v: Person, before: str | None = None) -> None:
     lines.append(_("Last took on a task: {day}", day=format_day(last.astimezone(TZ).date())) if last
                  else _("Has not taken on a task yet."))
     if v.coordinator_note:
-        lines.append(_("Your note (coordinators of {neighbourhood} see it; {name} can read it with /mydata): "
-                       "“{note}”", neighbourhood=v.neighbourhood.name, name=v.first_name, note=v.coordinator_note))
+        lines.append(_("Your note (coordinators of {neighbourhood} see it; {name} can read it with {mydata}): "
+                       "“{note}”", neighbourhood=v.neighbourhood.name, name=v.first_name, note=v.coordinator_note,
+                       **commands("mydata")))
     options = {
         "pending": [Option(_("Approve {name}", name=v.first_name), payloads.volunteer("ok", v.id)),
                     Option(_("Decline {name}", name=v.first_name), payloads.volunteer("no", v.id)),
@@ -169,8 +171,8 @@ def ask_note(ctx: Context, v: Person) -> None:
     ctx.clear()
     ctx.goto(NOTE_STEP, volunteer=v.id)
     ctx.say(_("Type your note about {name} (at most {n} characters). Only coordinators of {neighbourhood} see it; "
-              "{name} can read it with /mydata, so write it as you would say it to them.",
-              name=v.first_name, n=NOTE_MAX, neighbourhood=v.neighbourhood.name),
+              "{name} can read it with {mydata}, so write it as you would say it to them.",
+              name=v.first_name, n=NOTE_MAX, neighbourhood=v.neighbourhood.name, **commands("mydata")),
             [Option(_("Cancel"), _card(v))])
 
 

@@ -91,8 +91,9 @@ def story(lang: str) -> list:
             # a private note: too long is asked again, then saved; Pam is not told
             Row("coordinator", payload=lambda v: f"vlv:note:{pam(v)}",
                 reply=has(T("Type your note about {name} (at most {n} characters). Only coordinators of "
-                            "{neighbourhood} see it; {name} can read it with /mydata, so write it as you would say "
-                            "it to them.", lang, name="Pam", n=500, neighbourhood="Demo"))),
+                            "{neighbourhood} see it; {name} can read it with {mydata}, so write it as you would say "
+                            "it to them.", lang, name="Pam", n=500, neighbourhood="Demo",
+                            mydata={"nl": "/mijngegevens", "fr": "/mesdonnees"}[lang]))),
             Row("coordinator", "x" * 501, reply=has(T("That is longer than {n} characters. Please make it shorter.",
                                                       lang, n=500)), db=expect(note_of("pam"), None)),
             Row("coordinator", NOTE, reply=has(T("Note saved.", lang), NOTE,
