@@ -126,8 +126,9 @@ def on_card(ctx: Context, p: payloads.Payload) -> None:
     if what == "note":
         ask_note(ctx, volunteer)
         return
-    if what == "clear":
-        set_coordinator_note(ctx.session, ctx.person, volunteer, None)
+    if what == "clear":  # pressed twice (two screens): removed once, said both times
+        if volunteer.coordinator_note is not None:
+            set_coordinator_note(ctx.session, ctx.person, volunteer, None)
         show_card(ctx, volunteer, _("The note is removed."))
         return
     show_card(ctx, volunteer)
