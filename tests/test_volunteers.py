@@ -158,6 +158,35 @@ def test_a_note_is_kept_only_while_there_is_a_volunteer_to_keep_it_about(chat):
             set_coordinator_note(s, coordinator, resident_only, "x")
 
 
+def test_a_note_typed_after_the_coordinator_lost_the_right_is_refused_and_not_saved(chat):
+    """The note step checks again when the note arrives: a volunteer who moved to another
+    neighbourhood meanwhile is no longer this coordinator's to write about."""
+    def moved(s, v):
+        nb = add_neighbourhood(s, "Elders", "elders", ["1050"])
+        person(s, "pam").neighbourhood_id = nb.id
+
+    play(chat, volunteer("pam", "Pam", "nl", approve=False) + [
+        Row("coordinator", payload=lambda v: f"vlv:note:{v['_pid']('pam')}"),
+        Do(moved),
+        Row("coordinator", NOTE, reply=has(T("Sorry, only coordinators of this neighbourhood can do that.", "en")),
+            silent=("pam",), db=expect(note_of("pam"), None)),
+        Row("coordinator", "Nog iets", db=expect(note_of("pam"), None)),  # the question is closed, not open for ever
+    ])
+
+
+def test_the_pending_list_shows_three_at_a_time_and_says_how_many_more(chat):
+    rows = [r for who in ("ann", "bob", "cas", "dirk") for r in volunteer(who, who.title(), "nl", approve=False)]
+    play(chat, rows + [
+        Row("coordinator", payload="coord:pending",
+            reply=has("Ann", "Bob", "Cas", N("And {n} more: you will see them once these are answered.",
+                                             "And {n} more: you will see them once these are answered.", 1, "en"),
+                      lacks=("Dirk",), no_options=(lambda v: f"vol:ok:{v['_pid']('dirk')}",))),
+        Row("coordinator", payload=lambda v: f"vol:ok:{v['_pid']('ann')}"),
+        Row("coordinator", payload="coord:pending", reply=has("Dirk", options=(lambda v: f"vlv:{v['_pid']('dirk')}",),
+                                                              lacks=("Ann",))),
+    ])
+
+
 def test_not_active_since_counts_claims_and_logged_calls_and_leaves_out_newcomers_and_paused(sessions):
     now = utcnow()
     since = now - timedelta(days=30)
