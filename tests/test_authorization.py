@@ -231,6 +231,9 @@ def test_authorization_matrix(chat):
         "claim:٣",
         "claim:²",
         "vol:ok:²",
+        "vlv:",
+        "vlv:note:abc",
+        "vlv:clear:-1:2",
     ],
 )
 def test_forged_payloads_are_refused_without_change(chat, forged):
