@@ -280,6 +280,11 @@ def _listing(counts: dict[str, int], name) -> str:
     return ", ".join(f"{name(key)} {n}" for key, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def _left_out(skipped: dict[str, int]) -> str:
+    why = _listing(skipped, lambda reason: _(SKIP_LABELS.get(reason, reason)))
+    return ngettext("Not sent to {n} person: {why}", "Not sent to {n} people: {why}", sum(skipped.values()), why=why)
+
+
 def describe(p: Preview) -> str:
     """The preview as text in the current language (the chat and the command line show it)."""
     lines = [ngettext("This message will go to {n} person.", "This message will go to {n} people.",
@@ -289,9 +294,7 @@ def describe(p: Preview) -> str:
     if p.by_language:
         lines.append(_("In: {languages}", languages=_listing(p.by_language, language_name)))
     if p.skipped:
-        left_out = sum(p.skipped.values())
-        lines.append(ngettext("Not sent to {n} person: {why}", "Not sent to {n} people: {why}", left_out,
-                              why=_listing(p.skipped, lambda r: _(SKIP_LABELS[r]))))
+        lines.append(_left_out(p.skipped))
     if p.recipients:
         minutes = max(1, math.ceil(p.seconds / 60))
         lines.append(ngettext("Sending takes about {n} minute.", "Sending takes about {n} minutes.", minutes))
@@ -481,9 +484,7 @@ def describe_counts(c: Counts) -> str:
     if c.withdrawn:
         lines.append(_("Withdrawn (cancelled): {n}", n=c.withdrawn))
     if c.skipped:
-        left_out = sum(c.skipped.values())
-        lines.append(ngettext("Not sent to {n} person: {why}", "Not sent to {n} people: {why}", left_out,
-                              why=_listing(c.skipped, lambda r: _(SKIP_LABELS.get(r, r)))))
+        lines.append(_left_out(c.skipped))
     if c.answers:
         lines.append(_("Answers: {answers}", answers=_listing(c.answers, lambda a: _(ANSWER_LABELS.get(a, a)))))
     return "\n".join(lines)
