@@ -22,7 +22,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from handlers.core import Notifier, Option, Reach, reachable
-from handlers.free_text import language_name
 from handlers.i18n import N_, _, ngettext, normalise_language, speaking
 from handlers.quiet import DEFAULT_QUIET, quiet_until
 from handlers.sweeps import BATCH, claim, sweep
@@ -287,6 +286,8 @@ def _left_out(skipped: dict[str, int]) -> str:
 
 def describe(p: Preview) -> str:
     """The preview as text in the current language (the chat and the command line show it)."""
+    from handlers.free_text import language_name  # here: it loads the language understanding, slow to import
+
     lines = [ngettext("This message will go to {n} person.", "This message will go to {n} people.",
                       p.recipients)]
     if p.by_channel:
@@ -381,7 +382,7 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BAT
     notifier.write()
     outbox_ids = dict(session.execute(select(Outbox.idempotency_key, Outbox.id)
                                       .where(Outbox.idempotency_key.in_(keys))).all())
-    session.execute(insert(BroadcastRecipient), [dict(
+    session.connection().execute(_RECIPIENTS, [dict(
         broadcast_id=bc.id, person_id=plan.person.id, created_at=now,
         channel=plan.reach.channel if plan.reach is not None else None,
         language=plan.version if plan.reason is None else plan.person.language,
@@ -391,6 +392,10 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BAT
     if len(people) < limit:
         bc.materialised_at = now
     return len(people)
+
+
+#: Core, not the unit of work: 500 rows a batch, nothing to track afterwards.
+_RECIPIENTS = insert(BroadcastRecipient.__table__)
 
 
 def key(broadcast_id: int, person_id: int) -> str:
