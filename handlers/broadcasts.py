@@ -300,8 +300,8 @@ def describe(p: Preview) -> str:
         minutes = max(1, math.ceil(p.seconds / 60))
         lines.append(ngettext("Sending takes about {n} minute.", "Sending takes about {n} minutes.", minutes))
     if p.sms_segments:
-        lines.append(_("SMS: {segments} messages, about EUR {cost}.", segments=p.sms_segments,
-                       cost=f"{p.cost_eur:.2f}"))
+        lines.append(ngettext("SMS: {n} message, about EUR {cost}.", "SMS: {n} messages, about EUR {cost}.",
+                              p.sms_segments, cost=f"{p.cost_eur:.2f}"))
     return "\n".join(lines)
 
 
@@ -367,7 +367,7 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BAT
     # Through a Notifier: the answer buttons join the options on each screen (typed digits on
     # WhatsApp/SMS). One call per language, rendered once each; rows come out in that order.
     reached = sorted(reached, key=lambda plan: (plan.person.language or "", plan.person.id))
-    for language, group in groupby(reached, key=lambda plan: plan.person.language or ""):
+    for _language, group in groupby(reached, key=lambda plan: plan.person.language or ""):
         group = list(group)
         told = notifier.tell_all([plan.person for plan in group],
                                  lambda version=group[0].version: render(bc, nb_name, version), purpose=PURPOSE)
