@@ -502,7 +502,7 @@ def report(session: Session, bc: Broadcast, now: datetime) -> None:
     if c.queued == 0:
         bc.status, bc.summary_at = "sent", now
         _tell_author(session, bc, now, "summary", lambda: (
-            _("Your message has gone out.") + "\n" + describe_counts(c), []))
+            _('Your message "{start}" has gone out.', start=opening(bc)) + "\n" + describe_counts(c), []))
         return
     if c.recipients < PROGRESS_FROM:
         return
@@ -514,7 +514,14 @@ def report(session: Session, bc: Broadcast, now: datetime) -> None:
         bc.progress_sent = gone
         percent = round(100 * PROGRESS_STEPS[step - 1])
         _tell_author(session, bc, now, f"progress{step}", lambda: (
-            _("Your message is on its way: {percent}% sent so far.", percent=percent) + "\n" + describe_counts(c), []))
+            _('Your message "{start}" is on its way: {percent}% sent so far.', start=opening(bc),
+              percent=percent) + "\n" + describe_counts(c), []))
+
+
+def opening(bc: Broadcast, length: int = 40) -> str:
+    """The first words of the broadcast's text: which one this is about."""
+    text = " ".join(bc.texts[bc.base_language].split())
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
 
 
 def _tell_author(session: Session, bc: Broadcast, now: datetime, what: str, message) -> None:

@@ -313,6 +313,7 @@ def test_the_author_gets_a_few_progress_messages_and_one_summary(sessions):
         s.execute(update(BroadcastRecipient).where(BroadcastRecipient.id <= 7).values(answer="coming"))
     messages = go(5)
     assert len(messages) == 4 and len(go(0)) == 4  # one summary, never again
+    assert messages[-1].startswith('Your message "Hallo" has gone out.') and '"Hallo" is on its way' in messages[0]
     assert "115 of 200" in messages[-1] and "85" in messages[-1] and "coming 7" in messages[-1]
     with sessions() as s:
         assert s.get(Broadcast, bc_id).status == "sent"
