@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
 def apply_settings(settings) -> None:
     """The engine's figures from the settings: the platform rates a preview's duration is
     computed at, the SMS price, and SMS segments counted as the Twilio sender will split the text
-    (handlers do not import the channels). `buurtbot run` should call this too (bot/runtime.py)."""
+    (handlers do not import the channels). `buurtbot run` calls it too (bot/runtime.py)."""
     from bot.channels.twilio.render import segments, sms_parts
     from handlers import broadcasts
 

@@ -30,6 +30,9 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, demo: bool = False) -> "Runtime":
         language_id.preload()  # lingua's models now, not while the first typed message waits (about a second)
+        from bot.cli_broadcast import apply_settings as broadcast_settings
+
+        broadcast_settings(settings)  # a /broadcast preview's rates, SMS price and segments
         engine = make_engine(settings.database_url)
         background_checkpoints(engine)
         sessions = make_sessionmaker(engine)
