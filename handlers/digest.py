@@ -265,10 +265,10 @@ def _mark(session: Session, key: str, due_at: datetime, now: datetime) -> bool:
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    done = session.execute(dialect_insert(Timer).values(key=key, kind=PURPOSE, due_at=due_at, status="done",
-                                                        done_at=now, created_at=now)
-                           .on_conflict_do_nothing(index_elements=["key"]))
-    return bool(done.rowcount)
+    marked = session.execute(dialect_insert(Timer).values(key=key, kind=PURPOSE, due_at=due_at, status="done",
+                                                          done_at=now, created_at=now)
+                             .on_conflict_do_nothing(index_elements=["key"]).returning(Timer.id))
+    return marked.scalar() is not None  # (rowcount is -1 for an INSERT ... RETURNING on psycopg)
 
 
 @sweep("digest")
