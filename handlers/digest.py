@@ -71,6 +71,12 @@ class Figures:
         return sum(self.requests.values())
 
     @property
+    def empty(self) -> bool:
+        """Nothing happened at all (a quiet week: no digest, see send_digests)."""
+        return not any(n for table in (self.requests, self.cases, self.checkins, self.broadcasts, self.languages)
+                       for n in table.values())
+
+    @property
     def share_claimed(self) -> float | None:
         """Claimed / made, only when at least MIN_GROUP requests were made."""
         total = self.requests_total
@@ -274,8 +280,9 @@ def _mark(session: Session, key: str, due_at: datetime, now: datetime) -> bool:
 @sweep("digest")
 def send_digests(session: Session, now: datetime) -> int:
     """From DIGEST_WEEKDAY DIGEST_TIME on, once per ISO week: each neighbourhood's previous 7 days
-    to each of its own coordinators, in their language, after their quiet hours. Returns how
-    many neighbourhoods were done."""
+    to each of its own coordinators, in their language, after their quiet hours. A week in which
+    nothing at all happened sends nothing (no message about nothing). Returns how many
+    neighbourhoods were done."""
     moment = digest_moment(now)
     if now < moment:
         return 0
@@ -293,6 +300,8 @@ def send_digests(session: Session, now: datetime) -> int:
         if not coordinators:
             continue
         f = figures(session, nb.id, start, end)
+        if f.empty:
+            continue
         for person in coordinators:
             _send(session, nb, person, f, label, now)
     return done

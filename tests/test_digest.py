@@ -11,7 +11,7 @@ from sqlalchemy import select
 from handlers import digest
 from handlers.digest import count, describe, figures, rows, send_digests
 from handlers.i18n import speaking
-from models import ChannelIdentity, HelpRequest, Outbox, Person
+from models import ChannelIdentity, HelpRequest, Neighbourhood, Outbox, Person
 from models.base import TZ
 from models.broadcasts import Broadcast, BroadcastRecipient
 from models.cases import open_case
@@ -198,6 +198,9 @@ def neighbourhoods(s):
     fatima = person(s, nb, "Fatima", "nl", is_coordinator=True)
     claire = person(s, nb, "Claire", "fr", is_coordinator=True)
     omar = person(s, other, "Omar", "nl", is_coordinator=True)
+    request(s, other, "repair", at=local(date(2026, 11, 17), 10))  # Elsene's one request last week
+    quiet = add_neighbourhood(s, "Schaarbeek", "schaarbeek", ["1030"])
+    person(s, quiet, "Lea", "nl", is_coordinator=True)  # nothing happened there: no digest
     person(s, nb, "Jan", "nl", is_volunteer=True, volunteer_status="approved")
     for i in range(5):
         request(s, nb, "shopping", at=local(date(2026, 11, 16 + i), 10), claim_after=30)
@@ -216,36 +219,38 @@ def test_the_digest_goes_once_per_iso_week_to_each_coordinator_of_their_own_neig
     with sessions() as s, s.begin():  # Monday 08:59: not yet
         assert send_digests(s, local(MONDAY, 8, 59)) == 0 and digests(s) == []
     with sessions() as s, s.begin():
-        assert send_digests(s, local(MONDAY, 9)) == 2
+        assert send_digests(s, local(MONDAY, 9)) == 3  # three neighbourhoods done, one of them quiet
     with sessions() as s, s.begin():  # the next tick, and a tick on Thursday of the same week: nothing more
         assert send_digests(s, local(MONDAY, 9, 1)) == 0
         assert send_digests(s, local(MONDAY + timedelta(days=3), 15)) == 0
     with sessions() as s:
         rows_ = digests(s)
-        assert sorted(ids[r.identity_id and s.get(ChannelIdentity, r.identity_id).person_id] for r in rows_) \
-            == ["Claire", "Fatima", "Omar"]
         by_name = {ids[s.get(ChannelIdentity, r.identity_id).person_id]: r for r in rows_}
+        assert len(rows_) == 3 and sorted(by_name) == ["Claire", "Fatima", "Omar"]
         assert all(r.priority == 2 for r in rows_)
         assert by_name["Fatima"].idempotency_key.startswith(f"digest:{nb.id}:{fatima.id}:2026-W48")
         fatima_text, claire_text, omar_text = (by_name[n].text for n in ("Fatima", "Claire", "Omar"))
     # Each in their own language; Etterbeek's five requests last week (this Monday's lift not).
     assert "Etterbeek" in fatima_text and "Aanvragen: 5" in fatima_text
     assert "Etterbeek" in claire_text and "Demandes : 5" in claire_text
-    # The coordinator of Elsene gets Elsene's digest only: nothing of Etterbeek's.
-    assert "Elsene" in omar_text and "Etterbeek" not in omar_text and "Aanvragen: 0" in omar_text
+    # The coordinator of Elsene gets Elsene's digest only: nothing of Etterbeek's. Schaarbeek's
+    # coordinator gets nothing: a week without anything is no message.
+    assert "Elsene" in omar_text and "Etterbeek" not in omar_text and "Aanvragen: < 5" in omar_text
     # A week later: the next one.
     with sessions() as s, s.begin():
-        assert send_digests(s, local(MONDAY + timedelta(days=7), 9, 30)) == 2
+        request(s, s.get(Neighbourhood, nb.id), "pets", at=local(MONDAY + timedelta(days=2), 10))
+        assert send_digests(s, local(MONDAY + timedelta(days=7), 9, 30)) == 3
         assert send_digests(s, local(MONDAY + timedelta(days=7), 9, 31)) == 0
-        assert len(digests(s)) == 6
-        assert {r.idempotency_key.split(":")[3] for r in digests(s)} == {"2026-W48", "2026-W49"}
+        # Etterbeek's two coordinators again (this week: the lift and the pets); Elsene was quiet.
+        assert [r.idempotency_key.split(":")[3] for r in digests(s)] == ["2026-W48"] * 3 + ["2026-W49"] * 2
 
 
 def test_a_late_first_tick_inside_quiet_hours_waits_for_the_morning(sessions):
     with sessions() as s, s.begin():
         neighbourhoods(s)
-        assert send_digests(s, local(MONDAY, 22, 30)) == 2  # the scheduler was down all day
-        assert {r.next_attempt_at for r in digests(s)} == {local(MONDAY + timedelta(days=1), 8)}
+        assert send_digests(s, local(MONDAY, 22, 30)) == 3  # the scheduler was down all day
+        morning = local(MONDAY + timedelta(days=1), 8)  # the end of the default quiet hours
+        assert len(digests(s)) == 3 and {r.next_attempt_at for r in digests(s)} == {morning}
 
 
 def test_the_digest_day_and_time_are_settings(sessions, monkeypatch):
@@ -255,6 +260,6 @@ def test_the_digest_day_and_time_are_settings(sessions, monkeypatch):
     with sessions() as s, s.begin():
         neighbourhoods(s)
         assert send_digests(s, local(thursday, 17, 29)) == 0
-        assert send_digests(s, local(thursday, 17, 30)) == 2
+        assert send_digests(s, local(thursday, 17, 30)) == 3
         # Thursday's digest covers Thursday 19 .. Wednesday 25 November: 2 of the shopping requests + the lift.
         assert "Aanvragen: < 5" in [r.text for r in digests(s) if "Etterbeek" in r.text][0]
