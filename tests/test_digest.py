@@ -15,8 +15,10 @@ from models import ChannelIdentity, HelpRequest, Neighbourhood, Outbox, Person
 from models.base import TZ
 from models.broadcasts import Broadcast, BroadcastRecipient
 from models.cases import open_case
+from models.db import make_engine, make_sessionmaker
 from models.network import add_neighbourhood
 from models.schedules import CheckinOccurrence, CheckinPlan
+from tests.test_concurrency import run_together
 
 DAY = date(2026, 11, 18)  # a Wednesday in winter time (UTC+1)
 
@@ -263,3 +265,24 @@ def test_the_digest_day_and_time_are_settings(sessions, monkeypatch):
         assert send_digests(s, local(thursday, 17, 30)) == 3
         # Thursday's digest covers Thursday 19 .. Wednesday 25 November: 2 of the shopping requests + the lift.
         assert "Aanvragen: < 5" in [r.text for r in digests(s) if "Etterbeek" in r.text][0]
+
+
+def test_two_instances_at_the_same_moment_send_it_once(sessions):
+    """Four scheduler instances on one database tick at 09:00 together: each coordinator gets
+    one digest (the week's marker is one unique row; the others find it and skip)."""
+    with sessions() as s, s.begin():
+        neighbourhoods(s)
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+    engines = [make_engine(url) for _ in range(4)]
+
+    def instance(i: int) -> int:
+        with make_sessionmaker(engines[i])() as s, s.begin():
+            return send_digests(s, local(MONDAY, 9))
+
+    try:
+        assert sum(run_together(len(engines), instance)) == 3
+    finally:
+        for engine in engines:
+            engine.dispose()
+    with sessions() as s:
+        assert len(digests(s)) == 3
