@@ -2,8 +2,9 @@
 groups smaller than five shown as "< 5".
 
 A neighbourhood is a few streets: "2 concerns in the Kerkstraat" can name a person. So every
-figure is a count over a group (or a share or median of one), every count from 1 to 4 is shown
-as "< 5", and a share or median computed from fewer than five is not shown at all. The masking
+figure is a count over a group (or a share or median of one); a count of fewer than five, or of
+fewer than five different people (eight check-ins may all be Maria's), is shown as "< 5", and a
+share or median from fewer than five people is not shown at all. The masking
 happens in ONE place (``rows``), which the chat text and the CSV both read; ``Figures`` itself
 never holds anything about one person (no ids, no durations, no names).
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -51,36 +53,46 @@ CHECKIN_METRICS = ("sent", "answered", "missed", "escalated", "missed_by_system"
 BROADCAST_METRICS = ("broadcasts", "recipients", "sent", "delivered", "failed", "skipped")
 
 
+class Count(NamedTuple):
+    """How many things (requests, check-ins, cases, messages) and how many different people are
+    behind them: eight check-ins may all be one person's, and that is her figure, not a group's."""
+
+    n: int
+    people: int
+
+
+NONE = Count(0, 0)
+
+
 @dataclass(frozen=True)
 class Figures:
-    """A neighbourhood's period in counts; ``median_claim`` is None below MIN_GROUP claims."""
+    """A neighbourhood's period in counts; ``median_claim`` is None unless at least MIN_GROUP
+    requesters and MIN_GROUP volunteers are behind the claims."""
 
     start: date
     end: date
-    requests: dict[str, int]  # category -> requests made
-    claimed: int  # of those, claimed by a volunteer
+    requests_all: Count
+    requests: dict[str, Count]  # category -> requests made
+    claimed: Count  # of those, claimed by a volunteer (people: the fewer of requesters and volunteers)
     median_claim: timedelta | None
-    unmet: dict[str, int]  # category -> expired, cancelled or still unclaimed
-    cases: dict[str, int]  # CASE_METRICS names -> n
-    checkins: dict[str, int]  # CHECKIN_METRICS -> n
-    broadcasts: dict[str, int]  # BROADCAST_METRICS -> n
-    languages: dict[str, int]  # language -> people who wrote in it
-
-    @property
-    def requests_total(self) -> int:
-        return sum(self.requests.values())
+    unmet_all: Count
+    unmet: dict[str, Count]  # category -> expired, cancelled or still unclaimed
+    cases: dict[str, Count]  # CASE_METRICS names -> n
+    checkins: dict[str, Count]  # CHECKIN_METRICS -> n
+    broadcasts: dict[str, Count]  # BROADCAST_METRICS -> n
+    languages: dict[str, Count]  # language -> people who wrote in it
 
     @property
     def empty(self) -> bool:
         """Nothing happened at all (a quiet week: no digest, see send_digests)."""
-        return not any(n for table in (self.requests, self.cases, self.checkins, self.broadcasts, self.languages)
-                       for n in table.values())
+        return not any(c.n for table in (self.requests, self.cases, self.checkins, self.broadcasts, self.languages)
+                       for c in table.values())
 
     @property
     def share_claimed(self) -> float | None:
-        """Claimed / made, only when at least MIN_GROUP requests were made."""
-        total = self.requests_total
-        return self.claimed / total if total >= MIN_GROUP else None
+        """Claimed / made, only when the requests come from at least MIN_GROUP people."""
+        total = self.requests_all
+        return self.claimed.n / total.n if total.people >= MIN_GROUP else None
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -89,57 +101,86 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return local_instant(start, midnight), local_instant(end + timedelta(days=1), midnight)
 
 
+def _tally(column):
+    """count(*) and the number of different ``column`` values (a row without one, e.g. an
+    erased requester, counts as a person of its own: it can only make the group look bigger
+    by the rows that really are there)."""
+    return func.count(), func.count(distinct(column))
+
+
+def _by(session: Session, query) -> dict[str, Count]:
+    return {key: Count(n, people) for key, n, people in session.execute(query)}
+
+
 def figures(session: Session, neighbourhood_id: int, start: date, end: date) -> Figures:
     """Everything the digest and `buurtbot report` show for ``start``..``end`` (whole days, inclusive)."""
     since, until = period_bounds(start, end)
     made = and_(HelpRequest.neighbourhood_id == neighbourhood_id, HelpRequest.created_at >= since,
                 HelpRequest.created_at < until)
-    requests = dict(session.execute(select(HelpRequest.category, func.count()).where(made)
-                                    .group_by(HelpRequest.category)).all())
-    waits = [claimed - created for created, claimed in session.execute(
-        select(HelpRequest.created_at, HelpRequest.claimed_at).where(made, HelpRequest.claimed_at.is_not(None)))]
-    unmet = dict(session.execute(
-        select(HelpRequest.category, func.count())
-        .where(made, or_(HelpRequest.status.in_(UNMET),
-                         and_(HelpRequest.status == "open", HelpRequest.claimed_at.is_(None))))
-        .group_by(HelpRequest.category)).all())
-    return Figures(start=start, end=end, requests=requests, claimed=len(waits),
-                   median_claim=statistics.median(waits) if len(waits) >= MIN_GROUP else None, unmet=unmet,
-                   cases=_cases(session, neighbourhood_id, since, until),
-                   checkins=_checkins(session, neighbourhood_id, since, until),
-                   broadcasts=_broadcasts(session, neighbourhood_id, since, until),
-                   languages=_languages(session, neighbourhood_id, since, until))
+    unmet = or_(HelpRequest.status.in_(UNMET), and_(HelpRequest.status == "open", HelpRequest.claimed_at.is_(None)))
+    requester = func.coalesce(HelpRequest.requester_id, -HelpRequest.id)
+    volunteer = func.coalesce(HelpRequest.claimed_by_id, -HelpRequest.id)
+    claims = session.execute(select(HelpRequest.created_at, HelpRequest.claimed_at, requester, volunteer)
+                             .where(made, HelpRequest.claimed_at.is_not(None))).all()
+    waits = [claimed - created for created, claimed, _r, _v in claims]
+    claimed = Count(len(claims), min(len({r for *_x, r, _v in claims}), len({v for *_x, v in claims})))
+    return Figures(
+        start=start, end=end,
+        requests_all=Count(*session.execute(select(*_tally(requester)).where(made)).one()),
+        requests=_by(session, select(HelpRequest.category, *_tally(requester)).where(made)
+                     .group_by(HelpRequest.category)),
+        claimed=claimed,
+        median_claim=statistics.median(waits) if claimed.people >= MIN_GROUP else None,
+        unmet_all=Count(*session.execute(select(*_tally(requester)).where(made, unmet)).one()),
+        unmet=_by(session, select(HelpRequest.category, *_tally(requester)).where(made, unmet)
+                  .group_by(HelpRequest.category)),
+        cases=_cases(session, neighbourhood_id, since, until),
+        checkins=_checkins(session, neighbourhood_id, since, until),
+        broadcasts=_broadcasts(session, neighbourhood_id, since, until),
+        languages=_languages(session, neighbourhood_id, since, until))
 
 
-def _cases(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, int]:
-    counts = dict.fromkeys(name for pair in CASE_METRICS.values() for name in pair)
+def _cases(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, Count]:
+    """Cases opened and closed in the period; the people are whom they are about (a case about
+    nobody in the network, a street light, counts as its own)."""
+    about = func.coalesce(Case.person_id, -Case.id)
+    counts: dict[str, Count] = {}
     for kind, (raised, closed) in CASE_METRICS.items():
         of_kind = and_(Case.neighbourhood_id == nb, Case.kind == kind)
-        counts[raised] = session.scalar(select(func.count()).where(of_kind, Case.created_at >= since,
-                                                                    Case.created_at < until))
-        counts[closed] = session.scalar(select(func.count()).where(of_kind, Case.closed_at >= since,
-                                                                    Case.closed_at < until))
+        counts[raised] = Count(*session.execute(select(*_tally(about)).where(
+            of_kind, Case.created_at >= since, Case.created_at < until)).one())
+        counts[closed] = Count(*session.execute(select(*_tally(about)).where(
+            of_kind, Case.closed_at >= since, Case.closed_at < until)).one())
     return counts
 
 
-def _checkins(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, int]:
+def _filtered(column, *conditions):
+    return func.count().filter(*conditions), func.count(distinct(column)).filter(*conditions)
+
+
+def _pairs(names, row) -> dict[str, Count]:
+    values = [n or 0 for n in row]
+    return {name: Count(values[2 * i], values[2 * i + 1]) for i, name in enumerate(names)}
+
+
+def _checkins(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, Count]:
     """Occurrences due in the period (models/schedules.py OCCURRENCE_STATUSES): contacted unless
     "missed_by_system"; answered when the person answered; missed when contacted and they did
     not; escalated when the ladder reached a person ("escalated", then "closed")."""
     answered = or_(CheckinOccurrence.answered_at.is_not(None), CheckinOccurrence.status == "answered")
     contacted = CheckinOccurrence.status != "missed_by_system"
+    who = CheckinOccurrence.person_id
     row = session.execute(
-        select(func.count().filter(contacted), func.count().filter(contacted, answered),
-               func.count().filter(contacted, ~answered),
-               func.count().filter(CheckinOccurrence.status.in_(("escalated", "closed"))),
-               func.count().filter(~contacted))
+        select(*_filtered(who, contacted), *_filtered(who, contacted, answered),
+               *_filtered(who, contacted, ~answered),
+               *_filtered(who, CheckinOccurrence.status.in_(("escalated", "closed"))), *_filtered(who, ~contacted))
         .join(CheckinPlan, CheckinPlan.id == CheckinOccurrence.plan_id)
         .where(CheckinPlan.neighbourhood_id == nb, CheckinOccurrence.due_at >= since,
                CheckinOccurrence.due_at < until)).one()
-    return dict(zip(CHECKIN_METRICS, (n or 0 for n in row)))
+    return _pairs(CHECKIN_METRICS, row)
 
 
-def _broadcasts(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, int]:
+def _broadcasts(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, Count]:
     """Broadcasts that went out in the period (their send time, else when confirmed) and their
     reach, read from their recipients and the outbox rows that carried them. "delivered" is what
     a platform reported (Twilio does; Telegram only says it accepted the message: "sent")."""
@@ -147,48 +188,53 @@ def _broadcasts(session: Session, nb: int, since: datetime, until: datetime) -> 
     queued = BroadcastRecipient.status == "queued"
     delivered = Outbox.delivery_status.in_(("delivered", "read"))
     failed = or_(Outbox.status == "failed", Outbox.delivery_status.in_(("failed", "undelivered")))
+    who = func.coalesce(BroadcastRecipient.person_id, -BroadcastRecipient.id)
+    # The number of broadcasts is the coordinators' work, not anyone's data: masked like any count.
+    broadcasts = func.count(distinct(BroadcastRecipient.broadcast_id))
     row = session.execute(
-        select(func.count(distinct(BroadcastRecipient.broadcast_id)), func.count().filter(queued),
-               func.count().filter(queued, Outbox.status.in_(("sent", "purged"))),
-               func.count().filter(queued, delivered), func.count().filter(queued, failed),
-               func.count().filter(BroadcastRecipient.status == "skipped"))
+        select(broadcasts, broadcasts,
+               *_filtered(who, queued), *_filtered(who, queued, Outbox.status.in_(("sent", "purged"))),
+               *_filtered(who, queued, delivered), *_filtered(who, queued, failed),
+               *_filtered(who, BroadcastRecipient.status == "skipped"))
         .select_from(BroadcastRecipient)
         .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
         .outerjoin(Outbox, Outbox.id == BroadcastRecipient.outbox_id)
         .where(Broadcast.neighbourhood_id == nb, Broadcast.status != "draft", went >= since, went < until)).one()
-    return dict(zip(BROADCAST_METRICS, (n or 0 for n in row)))
+    return _pairs(BROADCAST_METRICS, row)
 
 
-def _languages(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, int]:
+def _languages(session: Session, nb: int, since: datetime, until: datetime) -> dict[str, Count]:
     """People of the neighbourhood who wrote in the period, by the language they were answered
     in: every message a person writes gets a reply (purpose "reply") in that language."""
-    return dict(session.execute(
+    rows_ = session.execute(
         select(Outbox.language, func.count(distinct(ChannelIdentity.person_id)))
         .join(ChannelIdentity, ChannelIdentity.id == Outbox.identity_id)
         .join(Person, Person.id == ChannelIdentity.person_id)
         .where(Person.neighbourhood_id == nb, Outbox.purpose == "reply", Outbox.created_at >= since,
                Outbox.created_at < until)
-        .group_by(Outbox.language)).all())
+        .group_by(Outbox.language))
+    return {language: Count(n, n) for language, n in rows_}
 
 
 # ---- showing them: the one place where small groups are masked ---------------------------------
 
-def count(n: int) -> str:
-    """A group's size as shown: 1 to 4 as "< 5" (nobody can be picked out); none is "0"."""
-    return "< 5" if 0 < n < MIN_GROUP else str(n)
+def count(c: Count) -> str:
+    """A group's size as shown: "< 5" unless at least MIN_GROUP things from at least MIN_GROUP
+    different people (nobody can be picked out, nobody's own number is shown); none is "0"."""
+    return "< 5" if c.n and min(c.n, c.people) < MIN_GROUP else str(c.n)
 
 
 def rows(f: Figures) -> list[tuple[str, str, str]]:
     """(metric, group, value) with every small group masked: the CSV's rows, the text's source.
     A share or median from fewer than MIN_GROUP is an empty value."""
-    out: list[tuple[str, str, str]] = [("requests", "all", count(f.requests_total))]
+    out: list[tuple[str, str, str]] = [("requests", "all", count(f.requests_all))]
     out += [("requests", cat, count(n)) for cat, n in sorted(f.requests.items())]
     out.append(("requests_claimed", "all", count(f.claimed)))
     share = f.share_claimed
     out.append(("requests_claimed_percent", "all", "" if share is None else str(round(share * 100))))
     median = f.median_claim
     out.append(("median_minutes_to_claim", "all", "" if median is None else str(round(median.total_seconds() / 60))))
-    out.append(("unmet_needs", "all", count(sum(f.unmet.values()))))
+    out.append(("unmet_needs", "all", count(f.unmet_all)))
     out += [("unmet_needs", cat, count(n)) for cat, n in sorted(f.unmet.items())]
     out += [(name, "all", count(n)) for name, n in f.cases.items()]
     out += [(f"checkins_{name}", "all", count(n)) for name, n in f.checkins.items()]
@@ -235,7 +281,7 @@ def describe(f: Figures) -> str:
               _("Weekly hellos: {sent} sent, {answered} answered, {missed} without an answer, {escalated} passed "
                 "on to a person", sent=shown["checkins_sent", "all"], answered=shown["checkins_answered", "all"],
                 missed=shown["checkins_missed", "all"], escalated=shown["checkins_escalated", "all"])]
-    if f.checkins["missed_by_system"]:
+    if f.checkins["missed_by_system"].n:
         lines.append(_("Weekly hellos buurtbot could not send (it was down): {n}",
                        n=shown["checkins_missed_by_system", "all"]))
     lines.append(_("Announcements: {n}; {recipients} people: {sent} sent, {delivered} delivered, {failed} failed, "
@@ -244,7 +290,7 @@ def describe(f: Figures) -> str:
                    delivered=shown["broadcast_delivered", "all"], failed=shown["broadcast_failed", "all"],
                    skipped=shown["broadcast_skipped", "all"]))
     languages = ", ".join(f"{SPOKEN.get(lang, lang)} {shown['people_who_wrote', lang]}"
-                          for lang in sorted(f.languages, key=lambda lang: (-f.languages[lang], lang)))
+                          for lang in sorted(f.languages, key=lambda lang: (-f.languages[lang].n, lang)))
     lines.append(_("People who wrote, by language: {languages}", languages=languages or "0"))
     lines += ["", _("Groups smaller than 5 are shown as \"< 5\"; there are no figures about single people.")]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 
 from handlers import digest
-from handlers.digest import count, describe, figures, rows, send_digests
+from handlers.digest import Count, count, describe, figures, rows, send_digests
 from handlers.i18n import speaking
 from models import ChannelIdentity, HelpRequest, Neighbourhood, Outbox, Person
 from models.base import TZ
@@ -51,8 +51,29 @@ def shown(f) -> dict[tuple[str, str], str]:
     return {(metric, group): value for metric, group, value in rows(f)}
 
 
+def ns(table: dict[str, Count]) -> dict[str, int]:
+    return {key: c.n for key, c in table.items()}
+
+
 def test_counts_of_one_to_four_are_masked_and_five_is_shown():
-    assert [count(n) for n in (0, 1, 4, 5, 6)] == ["0", "< 5", "< 5", "5", "6"]
+    assert [count(Count(n, n)) for n in (0, 1, 4, 5, 6)] == ["0", "< 5", "< 5", "5", "6"]
+    # Eight things of one person, or five of four people, are still that person's figure.
+    assert [count(Count(8, 1)), count(Count(5, 4)), count(Count(9, 5))] == ["< 5", "< 5", "9"]
+
+
+def test_many_requests_of_one_person_are_her_figure_and_masked(sessions):
+    with sessions() as s, s.begin():
+        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+        maria, jan = person(s, nb, "Maria"), person(s, nb, "Jan", is_volunteer=True)
+        for minutes in (10, 20, 30, 40, 50, 60):
+            req = request(s, nb, "shopping", claim_after=minutes)
+            req.requester_id, req.claimed_by_id = maria.id, jan.id
+        f = figures(s, nb.id, DAY, DAY)
+    assert f.requests_all == Count(6, 1) and f.claimed == Count(6, 1)
+    assert shown(f)["requests", "all"] == "< 5" and shown(f)["requests", "shopping"] == "< 5"
+    # Maria's share and Jan's speed are nobody's business: not shown.
+    assert f.share_claimed is None and f.median_claim is None
+    assert shown(f)["requests_claimed_percent", "all"] == "" and shown(f)["median_minutes_to_claim", "all"] == ""
 
 
 def test_masking_at_four_and_five_requests(sessions):
@@ -91,9 +112,9 @@ def test_median_time_to_claim_and_the_share_claimed(sessions):
             request(s, nb, "repair", status=status, claim_after=5 if status == "done" else None)
         f = figures(s, nb.id, DAY, DAY)
     assert f.median_claim == timedelta(minutes=30)  # 5, 10, 20, [30], 40, 50, 34 h: one far-off wait moves nothing
-    assert f.claimed == 7 and f.requests_total == 10 and f.share_claimed == 0.7
+    assert f.claimed.n == 7 and f.requests_all.n == 10 and f.share_claimed == 0.7
     assert shown(f)["requests_claimed_percent", "all"] == "70"
-    assert f.unmet == {"repair": 3} and shown(f)["unmet_needs", "repair"] == "< 5"
+    assert ns(f.unmet) == {"repair": 3} and shown(f)["unmet_needs", "repair"] == "< 5"
     with speaking("nl"):
         text = describe(f)
     assert "Mediaan" in text or "mediaan" in text
@@ -121,12 +142,12 @@ def test_a_period_is_whole_days_in_brussels(sessions):
         assert local(end, 23, 30).date() == end and local(date(2026, 11, 19), 0, 0).date() == end  # UTC day
         for at in inside + outside:
             request(s, nb, "shopping", at=at)
-        assert figures(s, nb.id, start, end).requests == {"shopping": 5}
-        assert figures(s, nb.id, end, end).requests == {"shopping": 2}
+        assert ns(figures(s, nb.id, start, end).requests) == {"shopping": 5}
+        assert ns(figures(s, nb.id, end, end).requests) == {"shopping": 2}
         summer = date(2026, 7, 31)
         request(s, nb, "lift", at=local(summer, 23, 30))  # 21:30 UTC
         request(s, nb, "lift", at=local(date(2026, 8, 1), 0, 30))  # 22:30 UTC on the 31st
-        assert figures(s, nb.id, summer, summer).requests == {"lift": 1}
+        assert ns(figures(s, nb.id, summer, summer).requests) == {"lift": 1}
 
 
 def test_cases_checkins_broadcasts_and_languages_are_counted(sessions):
@@ -175,12 +196,14 @@ def test_cases_checkins_broadcasts_and_languages_are_counted(sessions):
                              created_at=at))
         s.flush()
         f = figures(s, nb.id, DAY, DAY)
-    assert f.cases == {"concerns_raised": 6, "concerns_closed": 5, "referrals_made": 1, "referrals_closed": 0,
+    assert ns(f.cases) == {"concerns_raised": 6, "concerns_closed": 5, "referrals_made": 1, "referrals_closed": 0,
                        "problems_reported": 0, "problems_closed": 0}
-    assert f.checkins == {"sent": 8, "answered": 5, "missed": 3, "escalated": 2, "missed_by_system": 1}
+    assert ns(f.checkins) == {"sent": 8, "answered": 5, "missed": 3, "escalated": 2, "missed_by_system": 1}
+    # All of them are one person's weekly hellos: her figure, masked.
+    assert f.checkins["answered"] == Count(5, 1) and shown(f)["checkins_answered", "all"] == "< 5"
     # The draft's recipient row is not counted: only broadcasts that went.
-    assert f.broadcasts == {"broadcasts": 1, "recipients": 6, "sent": 5, "delivered": 5, "failed": 1, "skipped": 2}
-    assert f.languages == {"fr": 6, "nl": 2}
+    assert ns(f.broadcasts) == {"broadcasts": 1, "recipients": 6, "sent": 5, "delivered": 5, "failed": 1, "skipped": 2}
+    assert ns(f.languages) == {"fr": 6, "nl": 2} and f.broadcasts["sent"] == Count(5, 5)
     table = shown(f)
     assert table["concerns_raised", "all"] == "6" and table["referrals_made", "all"] == "< 5"
     assert table["people_who_wrote", "nl"] == "< 5" and table["people_who_wrote", "fr"] == "6"
