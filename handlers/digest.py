@@ -335,11 +335,15 @@ def send_digests(session: Session, now: datetime) -> int:
     label = week_label(now)
     end = moment.astimezone(TZ).date() - timedelta(days=1)
     start = end - timedelta(days=6)
+    # Every tick of the week after the digest time looks: one read finds the neighbourhoods done.
+    done_keys = set(session.scalars(select(Timer.key).where(Timer.kind == PURPOSE,
+                                                            Timer.key.like(f"{PURPOSE}:%:{label}"))))
     done = 0
     for nb in session.scalars(select(Neighbourhood).order_by(Neighbourhood.id)):
+        key = f"{PURPOSE}:{nb.id}:{label}"
         if done >= BATCH:
             break
-        if not _mark(session, f"{PURPOSE}:{nb.id}:{label}", moment, now):
+        if key in done_keys or not _mark(session, key, moment, now):
             continue
         done += 1
         coordinators = coordinators_of(session, nb.id)
