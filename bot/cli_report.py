@@ -1,14 +1,56 @@
 """`buurtbot report --neighbourhood SLUG --from DATE --to DATE [--csv]`: aggregates only, groups
 smaller than five shown as "< 5".
+
+The figures and their masking are handlers/digest.py's (the weekly digest shows the same); this
+only reads the arguments and prints: the text in a language, or CSV rows ``metric,group,value``.
 """
 from __future__ import annotations
 
+import csv
+import sys
+from datetime import date
+
 
 def add_parser(sub) -> None:
-    sub.add_parser("report", help="a neighbourhood's figures for a period (aggregates only)")
+    from handlers.lexicon import LANGUAGES
+
+    rp = sub.add_parser("report", help="a neighbourhood's figures for a period (aggregates only)")
+    rp.add_argument("--neighbourhood", required=True, help="the neighbourhood's slug")
+    rp.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (Brussels)")
+    rp.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (Brussels), included")
+    rp.add_argument("--csv", action="store_true", help="CSV rows metric,group,value instead of text")
+    rp.add_argument("--language", choices=list(LANGUAGES),
+                    help="the text's language (default: the terminal's, LANGUAGE/LANG, else en)")
+
+
+def _day(raw: str, what: str) -> date:
+    from bot.cli import UserError
+
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise UserError(f"{what}: not a date (YYYY-MM-DD): {raw!r}") from None
 
 
 def cmd_report(args, settings) -> int:
-    from bot.cli import UserError
+    from bot.cli import UserError, _operator_language, _transaction
+    from handlers.digest import describe, figures, rows
+    from handlers.i18n import speaking
+    from models.network import neighbourhood_by_slug
 
-    raise UserError("not built yet")
+    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    if end < start:
+        raise UserError(f"--to ({end}) is before --from ({start})")
+    with _transaction(settings) as session:
+        nb = neighbourhood_by_slug(session, args.neighbourhood)
+        if nb is None:
+            raise UserError(f"no neighbourhood {args.neighbourhood!r} (see `buurtbot neighbourhood list`)")
+        f = figures(session, nb.id, start, end)
+    if args.csv:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(("metric", "group", "value"))
+        out.writerows(rows(f))
+    else:
+        with speaking(args.language or _operator_language()):
+            print(describe(f))
+    return 0
