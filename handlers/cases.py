@@ -20,7 +20,7 @@ from handlers.core import Answer, Context, Notifier, Option, clean_text
 from handlers.i18n import _, current_language, format_day
 from handlers.menu import menu_options, show_menu
 from handlers.quiet import after_quiet
-from handlers.signals import contact_name, who
+from handlers.signals import contact_name
 from handlers.steps import step
 from handlers.sweeps import claim, sweep
 from handlers.tasks import refuse
@@ -54,10 +54,10 @@ def _pl(*args: object) -> str:
 def signal_menu(ctx: Context) -> None:
     """"A worry or a problem": what anyone may raise, and a referral for partners and key figures."""
     p = ctx.person
-    options = [Option(_("I'm worried about a neighbour"), _pl("new", "worried")),
-               Option(_("A problem in the street"), _pl("new", "problem"))]
+    options = [Option(_("Worry about someone"), _pl("new", "worried")),
+               Option(_("Street problem"), _pl("new", "problem"))]
     if may_refer(p):
-        options.append(Option(_("Refer someone (with their consent)"), _pl("new", "refer")))
+        options.append(Option(_("Refer someone"), _pl("new", "refer")))
     ctx.clear()
     ctx.say(_("What would you like to tell {contact}?", contact=contact_name(ctx)),
             options + [Option(_("Menu"), payloads.MENU)])
@@ -347,7 +347,7 @@ def show_list(ctx: Context) -> None:
     if len(cases) > PAGE:
         text += "\n\n" + _("And {n} more: close some to see them.", n=len(cases) - PAGE)
     ctx.clear()
-    ctx.say(text, [Option(f"#{c.id} {KIND_LABELS[c.kind]()}", _pl("show", c.id)) for c in shown]
+    ctx.say(text, [Option(_("Case #{id}", id=c.id), _pl("show", c.id)) for c in shown]
             + [Option(_("Menu"), payloads.MENU)], purge_after_send=True)  # names people: not kept
 
 
@@ -356,13 +356,13 @@ def case_options(case: Case) -> list[Option]:
     if case.status == "open":
         options.append(Option(_("Take it"), _pl("take", case.id)))
     if case.kind == "problem":
-        options.append(Option(_("Passed on to the commune"), _pl("commune", case.id)))
+        options.append(Option(_("Told the commune"), _pl("commune", case.id)))
     else:
-        options += [Option(_("Follow-up: a visit"), _pl("do", "visit", case.id)),
-                    Option(_("Follow-up: a call"), _pl("do", "call", case.id)),
-                    Option(_("Follow-up: a referral"), _pl("do", "referral", case.id)),
-                    Option(_("No follow-up needed"), _pl("do", "none", case.id))]
-    options += [Option(_("Close with an outcome"), _pl("close", case.id)), Option(_("All cases"), _pl("list"))]
+        options += [Option(_("Plan a visit"), _pl("do", "visit", case.id)),
+                    Option(_("Plan a call"), _pl("do", "call", case.id)),
+                    Option(_("Refer them"), _pl("do", "referral", case.id)),
+                    Option(_("No follow-up"), _pl("do", "none", case.id))]
+    options += [Option(_("Close the case"), _pl("close", case.id)), Option(_("All cases"), _pl("list"))]
     return options
 
 
@@ -518,7 +518,7 @@ def sweep_cases(session: Session, now: datetime) -> int:
         def render(case: Case = case) -> tuple[str, list[Option]]:
             text = _("A referral made on {date} has no outcome yet (case #{id}). Has it been followed up?",
                      date=format_day(case.created_at), id=case.id) + "\n" + case_details(session, case)
-            return text, [Option(_("Close with an outcome"), _pl("close", case.id)),
+            return text, [Option(_("Close the case"), _pl("close", case.id)),
                           Option(_("All cases"), _pl("list"))]
 
         notifier.tell_all(coordinators, render, about=case.person_id, purpose="reminder", even_if_paused=True)

@@ -11,7 +11,7 @@ from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, current_language, speaking
 from handlers.keywords import URGENT, written_in
 from handlers.labels import category
-from handlers.menu import menu_options, show_menu
+from handlers.menu import show_menu
 from handlers.steps import step
 from models import HelpRequest, Person
 from models.audit import audit

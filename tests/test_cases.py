@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from handlers.cases import REFERRAL_REMIND_DAYS, referral_remind_at, sweep_cases
 from handlers.i18n import catalog, format_day, speaking
 from handlers.sweeps import SWEEPS
-from models import ChannelIdentity, Outbox, Person
 from models.base import TZ, utcnow
 from models.cases import Case, open_case
 from models.directory import Service
