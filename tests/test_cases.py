@@ -12,9 +12,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from bot.demo import CHANNEL, seed
 from handlers.cases import REFERRAL_REMIND_DAYS, referral_remind_at, sweep_cases
+from handlers.core import Inbound
 from handlers.i18n import catalog, format_day, speaking
 from handlers.sweeps import SWEEPS
+from models import Outbox
 from models.base import TZ, utcnow
 from models.cases import Case, open_case
 from models.directory import Service
@@ -22,6 +25,7 @@ from models.network import INVITE_ROLES, add_neighbourhood, create_invite, neigh
 from models.privacy import erase
 from tests.flowkit import Do, Row, T, count, dispatcher, has, person, pid, play, resident, volunteer  # noqa: F401
 from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
+from tests.test_concurrency import OnePerThread, add_person, run_together
 from tests.tgkit import TelegramPeople, build_runtime, join, running
 
 PHARMACIST = ("Apotheek hier. Meneer M. haalt normaal elke week zijn medicatie, maar ik heb hem al drie weken niet "
@@ -386,3 +390,38 @@ async def test_a_worry_on_telegram_taken_and_closed(telegram_fake, db_url, lang,
             assert (case.kind, case.status, case.action, case.outcome) == ("concern", "closed", "visit", outcome)
         assert len(people.sent_to(reporter)) == seen_by_reporter  # the reporter hears nothing of it
         assert telegram_fake.unanswered_callback_queries() == []
+
+
+# ---- one coordinator takes a case, however many press at once ---------------------------------
+
+@pytest.fixture
+def threads(sessions):
+    per_thread = OnePerThread(sessions)
+    yield per_thread
+    for engine in per_thread.engines:
+        engine.dispose()
+
+
+def test_six_coordinators_take_one_case_at_once(sessions, threads):
+    coordinators = [f"co{i}" for i in range(6)]
+    with sessions() as session, session.begin():
+        nb = seed(session)
+        maria = add_person(session, nb, "maria", "Maria")
+        for i, who in enumerate(coordinators):
+            add_person(session, nb, who, f"Co{i}").is_coordinator = True
+        case_id = open_case(session, "concern", nb.id, text=PHARMACIST, reporter_id=maria.id).id
+    results = run_together(6, lambda i: threads.handle(Inbound(
+        CHANNEL, coordinators[i], payload=f"case:take:{case_id}", platform_message_id=f"take-{i}")))
+    assert results == ["ok"] * 6
+    with sessions() as session:
+        case = session.get(Case, case_id)
+        assert case.status == "taken"
+        taker = case.assignee.first_name
+        texts = {who: [o.text for o in session.scalars(select(Outbox).where(Outbox.address == who)
+                                                        .order_by(Outbox.id))] for who in coordinators}
+    winners = [who for who, got in texts.items() if any(t.startswith("Thank you, you take care of case") for t in got)]
+    assert winners == [f"co{taker[2:]}"]
+    for who in coordinators:
+        if who != winners[0]:
+            assert any(f"{taker} takes care of case #{case_id}" in t or f"{taker} already takes care of this" in t
+                       for t in texts[who]), texts[who]
