@@ -425,3 +425,22 @@ def test_six_coordinators_take_one_case_at_once(sessions, threads):
         if who != winners[0]:
             assert any(f"{taker} takes care of case #{case_id}" in t or f"{taker} already takes care of this" in t
                        for t in texts[who]), texts[who]
+
+
+def test_a_street_problem_in_free_text_is_a_case_and_a_kitchen_lamp_is_not(chat):
+    """FIELD-NOTES B12 as typed: a problem for the commune (nl, fr); B3, a broken lamp at home, stays a small job."""
+    v = setup(chat)
+    play(chat, [
+        Row("maria", STREET_LIGHT, keep=last_case,
+            reply=has(T("Thank you! I passed this on to {contact}, who can report it to the commune.", "nl",
+                        contact="Fatima")),
+            told={"kees": has("straatlamp")}, silent=("ahmed",), db=case_is(kind="problem", text=STREET_LIGHT)),
+        Row("rosa", "Le lampadaire de la petite place est en panne depuis deux semaines.", keep=last_case,
+            reply=has(T("Thank you! I passed this on to {contact}, who can report it to the commune.", "fr",
+                        contact="Fatima")),
+            told={"sophie": has("lampadaire")}, silent=("ahmed",), db=case_is(kind="problem")),
+        Row("maria", "/menu"),
+        Row("maria", "De lamp in mijn keuken is kapot en ik kan niet meer op een ladder. Wie kan even helpen?",
+            silent=("kees", "sophie"),
+            db=lambda s, v: s.scalar(select(func.count()).select_from(Case)) == 2 or pytest.fail("a case opened")),
+    ], v)
