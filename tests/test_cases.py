@@ -444,3 +444,69 @@ def test_a_street_problem_in_free_text_is_a_case_and_a_kitchen_lamp_is_not(chat)
             silent=("kees", "sophie"),
             db=lambda s, v: s.scalar(select(func.count()).select_from(Case)) == 2 or pytest.fail("a case opened")),
     ], v)
+
+
+async def _joined_by_invite(people, rt, name: str, lang: str, role: str) -> None:
+    code = _invite(rt, role)
+    await people.say(name, f"/start {code}", lang)
+    await people.press(name, f"lang:{lang}")
+    await people.press(name, "yes")
+    await people.say(name, name, lang)
+
+
+async def test_a_street_problem_on_telegram_passed_on_to_the_commune_nl(telegram_fake, db_url):  # noqa: F811
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    gettext = catalog("nl").gettext
+    async with running(rt):
+        await _joined_by_invite(people, rt, "Kees", "nl", "coordinator")
+        await _joined_by_invite(people, rt, "Lotte", "nl", "partner")
+        got = await people.say("Lotte", STREET_LIGHT)
+        assert got[-1]["text"] == gettext("Thank you! I passed this on to {contact}, who can report it to the "
+                                          "commune.").format(contact="Fatima")
+        seen = len(people.sent_to("Lotte"))
+        await people.await_button("Kees", "case:take:")
+        assert STREET_LIGHT in people.last("Kees")["text"]
+        await people.say("Kees", "/menu")
+        await people.press("Kees", "coord")
+        await people.press("Kees", "case:list")
+        await people.press("Kees", "case:show:")
+        got = await people.press("Kees", "case:commune:")
+        with rt.sessions() as s:
+            case = s.scalar(select(Case))
+            assert (case.kind, case.status, case.outcome) == ("problem", "closed", gettext("Passed on to the commune"))
+        assert got[-1]["text"] == gettext("Case #{id} is closed: {outcome}. Thank you!").format(
+            id=case.id, outcome=gettext("Passed on to the commune"))
+        assert len(people.sent_to("Lotte")) == seen
+        assert telegram_fake.unanswered_callback_queries() == []
+
+
+async def test_a_key_figure_refers_someone_on_telegram_fr(telegram_fake, db_url):  # noqa: F811
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    gettext = catalog("fr").gettext
+    async with running(rt):
+        await _joined_by_invite(people, rt, "Sophie", "fr", "coordinator")
+        await _joined_by_invite(people, rt, "Chloé", "fr", "keyfigure")
+        await people.press("Chloé", "case:new")
+        await people.press("Chloé", "case:new:refer")
+        await people.say("Chloé", "Jeanne", "fr")
+        await people.say("Chloé", "0470 12 34 56", "fr")
+        await people.say("Chloé", "Elle cherche de l'aide pour ses papiers de la mutuelle.", "fr")
+        got = await people.say("Chloé", "Elle est d'accord qu'on l'appelle, dit au comptoir lundi.", "fr")
+        assert got[-1]["text"] == gettext("Thank you. {contact} will contact {name}. To protect {name}'s privacy you "
+                                          "will not hear here how it goes.").format(contact="Fatima", name="Jeanne")
+        seen = len(people.sent_to("Chloé"))
+        await people.await_button("Sophie", "case:take:")
+        told = people.last("Sophie")["text"]
+        assert "Jeanne" in told and "+32470123456" in told and "comptoir" in told
+        await people.press("Sophie", "case:take:")
+        await people.press("Sophie", "case:do:call:")
+        await people.press("Sophie", "case:close:")
+        await people.say("Sophie", "Appelée, orientée vers la mutualité, rendez-vous jeudi.", "fr")
+        with rt.sessions() as s:
+            case = s.scalar(select(Case))
+            assert (case.kind, case.status, case.action, case.about_name) == ("referral", "closed", "call", "Jeanne")
+            assert case.outcome == "Appelée, orientée vers la mutualité, rendez-vous jeudi."
+        assert len(people.sent_to("Chloé")) == seen
+        assert telegram_fake.unanswered_callback_queries() == []
