@@ -155,7 +155,9 @@ def _raise(ctx: Context, kind: str, text: str, **about) -> int:
         return 0
     case = open_case(ctx.session, kind, nb_id, text=text, reporter_id=p.id if p else None, **about)
     number = ctx.identity.address if p is None and ctx.identity.channel in PHONE_CHANNELS else None
-    return tell_coordinators(ctx.notifier, case, reporter=p, number=number, exclude=p)
+    told = tell_coordinators(ctx.notifier, case, reporter=p, number=number, exclude=p)
+    # A coordinator who raises one has it on their own list of cases, also as the only coordinator.
+    return told + (1 if p is not None and p.is_coordinator else 0)
 
 
 def tell_coordinators(notifier: Notifier, case: Case, *, reporter: Person | None = None, number: str | None = None,

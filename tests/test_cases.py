@@ -510,3 +510,14 @@ async def test_a_key_figure_refers_someone_on_telegram_fr(telegram_fake, db_url)
             assert case.outcome == "Appelée, orientée vers la mutualité, rendez-vous jeudi."
         assert len(people.sent_to("Chloé")) == seen
         assert telegram_fake.unanswered_callback_queries() == []
+
+
+def test_the_only_coordinator_raising_a_problem_finds_it_on_their_list(chat):
+    """The seeded Fatima is the demo's only coordinator: no "no coordinator yet", the case is on her list."""
+    v = play(chat, [
+        Row("coordinator", "/problem The street light at the little square is broken.", keep=last_case,
+            reply=has(T("Thank you! I passed this on to {contact}, who can report it to the commune.", "en",
+                        contact="Fatima")), db=case_is(kind="problem")),
+        Row("coordinator", payload="case:list", reply=has("street light", options=(CASE("show"),))),
+    ])
+    assert v["case"]
