@@ -45,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--contact", help="first name of the human contact (the coordinator)")
     nb_sub.add_parser("list", help="list neighbourhoods")
 
+    from models.network import INVITE_ROLES  # partner, keyfigure: may signal worries and refer with consent
+
     inv = sub.add_parser("invite", help="make a one-time invite code")
-    inv.add_argument("--role", required=True, choices=["coordinator", "volunteer"])
+    inv.add_argument("--role", required=True, choices=list(INVITE_ROLES))
     inv.add_argument("--neighbourhood", required=True, help="the neighbourhood's slug")
 
     for name, text in (("run", "run every configured channel, the scheduler and the web server"),

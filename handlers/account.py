@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from handlers import payloads
+from handlers.cases import CASE_NOUNS
 from handlers.core import Answer, Context, Option
 from handlers.i18n import LANGUAGES, _, current_language, format_day, ngettext, speaking
 from handlers.labels import ROLE_LABELS, SPOKEN, STATUS_LABELS, VOLUNTEER_STATUS_LABELS, category, label
@@ -96,6 +97,12 @@ def show_my_data(ctx: Context) -> None:
     for _kind, when, phone in d["alerts"]:
         lines.append(_("Your coordinators were alerted about you on {date}; phone to call: {phone}",
                        date=format_day(when), phone=phone or "-"))
+    for kind, when in d["cases_about"]:
+        lines.append(_("Your coordinators follow up {kind} about you, since {date}.",
+                       kind=CASE_NOUNS[kind](), date=format_day(when)))
+    for kind, when, text in d["cases_raised"]:
+        lines.append(_("You told your coordinators on {date} ({kind}): “{text}”", date=format_day(when),
+                       kind=CASE_NOUNS[kind](), text=text))
     lines.append(_("Delete it all with {delete}.", **commands("delete")))
     ctx.clear()
     ctx.say("\n".join(lines), menu_options(ctx), about=ctx.person.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers import payloads, volunteers
 from handlers.ask import start_ask
+from handlers.cases import count_open
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _
 from handlers.labels import request_line
@@ -32,6 +33,8 @@ def coordinator_menu(ctx: Context) -> None:
         Option(_("Phone rounds"), "rd:new"),  # handlers/rounds.py
         Option(_("Week overview"), "wk"),  # handlers/week.py
         Option(_("Enrol a weekly hello"), "plan:enrol"),  # handlers/checkin_plan.py
+        Option(_("Cases ({n})", n=count_open(ctx.session, p.neighbourhood_id)), "case:list"),  # handlers/cases.py
+        Option(_("Invite a partner"), payloads.coord("invite:partner")),
         Option(_("Menu"), "menu"),
     ])
 
@@ -56,13 +59,14 @@ def on_coordinator(ctx: Context, action: str) -> None:
             return
         show_menu(ctx, _("Requests nobody has taken yet:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs),
                   purge_after_send=True)  # names neighbours: not kept after delivery
-    elif action in ("invite:volunteer", "invite:coordinator"):
+    elif action in ("invite:volunteer", "invite:coordinator", "invite:partner", "invite:keyfigure"):
         role = action.split(":")[1]
         invite = create_invite(ctx.session, p.neighbourhood, role, created_by=p)
         link = ctx.invite_link(invite.code)
         text = _(
             "Invite code for a new {role}: {code}\nThey type: /start {code}",
-            role=_("volunteer") if role == "volunteer" else _("coordinator"),
+            role={"volunteer": _("volunteer"), "coordinator": _("coordinator"), "partner": _("partner"),
+                  "keyfigure": _("key figure")}[role],
             code=invite.code,
         )
         if link:

@@ -396,6 +396,14 @@ def _concern(t: Turn) -> bool:
     return True
 
 
+def _problem(t: Turn) -> bool:
+    """A problem in the street (a broken street light) goes to the coordinator for the commune, not to volunteers."""
+    if "problem" not in t.kinds or t.kinds & {"concern", "company"}:
+        return False
+    cases.report_problem(t.ctx, t.text)
+    return True
+
+
 def _media_only(t: Turn) -> bool:
     """A photo or voice note without words, outside a question: thanked, never dropped in silence."""
     if not t.ctx.inbound.media or t.text:
@@ -488,6 +496,7 @@ RULES: tuple[Rule, ...] = (
     Rule("open_question", _open_question),
     Rule("typed_command", _typed_command),
     Rule("concern", _concern),
+    Rule("problem", _problem),
     Rule("media_only", _media_only),
     Rule("company", _company),
     Rule("professional", _professional),

@@ -47,6 +47,7 @@ ROLE_LABELS = {
     "volunteer": N_("volunteer"),
     "coordinator": N_("coordinator"),
     "partner": N_("partner"),
+    "key_figure": N_("key figure"),
 }
 
 VOLUNTEER_STATUS_LABELS = {

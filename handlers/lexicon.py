@@ -29,7 +29,7 @@ ANY = "any"
 #: The folder of languages the bot recognises but does not speak (one ``<code>.txt`` each).
 OTHER = "other"
 #: Kinds of signal, in the order they are checked.
-SIGNAL_KINDS = ("emergency", "suicide", "concern", "company", "professional")
+SIGNAL_KINDS = ("emergency", "suicide", "concern", "company", "professional", "problem")
 #: SMS/WhatsApp whole-message keywords: file name -> the payload the dispatcher handles.
 KEYWORD_FILES = {"optout": "optout", "optin": "optin", "info": "keyword-help"}
 

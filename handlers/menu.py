@@ -19,6 +19,8 @@ def menu_options(ctx: Context) -> list[Option]:
         opts.append(Option(_("Coordinator"), payloads.COORD))
     opts.append(Option(_("Talk to a person"), payloads.HUMAN))
     opts.append(Option(_("A weekly hello"), "plan"))  # /checkin (handlers/checkin_plan.py)
+    if p:
+        opts.append(Option(_("A worry or a problem"), "case:new"))  # /worried, /problem (handlers/cases.py)
     return opts
 
 

@@ -232,6 +232,11 @@ def on_name(ctx: Context, answer: Answer) -> None:
                 ),
             )
             return
+        if invite.role in ("partner", "keyfigure"):
+            show_menu(ctx, _("Welcome, {name}! You are now a partner of {neighbourhood}. When you are worried about "
+                             "someone, or someone agrees to be contacted, choose “A worry or a problem”.",
+                             name=name, neighbourhood=invite.neighbourhood.name))
+            return
         invited_volunteer(ctx, invite)
         return
     said = ctx.data("said")

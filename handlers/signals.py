@@ -11,7 +11,7 @@ from handlers.core import Answer, Context, Option, clean_text
 from handlers.i18n import _, current_language, speaking
 from handlers.keywords import URGENT, written_in
 from handlers.labels import category
-from handlers.menu import menu_options, show_menu
+from handlers.menu import show_menu
 from handlers.steps import step
 from models import HelpRequest, Person
 from models.audit import audit
@@ -99,16 +99,11 @@ def answer_languages(ctx: Context, kinds: set[str]) -> list[str]:
 
 
 def concern(ctx: Context, text: str) -> None:
-    """A worry about a third person goes to coordinators only, never to the volunteer board."""
-    ctx.say(_("Thank you for telling us. I passed this on to {contact} only; they will follow it up. If you think "
-              "someone is in danger, call 112.", contact=contact_name(ctx)),
-            menu_options(ctx))
-    alert_coordinators(
-        ctx,
-        lambda: _("A worry about a neighbour, from {name}:\n“{text}”", name=who(ctx), text=text[:1000]),
-        about=ctx.person.id if ctx.person else None,
-    )
-    audit(ctx.session, ctx.person.id if ctx.person else None, "signal.concern", "identity", ctx.identity.id)
+    """A worry about a third person goes to coordinators only, never to the volunteer board:
+    a case they follow up (handlers/cases.py)."""
+    from handlers.cases import report_concern  # cases builds on this module
+
+    report_concern(ctx, text)
 
 
 def company(ctx: Context, text: str) -> None:

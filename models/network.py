@@ -19,7 +19,9 @@ from models.schedules import FollowUp
 
 # No 0/O, 1/I/L: codes get read aloud and typed on old phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-INVITE_ROLES = ("volunteer", "coordinator")
+#: A partner (a pharmacist, a shopkeeper, a home nurse) and a key figure (a sleutelfiguur the
+#: street knows) may signal a worry and refer someone with consent; they coordinate nothing.
+INVITE_ROLES = ("volunteer", "coordinator", "partner", "keyfigure")
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?")
 
 
@@ -92,6 +94,10 @@ def use_invite(session: Session, invite: Invite, person: Person) -> None:
     person.neighbourhood_id = invite.neighbourhood_id
     if invite.role == "coordinator":
         person.is_coordinator = True
+    elif invite.role == "partner":
+        person.is_partner = True
+    elif invite.role == "keyfigure":
+        person.is_key_figure = True
     else:
         person.is_volunteer, person.volunteer_status = True, "approved"
     audit(session, person.id, f"invite.use.{invite.role}", "invite", invite.id)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import alerts
 from models.audit import audit
+from models.cases import Case
 from models.help import HelpRequest, RequestAddress
 from models.messaging import ConversationState, Outbox
 from models.people import ChannelIdentity, Invite, Person
@@ -29,7 +30,8 @@ def export(session: Session, person: Person) -> dict:
         "language": person.language,
         "languages_spoken": list(person.languages_spoken or []),
         "neighbourhood": person.neighbourhood.name if person.neighbourhood else None,
-        "roles": [r for r in ("resident", "volunteer", "coordinator", "partner") if getattr(person, f"is_{r}")],
+        "roles": [r for r in ("resident", "volunteer", "coordinator", "partner", "key_figure")
+                  if getattr(person, f"is_{r}")],
         "volunteer_status": person.volunteer_status,
         "categories": list(person.categories or []),
         "max_tasks_per_week": person.max_tasks_per_week if person.is_volunteer else None,
@@ -44,6 +46,12 @@ def export(session: Session, person: Person) -> dict:
         "requests": [(r.id, r.category, r.status, r.description) for r in requests],
         "tasks": [(r.id, r.category, r.status) for r in tasks],
         "alerts": [(a.kind, a.created_at, a.phone) for a in alerts.about(session, person.id)],
+        # Cases: what kind and when, never who raised one about them nor what a coordinator noted
+        # (the rights of others, GDPR art. 15(4)); what they raised themselves, without its follow-up.
+        "cases_about": [(c.kind, c.created_at) for c in session.scalars(
+            select(Case).where(Case.person_id == person.id).order_by(Case.id))],
+        "cases_raised": [(c.kind, c.created_at, c.text) for c in session.scalars(
+            select(Case).where(Case.reporter_id == person.id).order_by(Case.id))],
     }
 
 
@@ -111,6 +119,11 @@ def erase(session: Session, person: Person) -> None:
                                    shown.contains(json.dumps(person.first_name)[1:-1], autoescape=True)))
                         .values(options=[]).execution_options(synchronize_session=False))
     alerts.forget(session, pid)
+    # Cases about them go; cases they raised stay for the coordinators, without their name.
+    session.execute(delete(Case).where(Case.person_id == pid))
+    for column in (Case.reporter_id, Case.assignee_id, Case.closed_by_id):
+        session.execute(update(Case).where(column == pid).values({column.key: None})
+                        .execution_options(synchronize_session=False))
     session.execute(update(Invite).where(Invite.used_by_id == pid).values(used_by_id=None))
     session.execute(update(Invite).where(Invite.created_by_id == pid).values(created_by_id=None))
     if identity_ids:

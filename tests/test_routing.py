@@ -20,8 +20,8 @@ from tests.flowkit import last_request, person
 from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 
 ORDER = ["optout_payload", "opted_out", "slash_command", "emergency", "global_word", "expired_button", "onboarding",
-         "several_waiting", "global_button", "open_question", "typed_command", "concern", "media_only", "company",
-         "professional", "other_language", "offer_in_words", "request_in_words", "not_understood"]
+         "several_waiting", "global_button", "open_question", "typed_command", "concern", "problem", "media_only",
+         "company", "professional", "other_language", "offer_in_words", "request_in_words", "not_understood"]
 EXPIRED = "This button is no longer valid."
 
 
@@ -77,6 +77,7 @@ def test_every_rule_is_exercised(chat, caplog):
     chat.send("ann", "taal")                                 # typed_command
     chat.send("ann", "/menu")
     chat.send("ann", "I am worried about my neighbour, curtains closed for days")  # concern
+    chat.send("ann", "The street light at the little square is broken")  # problem
     chat.dispatcher.handle(Inbound("demo", "ann", "", None, platform_message_id="photo-1",
                                    media=("twilio:photo:https://example.org/p.jpg",)))  # media_only
     chat.send("ann", "/menu")

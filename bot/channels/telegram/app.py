@@ -34,6 +34,8 @@ COMMANDS = [
     ("help", N_("How buurtbot works")),
     ("language", N_("Change language")),
     ("checkin", N_("A weekly hello")),
+    ("worried", N_("A worry about a neighbour")),  # handlers/cases.py
+    ("problem", N_("A problem in the street")),
     ("mydata", N_("What we keep about you")),
     ("stop", N_("No more messages from us")),
     ("delete", N_("Delete everything about you")),
