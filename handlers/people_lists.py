@@ -199,6 +199,10 @@ def import_rows(session: Session, nb: Neighbourhood, rows: list[Row], now: datet
     changed, by a savepoint) when a phone belongs to someone of another neighbourhood or a
     number is another person's identity."""
     result, problems = Imported(), []
+    # Two imports into one neighbourhood take turns (PostgreSQL; SQLite has one writer anyway):
+    # the second sees the people the first added, instead of adding them again. NO KEY UPDATE:
+    # messages that only refer to the neighbourhood (a new person's row) do not wait for it.
+    session.execute(select(Neighbourhood.id).where(Neighbourhood.id == nb.id).with_for_update(key_share=True))
     try:
         with session.begin_nested():
             for row in rows:

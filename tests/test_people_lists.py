@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from handlers.core import reachable
 from handlers.people_lists import ListRefused, decode, export_rows, import_rows, read_rows, write_csv
 from models import ChannelIdentity, Person
-from models.db import transaction
+from models.db import make_engine, make_sessionmaker, transaction
 from models.network import add_neighbourhood, neighbourhood_by_slug
 from models.plans import find_person
+from tests.test_concurrency import run_together
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
 HEADER = "first_name,phone,language,channel,consent,street\n"
@@ -206,3 +207,25 @@ def test_an_export_reads_back_as_the_same_list(nb_sessions):
     before = snapshot(nb_sessions)
     done = run_import(nb_sessions, text, now=NOW + timedelta(days=3))
     assert (done.added, done.updated, done.unchanged) == (0, 0, 3) and snapshot(nb_sessions) == before
+
+
+def test_the_same_list_imported_at_once_by_four_processes_adds_each_person_once(nb_sessions):
+    """Two operators (or a cron job and an operator) import at the same moment: they take turns,
+    the first adds, the others find everyone known. Each thread has an engine of its own."""
+    url = nb_sessions.kw["bind"].url.render_as_string(hide_password=False)
+    engines = []
+
+    def work(_i: int):
+        engine = make_engine(url)
+        engines.append(engine)
+        return run_import(make_sessionmaker(engine), LIST)
+
+    try:
+        results = run_together(4, work)
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert sorted((r.added, r.updated, r.unchanged) for r in results) == [(0, 0, 3)] * 3 + [(3, 0, 0)]
+    with nb_sessions() as s:
+        assert s.scalar(select(func.count(Person.id))) == 3
+        assert s.scalar(select(func.count(ChannelIdentity.id))) == 3
