@@ -120,7 +120,8 @@ def test_a_check_in_plan_for_an_imported_person_reaches_the_same_identity(workdi
     with sessions_for(sqlite_url)() as s:
         assert s.scalar(select(func.count(Person.id))) == 4
         for phone, channel, name in plans:
-            plan = s.scalars(select(CheckinPlan).join(Person, CheckinPlan.person_id == Person.id).where(Person.first_name == name)).one()
+            plan = s.scalars(select(CheckinPlan).join(Person, CheckinPlan.person_id == Person.id)
+                             .where(Person.first_name == name)).one()
             identity = s.scalars(select(ChannelIdentity).where(ChannelIdentity.person_id == plan.person_id)).one()
             assert (plan.channel, identity.channel) == (channel, channel)
         due = max(s.scalars(select(CheckinPlan.next_due_at)))
