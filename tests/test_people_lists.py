@@ -14,7 +14,7 @@ from handlers.people_lists import ListRefused, decode, export_rows, import_rows,
 from models import ChannelIdentity, Person
 from models.db import make_engine, make_sessionmaker, transaction
 from models.network import add_neighbourhood, neighbourhood_by_slug
-from models.plans import find_person
+from models.plans import ensure_identity, find_person
 from tests.test_concurrency import run_together
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
@@ -229,3 +229,18 @@ def test_the_same_list_imported_at_once_by_four_processes_adds_each_person_once(
     with nb_sessions() as s:
         assert s.scalar(select(func.count(Person.id))) == 3
         assert s.scalar(select(func.count(ChannelIdentity.id))) == 3
+
+
+@pytest.mark.parametrize("lang,line", [("nl", "Hoe u akkoord ging: par téléphone, 2/12"),
+                                       ("fr", "Comment vous avez donné votre accord : par téléphone, 2/12")])
+def test_mydata_shows_how_someone_on_a_list_agreed(chat, sessions, lang, line):
+    """Access (GDPR): the consent a wijkhuis wrote down about them is data about them."""
+    with transaction(sessions) as s:
+        rows = read_rows(LIST.replace(",fr,sms,", f",{lang},sms,"))
+        import_rows(s, neighbourhood_by_slug(s, "demo"), rows, NOW)
+        helene = s.scalars(select(Person).where(Person.first_name == "Hélène")).one()
+        ensure_identity(s, helene, "demo", "helene")  # as if her chat were on the demo page
+    text = chat.send("helene", "/mydata")[-1]["text"]
+    assert line in text
+    chat.join("omar", "Omar", lang)
+    assert line.split(":")[0] not in chat.send("omar", "/mydata")[-1]["text"]  # no such line without one
