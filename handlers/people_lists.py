@@ -149,7 +149,7 @@ def _row(line: int, header: list[str], fields: list[str]) -> tuple[Row | None, l
     """The checked row, or None, with the reasons it is refused."""
     if len(fields) != len(header):
         return None, [f"{len(fields)} fields where the first line names {len(header)}"]
-    raw = {name: " ".join(value.split()) for name, value in zip(header, fields)}
+    raw = {name: _unguarded(" ".join(value.split())) for name, value in zip(header, fields)}
     reasons = []
     name = raw["first_name"]
     if not name:
@@ -277,8 +277,9 @@ class Exported:
 
 def export_rows(session: Session, nb: Neighbourhood) -> Exported:
     """The neighbourhood's people as a list, in the columns ``read_rows`` reads: re-importing an
-    export changes nothing. Left out: whoever has no phone number (only a Telegram chat) and
-    whoever asked not to be contacted."""
+    export changes nothing (but for someone whose number is no channel of ours -- a phone given
+    in a Telegram chat: listed as ``voice``, the import records that identity). Left out: whoever
+    has no phone number (only a Telegram chat) and whoever asked not to be contacted."""
     out = Exported([])
     people = session.scalars(select(Person).where(Person.neighbourhood_id == nb.id).order_by(Person.id))
     for person in people:
@@ -307,7 +308,21 @@ def _channel(identities: list, phone: str) -> str:
     return mine[0].channel
 
 
+#: What a spreadsheet takes for the start of a formula: a name typed in the chat ("=HYPERLINK(...)")
+#: must stay text when a coordinator opens the export (OWASP "CSV injection").
+FORMULA = ("=", "+", "-", "@")
+
+
+def _guarded(name: str, value: str) -> str:
+    """A cell that would start a formula gets a leading apostrophe (the phone's "+" is a phone)."""
+    return "'" + value if name != "phone" and value.startswith(FORMULA) else value
+
+
+def _unguarded(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA) else value
+
+
 def write_csv(rows: list[dict[str, str]], stream) -> None:
     writer = csv.DictWriter(stream, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({name: _guarded(name, value) for name, value in row.items()} for row in rows)

@@ -244,3 +244,21 @@ def test_mydata_shows_how_someone_on_a_list_agreed(chat, sessions, lang, line):
     assert line in text
     chat.join("omar", "Omar", lang)
     assert line.split(":")[0] not in chat.send("omar", "/mydata")[-1]["text"]  # no such line without one
+
+
+def test_an_export_opened_in_a_spreadsheet_runs_no_formula_and_reads_back(nb_sessions):
+    """A name typed in the chat is the person's own text: "=HYPERLINK(...)" must stay text."""
+    with transaction(nb_sessions) as s:
+        nb = neighbourhood_by_slug(s, "etterbeek")
+        jan = Person(neighbourhood_id=nb.id, first_name='=HYPERLINK("http://x.example","Jan")', language="nl",
+                     phone="+32470000777", consent_at=NOW, consent_how="@chat", consent_version="2026-11")
+        s.add(jan)
+        s.flush()
+        s.add(ChannelIdentity(channel="sms", address="+32470000777", person_id=jan.id, last_inbound_at=NOW))
+        stream = io.StringIO()
+        write_csv(export_rows(s, nb).rows, stream)
+    line = stream.getvalue().splitlines()[1]
+    assert line.startswith('"\'=HYPERLINK(') and ",+32470000777,nl,sms,'@chat," in line
+    before = snapshot(nb_sessions)
+    done = run_import(nb_sessions, stream.getvalue())
+    assert done.unchanged == 1 and snapshot(nb_sessions) == before
