@@ -43,6 +43,8 @@ def _neighbourhood(session, slug: str):
 
 
 def _import(args, settings) -> int:
+    from sqlalchemy.exc import IntegrityError
+
     from bot.cli import UserError, _transaction
     from handlers.people_lists import ListRefused, decode, import_rows, read_rows
     from models.base import utcnow
@@ -64,6 +66,11 @@ def _import(args, settings) -> int:
             print(f"{args.file}: {problem}", file=sys.stderr)
         raise UserError(f"nothing was imported: correct the {len(exc.problems)} problem(s) above and import the "
                         "whole list again") from None
+    except IntegrityError:
+        # One of them wrote to the bot from that number during the import (their new identity
+        # came first): nothing was imported; a second run finds and uses it.
+        raise UserError("someone on the list wrote to the bot during the import: nothing was imported; run the "
+                        "same import again") from None
     except _DryRun:
         print(f"{len(rows)} people checked, nothing saved (--dry-run): {done.added} would be added, {done.updated} "
               f"updated, {done.unchanged} unchanged")

@@ -2,14 +2,19 @@
 (tests/test_cli.py's way), and the database it leaves behind."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from models import ChannelIdentity, Outbox, Person
+from models.db import make_engine
 from models.schedules import CheckinPlan
+from tests.processes import stop
 from tests.test_checkin_cli import sessions_for, setup
-from tests.test_cli import assert_clean_failure, buurtbot, sqlite_url, workdir  # noqa: F401
+from tests.test_cli import (assert_clean_failure, buurtbot, buurtbot_script, env_for, pg_url,  # noqa: F401
+                            sqlite_url, workdir)
+from tests.test_e2e_checkin import wait_for
 
 SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "people" / "telefooncirkel-sample.csv"
 HEADER = "first_name,phone,language,channel,consent,street\n"
@@ -133,3 +138,44 @@ def test_a_check_in_plan_for_an_imported_person_reaches_the_same_identity(workdi
         made = {(i.channel, i.address): i.id for i in s.scalars(select(ChannelIdentity))}
         assert [(h.channel, h.address) for h in hellos] == [("voice", "+3225551234"), ("whatsapp", "+32470000102")]
         assert all(h.identity_id == made[(h.channel, h.address)] for h in hellos)
+
+
+def test_someone_writing_from_their_number_during_the_import_leaves_nothing_half_done(workdir, pg_url):
+    """PostgreSQL, separate processes: Fatna's first WhatsApp message (a newcomer's identity, not yet
+    committed) and the import of a list with her number. The import waits, then stops cleanly with
+    nothing saved; run again, it finds her identity and makes her the listed person."""
+    setup(workdir, pg_url)
+    (workdir / "list.csv").write_bytes(SAMPLE.read_bytes())
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as chat:
+            message = chat.begin()
+            chat.execute(insert(ChannelIdentity).values(channel="whatsapp", address="+32470000102", language="ar",
+                                                        active=True))
+            run = subprocess.Popen([buurtbot_script(), "people", "import", "list.csv", "--neighbourhood",
+                                    "etterbeek"], cwd=workdir, env=env_for(pg_url), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+            try:
+                def import_waits() -> bool:  # on the unique (channel, address) of Fatna's identity
+                    assert run.poll() is None, run.communicate()
+                    with engine.connect() as admin:  # a new snapshot of the statistics each time
+                        return bool(admin.execute(text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database()")).scalar())
+
+                wait_for(import_waits, "the import to wait for the message's transaction")
+                message.commit()
+                out, err = run.communicate(timeout=120)
+            finally:
+                if run.poll() is None:
+                    stop(run)
+        assert run.returncode == 2 and "Traceback" not in out + err, out + err
+        assert "wrote to the bot during the import: nothing was imported" in err
+        assert table(pg_url) == []
+        again = people_import(workdir, pg_url, "list.csv")
+        assert again.returncode == 0 and "4 added" in again.stdout, again.stdout + again.stderr
+        with sessions_for(pg_url)() as s:
+            fatna = s.scalars(select(Person).where(Person.first_name == "Fatna")).one()
+            assert [(i.channel, i.address) for i in fatna.identities] == [("whatsapp", "+32470000102")]
+    finally:
+        engine.dispose()
