@@ -75,6 +75,7 @@ def show_my_data(ctx: Context) -> None:
         _("Address: {value}", value=d["address"] or "-"),
         _("Phone: {value}", value=d["phone"] or "-"),
         _("Consent given on: {value}", value=format_day(d["consent_at"]) if d["consent_at"] else "-"),
+        *([_("How you agreed: {value}", value=d["consent_how"])] if d["consent_how"] else []),  # e.g. on a list
         _("Messages paused: {value}", value=yes_no(d["paused"])),
         _("Channels: {value}", value=", ".join(f"{c} {a}" for c, a in d["channels"])),
     ]

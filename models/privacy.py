@@ -41,6 +41,7 @@ def export(session: Session, person: Person) -> dict:
         "phone": person.phone,
         "consent_at": person.consent_at,
         "consent_version": person.consent_version,
+        "consent_how": person.consent_how,
         "paused": person.paused,
         "channels": [(i.channel, i.address) for i in person.identities],
         "requests": [(r.id, r.category, r.status, r.description) for r in requests],
