@@ -416,7 +416,7 @@ def start_lift(ctx: Context, bc: Broadcast) -> None:
     """The normal ask flow, with a lift and the announcement filled in: only the day (when the
     announcement names none) and the street (when not known yet) are asked, then the usual yes."""
     text = bc.texts.get(ctx.person.language) or bc.texts.get(bc.base_language, "")
-    description = _("A lift for: {message}", message=_excerpt(text, 200))
+    description = _("A lift for: {announcement}", announcement=_excerpt(text, 200))
     today = ctx.now.astimezone(TZ).date()
     day, _at = read_visit(text, ctx.person.language, today)
     ctx.clear()

@@ -6,18 +6,22 @@ coordinators, only their own neighbourhood; a button of an announcement one did 
 answers nothing. The engine (handlers/broadcasts.py) and its sweep are the real ones."""
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from handlers.broadcasts import counts, describe_counts
-from handlers.i18n import speaking
+from handlers.broadcasts import counts, describe, describe_counts, preview
+from handlers.i18n import catalog, speaking
 from handlers.sweeps import SWEEPS
-from models import HelpRequest
+from models import HelpRequest, Person
 from models.base import TZ, utcnow
 from models.broadcasts import Broadcast, BroadcastRecipient
 from models.network import add_neighbourhood, create_invite, neighbourhood_by_slug
 from tests.flowkit import Do, Row, T, dispatcher, has, person, play, resident, volunteer  # noqa: F401
+from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
+from tests.tgkit import TelegramPeople, build_runtime, buttons_of, join, running, settled
 
 FR_TEXT = "Chaque mercredi de 14 à 16h : caisse lente au Delhaize."
 NL_TEXT = "Elke woensdag van 14 tot 16 uur: trage kassa in de Delhaize."
@@ -102,9 +106,12 @@ def test_a_french_coordinator_sends_to_the_residents_with_a_dutch_version_and_an
         Row("sophie", payload="bcb:both", reply=has(FR_TEXT, options=("bcs:now", "bcs:later", "bcs:cancel")),
             db=draft, silent=("maria", "rosa")),  # the preview sends nothing
     ], v)
-    # the preview is the engine's, in French
-    preview_text = chat.history["sophie"][-1]["text"]
-    assert "3" in preview_text  # Maria, Rosa, Jan (not the author, not the volunteer)
+    # the preview is the engine's, in French: Maria, Rosa and Jan (not the author, not the volunteer)
+    with chat.sessions() as s, speaking("fr"):
+        seen = describe(preview(s, newest(s), utcnow()))
+    assert seen in chat.history["sophie"][-1]["text"]
+    assert catalog("fr").ngettext("This message will go to {n} person.", "This message will go to {n} people.",
+                                  3).format(n=3) in seen
 
     def sending(s, v):
         assert newest(s).status == "sending"
@@ -139,12 +146,16 @@ def test_a_french_coordinator_sends_to_the_residents_with_a_dutch_version_and_an
         assert req.due_date is not None and req.due_date.weekday() == 2  # a Wednesday
         assert counts(s, s.get(Broadcast, bc)).answers == {"coming": 2, "pickup": 1}
 
+    sweep(chat)  # every row is settled: the author's one summary, and the broadcast is "sent"
+    summary = chat.new("sophie")
+    assert len(summary) == 1 and str(T("Your message has gone out.", "fr")) in summary[0]["text"]
+
     def expected(s, v):
         with speaking("fr"):
             v["counts"] = describe_counts(counts(s, s.get(Broadcast, v["bc"])))
 
     play(chat, [Do(expected), Row("sophie", payload="bc:list",
-                                  reply=has(lambda v: f"#{v['bc']}", lambda v: v["counts"],
+                                  reply=has(lambda v: f"#{v['bc']}", lambda v: v["counts"], T("sent", "fr"),
                                             options=("bc:new", "menu"), no_options=("bc:cancel:",)))], v)
 
 
@@ -250,3 +261,74 @@ def test_bad_input_in_the_flow_is_asked_again(chat):
                                        "they then get your text.", "fr", language="Nederlands"))),  # volunteers
         Row("sophie", "1", reply=has(options=("bcb:none",))),  # skipped
     ], v)
+
+
+# ---- on Telegram ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def db_url(tmp_path, sqlite_template):
+    path = tmp_path / "tg.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def _tg_sweep(rt) -> None:
+    while True:
+        with rt.sessions() as s, s.begin():
+            if SWEEPS["broadcasts"](s, utcnow()) == 0:
+                return
+
+
+async def test_on_telegram_a_french_coordinator_broadcasts_and_dutch_and_french_neighbours_answer(
+        telegram_fake, db_url):  # noqa: F811
+    rt = build_runtime(telegram_fake, db_url)
+    people = TelegramPeople(telegram_fake, rt)
+    with rt.sessions() as s, s.begin():
+        code = create_invite(s, neighbourhood_by_slug(s, "demo"), "coordinator").code
+        s.scalar(select(Person).where(Person.first_name == "Fatima")).is_resident = False
+    fr = catalog("fr").gettext
+    async with running(rt):
+        await people.say("Sophie", f"/start {code}", "fr")
+        await people.press("Sophie", "lang:fr")
+        await people.press("Sophie", "yes")
+        await people.say("Sophie", "Sophie", "fr")
+        for name, lang in (("Maria", "nl"), ("Rosa", "fr")):
+            await join(people, name, lang)
+            await people.say(name, "/menu", lang)
+
+        got = await people.say("Sophie", "/diffusion", "fr")
+        assert "bc:list" in buttons_of(got[-1])
+        got = await people.say("Sophie", FR_TEXT, "fr")
+        assert got[-1]["text"] == fr("Who should get it?")
+        got = await people.press("Sophie", "bcaud:residents")
+        assert "Nederlands" in got[-1]["text"] and buttons_of(got[-1]) == ["bcv:skip"]
+        await people.say("Sophie", NL_TEXT, "fr")
+        got = await people.press("Sophie", "bcb:both")
+        assert FR_TEXT in got[-1]["text"] and buttons_of(got[-1]) == ["bcs:now", "bcs:later", "bcs:cancel"]
+        got = await people.press("Sophie", "bcs:now")
+        assert got[-1]["text"].startswith(catalog("fr").ngettext(
+            "Sent: it goes out now to {n} neighbour. I will tell you how it goes.",
+            "Sent: it goes out now to {n} neighbours. I will tell you how it goes.", 2).format(n=2))
+
+        await people._after("Maria", lambda: _tg_sweep(rt))
+        await settled(telegram_fake, rt)
+        with rt.sessions() as s:
+            bc = s.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()).limit(1))
+        maria, rosa = people.last("Maria"), people.last("Rosa")
+        assert NL_TEXT in maria["text"] and FR_TEXT in rosa["text"]
+        assert buttons_of(maria) == [f"bca:coming:{bc}", f"bca:pickup:{bc}"]
+
+        got = await people.press("Maria", "bca:coming")
+        assert got[-1]["text"] == catalog("nl").gettext("Thank you, {name}! I have noted that you are coming.") \
+            .format(name="Maria")
+        got = await people.press("Rosa", "bca:pickup")
+        assert fr("I will ask the volunteers of your neighbourhood to give you a lift.") in [m["text"] for m in got]
+        await people.say("Rosa", "Rue de la Loi 16", "fr")
+        got = await people.press("Rosa", "yes")
+
+        got = await people.press("Sophie", "bc:list")
+        with rt.sessions() as s, speaking("fr"):
+            assert describe_counts(counts(s, s.get(Broadcast, bc))) in got[-1]["text"]
+            assert s.scalar(select(HelpRequest.category).where(HelpRequest.requester_id == s.scalar(
+                select(Person.id).where(Person.first_name == "Rosa")))) == "lift"
+        assert telegram_fake.unanswered_callback_queries() == []
