@@ -45,7 +45,7 @@ LISTED, STOPPABLE = 5, 3
 #: Audience choices as (payload argument, label).
 AUDIENCE_CHOICES = (("everyone", N_("Everyone")), ("residents", N_("Residents")),
                     ("volunteers", N_("Volunteers")), ("language", N_("One language")),
-                    ("place", N_("One street or postcode")))
+                    ("place", N_("Street or postcode")))
 #: The recipients' answer buttons, as they read them.
 ANSWER_LABELS = {"coming": N_("I'm coming"), "pickup": N_("Please pick me up")}
 #: The coordinator's choice of answer buttons.
@@ -218,11 +218,10 @@ def on_version(ctx: Context, answer: Answer) -> None:
 def ask_buttons(ctx: Context) -> None:
     ctx.goto("bc.buttons")
     coming, pickup = _(ANSWER_LABELS["coming"]), _(ANSWER_LABELS["pickup"])
-    ctx.say(_("May the neighbours answer with a button? “{pickup}” asks a volunteer to give them a lift.",
-              pickup=pickup),
+    ctx.say(_("May the neighbours answer with a button: “{coming}”, or also “{pickup}” (then a volunteer is asked to "
+              "give them a lift)?", coming=coming, pickup=pickup),
             [Option(_("No buttons"), "bcb:none"), Option(f"“{coming}”", "bcb:coming"),
-             Option(_("“{coming}” and “{pickup}”", coming=coming, pickup=pickup), "bcb:both"),
-             Option(_("Cancel"), payloads.MENU)])
+             Option(_("Both buttons"), "bcb:both"), Option(_("Cancel"), payloads.MENU)])
 
 
 @step("bc.buttons")
