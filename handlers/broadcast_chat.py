@@ -245,8 +245,9 @@ def on_buttons(ctx: Context, answer: Answer) -> None:
 
 
 def show_preview(ctx: Context, bc: Broadcast) -> None:
-    ctx.say(_("Your message:") + "\n“" + bc.texts.get(bc.base_language, "") + "”\n\n" + describe(
-        preview(ctx.session, bc, ctx.now)),
+    found = preview(ctx.session, bc, ctx.now)
+    ctx.goto(ctx.state.step, recipients=found.recipients)
+    ctx.say(_("Your message:") + "\n“" + bc.texts.get(bc.base_language, "") + "”\n\n" + describe(found),
         [Option(_("Send now"), "bcs:now"), Option(_("At a set time"), "bcs:later"),
          Option(_("Cancel"), "bcs:cancel")])
 
@@ -272,7 +273,7 @@ def on_preview(ctx: Context, answer: Answer) -> None:
     chosen = answer.arg("bcs")
     if chosen == "now":
         confirm(ctx.session, bc, ctx.now)
-        n = preview(ctx.session, bc, ctx.now).recipients
+        n = ctx.data("recipients", 0)  # as the preview said
         show_menu(ctx, ngettext("Sent: it goes out now to {n} neighbour. I will tell you how it goes.",
                                 "Sent: it goes out now to {n} neighbours. I will tell you how it goes.", n))
     elif chosen == "later":

@@ -117,7 +117,9 @@ def test_a_french_coordinator_sends_to_the_residents_with_a_dutch_version_and_an
         assert newest(s).status == "sending"
 
     play(chat, [Row("sophie", "1", db=sending,
-                    reply=has(T("Sent: it goes out now to {n} neighbours. I will tell you how it goes.", "fr", n=3)))],
+                    reply=has(catalog("fr").ngettext(
+                        "Sent: it goes out now to {n} neighbour. I will tell you how it goes.",
+                        "Sent: it goes out now to {n} neighbours. I will tell you how it goes.", 3).format(n=3)))],
          v)
     sweep(chat)
     bc = v["bc"]
