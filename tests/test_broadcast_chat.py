@@ -259,6 +259,13 @@ def test_bad_input_in_the_flow_is_asked_again(chat):
         Row("sophie", "?", reply=has(T("Type the street name (like “Kerkstraat”) or the postcode (like “1040”).",
                                        "fr"))),
         Row("sophie", "Rue Inconnue", reply=has(T("Nobody would get it with that choice.", "fr"))),
+        # Rosa lives in the rue de la Loi: she reads French, Sophie's own language -- no version to type
+        Do(lambda s, v: setattr(person(s, "rosa"), "street", "Rue de la Loi")),
+        Row("sophie", "5"), Row("sophie", "rue de la loi", reply=has(options=("bcb:none", "bcb:both"))),
+        Row("sophie", "1", reply=has(lambda v: catalog("fr").ngettext(
+            "This message will go to {n} person.", "This message will go to {n} people.", 1).format(n=1))),
+        Row("sophie", payload="bcs:cancel", reply=has(T("All right, nothing was sent.", "fr")), db=no_broadcast),
+        Row("sophie", "/diffusion"), Row("sophie", FR_TEXT),
         Row("sophie", "3", reply=has(T("Some of them read {language}. Type your message in {language}, or skip: "
                                        "they then get your text.", "fr", language="Nederlands"))),  # volunteers
         Row("sophie", "1", reply=has(options=("bcb:none",))),  # skipped
