@@ -22,7 +22,6 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from handlers.core import Notifier, Option, Reach, reachable
-from handlers.free_text import language_name
 from handlers.i18n import N_, _, ngettext, normalise_language, speaking
 from handlers.quiet import DEFAULT_QUIET, quiet_until
 from handlers.sweeps import BATCH, claim, sweep
@@ -280,8 +279,15 @@ def _listing(counts: dict[str, int], name) -> str:
     return ", ".join(f"{name(key)} {n}" for key, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def _left_out(skipped: dict[str, int]) -> str:
+    why = _listing(skipped, lambda reason: _(SKIP_LABELS.get(reason, reason)))
+    return ngettext("Not sent to {n} person: {why}", "Not sent to {n} people: {why}", sum(skipped.values()), why=why)
+
+
 def describe(p: Preview) -> str:
     """The preview as text in the current language (the chat and the command line show it)."""
+    from handlers.free_text import language_name  # here: it loads the language understanding, slow to import
+
     lines = [ngettext("This message will go to {n} person.", "This message will go to {n} people.",
                       p.recipients)]
     if p.by_channel:
@@ -289,9 +295,7 @@ def describe(p: Preview) -> str:
     if p.by_language:
         lines.append(_("In: {languages}", languages=_listing(p.by_language, language_name)))
     if p.skipped:
-        left_out = sum(p.skipped.values())
-        lines.append(ngettext("Not sent to {n} person: {why}", "Not sent to {n} people: {why}", left_out,
-                              why=_listing(p.skipped, lambda r: _(SKIP_LABELS[r]))))
+        lines.append(_left_out(p.skipped))
     if p.recipients:
         minutes = max(1, math.ceil(p.seconds / 60))
         lines.append(ngettext("Sending takes about {n} minute.", "Sending takes about {n} minutes.", minutes))
@@ -378,7 +382,7 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BAT
     notifier.write()
     outbox_ids = dict(session.execute(select(Outbox.idempotency_key, Outbox.id)
                                       .where(Outbox.idempotency_key.in_(keys))).all())
-    session.execute(insert(BroadcastRecipient), [dict(
+    session.connection().execute(_RECIPIENTS, [dict(
         broadcast_id=bc.id, person_id=plan.person.id, created_at=now,
         channel=plan.reach.channel if plan.reach is not None else None,
         language=plan.version if plan.reason is None else plan.person.language,
@@ -388,6 +392,10 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BAT
     if len(people) < limit:
         bc.materialised_at = now
     return len(people)
+
+
+#: Core, not the unit of work: 500 rows a batch, nothing to track afterwards.
+_RECIPIENTS = insert(BroadcastRecipient.__table__)
 
 
 def key(broadcast_id: int, person_id: int) -> str:
@@ -481,9 +489,7 @@ def describe_counts(c: Counts) -> str:
     if c.withdrawn:
         lines.append(_("Withdrawn (cancelled): {n}", n=c.withdrawn))
     if c.skipped:
-        left_out = sum(c.skipped.values())
-        lines.append(ngettext("Not sent to {n} person: {why}", "Not sent to {n} people: {why}", left_out,
-                              why=_listing(c.skipped, lambda r: _(SKIP_LABELS.get(r, r)))))
+        lines.append(_left_out(c.skipped))
     if c.answers:
         lines.append(_("Answers: {answers}", answers=_listing(c.answers, lambda a: _(ANSWER_LABELS.get(a, a)))))
     return "\n".join(lines)

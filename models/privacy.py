@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from models import alerts
 from models.audit import audit
-from models.broadcasts import Broadcast, BroadcastRecipient
 from models.help import HelpRequest, RequestAddress
 from models.messaging import ConversationState, Outbox
 from models.people import ChannelIdentity, Invite, Person
@@ -113,11 +112,6 @@ def erase(session: Session, person: Person) -> None:
     alerts.forget(session, pid)
     session.execute(update(Invite).where(Invite.used_by_id == pid).values(used_by_id=None))
     session.execute(update(Invite).where(Invite.created_by_id == pid).values(created_by_id=None))
-    # A broadcast's counts stay; who got it, answered it or wrote it does not.
-    session.execute(update(BroadcastRecipient).where(BroadcastRecipient.person_id == pid).values(person_id=None)
-                    .execution_options(synchronize_session=False))
-    session.execute(update(Broadcast).where(Broadcast.author_id == pid).values(author_id=None)
-                    .execution_options(synchronize_session=False))
     if identity_ids:
         session.execute(delete(ConversationState).where(ConversationState.identity_id.in_(identity_ids)))
         session.execute(delete(ChannelIdentity).where(ChannelIdentity.id.in_(identity_ids)))

@@ -320,3 +320,25 @@ def test_the_author_gets_a_few_progress_messages_and_one_summary(sessions):
     assert (c.sent, c.failed, c.queued, c.answers) == (115, 85, 0, {"coming": 7})
     with speaking("en"):
         assert "Sent: 115 of 200 (delivered: 115)" in describe_counts(c)
+
+
+def test_erasing_a_recipient_or_the_author_keeps_the_counts_not_the_people(sessions, street):
+    """The foreign keys' ON DELETE SET NULL does it (models/broadcasts.py), on both databases."""
+    from models.privacy import erase
+
+    with sessions() as s, s.begin():
+        bc = draft(s, street)
+        confirm(s, bc, NOON)
+        bc_id = bc.id
+    sweep(sessions)
+    with sessions() as s, s.begin():
+        author = s.get(Broadcast, bc_id).author_id
+        erase(s, s.get(Person, street["jan"]))
+        erase(s, s.get(Person, author))
+    with sessions() as s:
+        bc = s.get(Broadcast, bc_id)
+        assert bc.author_id is None
+        people = set(s.scalars(select(BroadcastRecipient.person_id).where(BroadcastRecipient.broadcast_id == bc_id)))
+        assert street["jan"] not in people and None in people
+        c = counts(s, bc)
+    assert c.recipients == 3 and sum(c.skipped.values()) == 6
