@@ -18,6 +18,7 @@ from handlers.actions import action, command
 from handlers.ask import ask_when, ask_where
 from handlers.broadcasts import Audience, Preview, cancel, confirm, counts, create, describe, describe_counts, preview
 from handlers.core import Answer, Context, Option, clean_text
+from handlers.free_text import language_name
 from handlers.i18n import N_, _, ngettext
 from handlers.labels import SPOKEN
 from handlers.lexicon import command_name
@@ -129,7 +130,7 @@ def on_audience(ctx: Context, answer: Answer) -> None:
             ask_audience(ctx, _("Nobody in your neighbourhood can be reached yet."))
             return
         ctx.goto("bc.language", offered=spoken)
-        ctx.say(_("Which language?"), [Option(SPOKEN[code], _pay("bclang", code)) for code in spoken]
+        ctx.say(_("Which language?"), [Option(language_name(code), _pay("bclang", code)) for code in spoken]
                 + [Option(_("Cancel"), payloads.MENU)])
     elif kind == "place":
         ctx.goto("bc.place")
@@ -145,7 +146,7 @@ def on_language(ctx: Context, answer: Answer) -> None:
         return
     code = answer.arg("bclang")
     if code not in (ctx.data("offered") or []):
-        ctx.say(_("Which language?"), [Option(SPOKEN[c], _pay("bclang", c)) for c in ctx.data("offered") or []]
+        ctx.say(_("Which language?"), [Option(language_name(c), _pay("bclang", c)) for c in ctx.data("offered") or []]
                 + [Option(_("Cancel"), payloads.MENU)])
         return
     ctx.goto("bc.language", kind="everyone", language=code)
@@ -188,7 +189,7 @@ def next_version(ctx: Context) -> None:
     options = [Option(_("Skip"), "bcv:skip")] + ([Option(_("No other languages"), "bcv:done")] if len(todo) > 1
                                                  else [])
     ctx.say(_("Some of them read {language}. Type your message in {language}, or skip: they then get your text.",
-              language=SPOKEN[todo[0]]), options)
+              language=language_name(todo[0])), options)
 
 
 @step("bc.version")

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.broadcasts import counts, describe, describe_counts, preview
+from handlers.free_text import language_name
 from handlers.i18n import catalog, speaking
 from handlers.sweeps import SWEEPS
 from models import HelpRequest, Person
@@ -51,6 +52,12 @@ PEOPLE = (coordinator("sophie", "Sophie", "fr") + coordinator("piet", "Piet", "n
           + [Row(who, "/menu") for who in ("maria", "rosa", "jan")]  # out of the first request's question
           + [Do(ids)])
 EVERYONE = ("maria", "rosa", "jan", "ahmed", "sophie", "piet", "kees", "coordinator")
+
+
+def lname(code: str, lang: str) -> str:
+    """A language's name as the coordinator reads it ("néerlandais" for a French coordinator)."""
+    with speaking(lang):
+        return language_name(code)
 
 
 def setup(chat) -> dict:
@@ -100,7 +107,7 @@ def test_a_french_coordinator_sends_to_the_residents_with_a_dutch_version_and_an
                                                                                   "bcaud:place"))),
         # a typed "2" is the second button; the residents read French and Dutch: Dutch is offered
         Row("sophie", "2", reply=has(T("Some of them read {language}. Type your message in {language}, or skip: they "
-                                       "then get your text.", "fr", language="Nederlands"),
+                                       "then get your text.", "fr", language=lname("nl", "fr")),
                                      options=("bcv:skip",), no_options=("bcv:done",))),
         Row("sophie", NL_TEXT, reply=has(options=("bcb:none", "bcb:coming", "bcb:both"))),
         Row("sophie", payload="bcb:both", reply=has(FR_TEXT, options=("bcs:now", "bcs:later", "bcs:cancel")),
@@ -185,7 +192,7 @@ def test_a_dutch_coordinator_plans_one_for_french_speakers_and_stops_it(chat):
         Row("piet", "Zaterdag buurtfeest op het plein!", reply=has(T("Who should get it?", "nl"))),
         Row("piet", "4", reply=has(T("Which language?", "nl"), options=("bclang:nl", "bclang:fr"))),
         Row("piet", payload="bclang:fr", reply=has(T("Some of them read {language}. Type your message in {language}, "
-                                                     "or skip: they then get your text.", "nl", language="Français"))),
+                                                     "or skip: they then get your text.", "nl", language=lname("fr", "nl")))),
         Row("piet", "Samedi fête de quartier sur la place !", reply=has(options=("bcb:none",))),
         Row("piet", "1", reply=has(options=("bcs:now", "bcs:later"))),  # no buttons
         Row("piet", payload="bcs:later", reply=has(options=("bcs:now", "bcs:cancel"))),
@@ -267,7 +274,7 @@ def test_bad_input_in_the_flow_is_asked_again(chat):
         Row("sophie", payload="bcs:cancel", reply=has(T("All right, nothing was sent.", "fr")), db=no_broadcast),
         Row("sophie", "/diffusion"), Row("sophie", FR_TEXT),
         Row("sophie", "3", reply=has(T("Some of them read {language}. Type your message in {language}, or skip: "
-                                       "they then get your text.", "fr", language="Nederlands"))),  # volunteers
+                                       "they then get your text.", "fr", language=lname("nl", "fr")))),  # volunteers
         Row("sophie", "1", reply=has(options=("bcb:none",))),  # skipped
     ], v)
 
@@ -310,7 +317,7 @@ async def test_on_telegram_a_french_coordinator_broadcasts_and_dutch_and_french_
         got = await people.say("Sophie", FR_TEXT, "fr")
         assert got[-1]["text"] == fr("Who should get it?")
         got = await people.press("Sophie", "bcaud:residents")
-        assert "Nederlands" in got[-1]["text"] and buttons_of(got[-1]) == ["bcv:skip"]
+        assert lname("nl", "fr") in got[-1]["text"] and buttons_of(got[-1]) == ["bcv:skip"]
         await people.say("Sophie", NL_TEXT, "fr")
         got = await people.press("Sophie", "bcb:both")
         assert FR_TEXT in got[-1]["text"] and buttons_of(got[-1]) == ["bcs:now", "bcs:later", "bcs:cancel"]
