@@ -16,7 +16,8 @@ from sqlalchemy import select
 from handlers import payloads
 from handlers.actions import action, command
 from handlers.ask import ask_when, ask_where
-from handlers.broadcasts import Audience, Preview, cancel, confirm, counts, create, describe, describe_counts, preview
+from handlers.broadcasts import (BUTTON_LABELS, Audience, Preview, cancel, confirm, counts, create, describe,
+                                 describe_counts, preview)
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.free_text import language_name
 from handlers.i18n import N_, _, ngettext
@@ -47,8 +48,6 @@ LISTED, STOPPABLE = 5, 3
 AUDIENCE_CHOICES = (("everyone", N_("Everyone")), ("residents", N_("Residents")),
                     ("volunteers", N_("Volunteers")), ("language", N_("One language")),
                     ("place", N_("Street or postcode")))
-#: The recipients' answer buttons, as they read them.
-ANSWER_LABELS = {"coming": N_("I'm coming"), "pickup": N_("Please pick me up")}
 #: The coordinator's choice of answer buttons.
 BUTTON_CHOICES = {"none": (), "coming": ("coming",), "both": ("coming", "pickup")}
 POSTCODE = re.compile(r"\d{4}")
@@ -218,7 +217,7 @@ def on_version(ctx: Context, answer: Answer) -> None:
 
 def ask_buttons(ctx: Context) -> None:
     ctx.goto("bc.buttons")
-    coming, pickup = _(ANSWER_LABELS["coming"]), _(ANSWER_LABELS["pickup"])
+    coming, pickup = _(BUTTON_LABELS["coming"]), _(BUTTON_LABELS["pickup"])  # as recipients read them
     ctx.say(_("May the neighbours answer with a button: “{coming}”, or also “{pickup}” (then a volunteer is asked to "
               "give them a lift)?", coming=coming, pickup=pickup),
             [Option(_("No buttons"), "bcb:none"), Option(f"“{coming}”", "bcb:coming"),
