@@ -192,7 +192,8 @@ def test_a_dutch_coordinator_plans_one_for_french_speakers_and_stops_it(chat):
         Row("piet", "Zaterdag buurtfeest op het plein!", reply=has(T("Who should get it?", "nl"))),
         Row("piet", "4", reply=has(T("Which language?", "nl"), options=("bclang:nl", "bclang:fr"))),
         Row("piet", payload="bclang:fr", reply=has(T("Some of them read {language}. Type your message in {language}, "
-                                                     "or skip: they then get your text.", "nl", language=lname("fr", "nl")))),
+                                                     "or skip: they then get your text.", "nl",
+                                                     language=lname("fr", "nl")))),
         Row("piet", "Samedi fête de quartier sur la place !", reply=has(options=("bcb:none",))),
         Row("piet", "1", reply=has(options=("bcs:now", "bcs:later"))),  # no buttons
         Row("piet", payload="bcs:later", reply=has(options=("bcs:now", "bcs:cancel"))),
