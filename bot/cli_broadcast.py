@@ -27,9 +27,25 @@ def add_parser(sub) -> None:
     status.add_argument("id", type=int)
 
 
+def apply_settings(settings) -> None:
+    """The engine's figures from the settings: the platform rates a preview's duration is
+    computed at, the SMS price, and SMS segments counted as the Twilio sender will split the text
+    (handlers do not import the channels). `buurtbot run` should call this too (bot/runtime.py)."""
+    from bot.channels.twilio.render import segments, sms_parts
+    from handlers import broadcasts
+
+    broadcasts.RATES.update(telegram=settings.telegram_rate_overall, whatsapp=settings.twilio_rate_whatsapp,
+                            sms=settings.twilio_rate_sms, voice=settings.twilio_rate_voice)
+    broadcasts.SMS_SEGMENT_PRICE = settings.sms_segment_price_eur
+    most = settings.twilio_sms_max_segments
+    broadcasts.SMS_SEGMENTS = lambda text, options, language: sum(
+        segments(part)[1] for part in sms_parts(text, options, language, most))
+
+
 def cmd_broadcast(args, settings) -> int:
     from bot.cli import _transaction
 
+    apply_settings(settings)
     with _transaction(settings) as session:
         return (_send if args.broadcast_command == "send" else _status)(session, args)
 

@@ -300,8 +300,8 @@ def describe(p: Preview) -> str:
         minutes = max(1, math.ceil(p.seconds / 60))
         lines.append(ngettext("Sending takes about {n} minute.", "Sending takes about {n} minutes.", minutes))
     if p.sms_segments:
-        lines.append(_("SMS: {segments} messages, about EUR {cost}.", segments=p.sms_segments,
-                       cost=f"{p.cost_eur:.2f}"))
+        lines.append(ngettext("SMS: {n} message, about EUR {cost}.", "SMS: {n} messages, about EUR {cost}.",
+                              p.sms_segments, cost=f"{p.cost_eur:.2f}"))
     return "\n".join(lines)
 
 
@@ -367,7 +367,7 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BAT
     # Through a Notifier: the answer buttons join the options on each screen (typed digits on
     # WhatsApp/SMS). One call per language, rendered once each; rows come out in that order.
     reached = sorted(reached, key=lambda plan: (plan.person.language or "", plan.person.id))
-    for language, group in groupby(reached, key=lambda plan: plan.person.language or ""):
+    for _language, group in groupby(reached, key=lambda plan: plan.person.language or ""):
         group = list(group)
         told = notifier.tell_all([plan.person for plan in group],
                                  lambda version=group[0].version: render(bc, nb_name, version), purpose=PURPOSE)
@@ -502,7 +502,7 @@ def report(session: Session, bc: Broadcast, now: datetime) -> None:
     if c.queued == 0:
         bc.status, bc.summary_at = "sent", now
         _tell_author(session, bc, now, "summary", lambda: (
-            _("Your message has gone out.") + "\n" + describe_counts(c), []))
+            _('Your message "{start}" has gone out.', start=opening(bc)) + "\n" + describe_counts(c), []))
         return
     if c.recipients < PROGRESS_FROM:
         return
@@ -514,7 +514,14 @@ def report(session: Session, bc: Broadcast, now: datetime) -> None:
         bc.progress_sent = gone
         percent = round(100 * PROGRESS_STEPS[step - 1])
         _tell_author(session, bc, now, f"progress{step}", lambda: (
-            _("Your message is on its way: {percent}% sent so far.", percent=percent) + "\n" + describe_counts(c), []))
+            _('Your message "{start}" is on its way: {percent}% sent so far.', start=opening(bc),
+              percent=percent) + "\n" + describe_counts(c), []))
+
+
+def opening(bc: Broadcast, length: int = 40) -> str:
+    """The first words of the broadcast's text: which one this is about."""
+    text = " ".join(bc.texts[bc.base_language].split())
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + "…"
 
 
 def _tell_author(session: Session, bc: Broadcast, now: datetime, what: str, message) -> None:

@@ -46,7 +46,7 @@ def test_send_with_yes_prints_the_preview_and_the_id_then_tick_and_status_count_
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "This message will go to 2 people." in out and "Telegram 1" in out and "SMS 1" in out
-    assert "Not sent to 1 person: paused 1" in out and "SMS: 1 messages, about EUR 0.09." in out
+    assert "Not sent to 1 person: paused 1" in out and "SMS: 1 message, about EUR 0.09." in out
     assert out.strip().splitlines()[-1] == "broadcast 1 sending"
     ticked = buurtbot(workdir, sqlite_url, "tick")
     assert ticked.returncode == 0, ticked.stderr

@@ -313,6 +313,7 @@ def test_the_author_gets_a_few_progress_messages_and_one_summary(sessions):
         s.execute(update(BroadcastRecipient).where(BroadcastRecipient.id <= 7).values(answer="coming"))
     messages = go(5)
     assert len(messages) == 4 and len(go(0)) == 4  # one summary, never again
+    assert messages[-1].startswith('Your message "Hallo" has gone out.') and '"Hallo" is on its way' in messages[0]
     assert "115 of 200" in messages[-1] and "85" in messages[-1] and "coming 7" in messages[-1]
     with sessions() as s:
         assert s.get(Broadcast, bc_id).status == "sent"
@@ -342,3 +343,41 @@ def test_erasing_a_recipient_or_the_author_keeps_the_counts_not_the_people(sessi
         assert street["jan"] not in people and None in people
         c = counts(s, bc)
     assert c.recipients == 3 and sum(c.skipped.values()) == 6
+
+
+def test_the_settings_set_the_rates_the_price_and_the_twilio_segment_count(sessions, street, monkeypatch):
+    from bot.cli_broadcast import apply_settings
+    from bot.settings import Settings
+
+    monkeypatch.setattr(engine_, "RATES", dict(engine_.RATES))
+    monkeypatch.setattr(engine_, "SMS_SEGMENT_PRICE", engine_.SMS_SEGMENT_PRICE)
+    monkeypatch.setattr(engine_, "SMS_SEGMENTS", engine_.SMS_SEGMENTS)
+    long = "Beste buren, " + "zaterdag is er een buurtfeest op het plein met soep en muziek. " * 6
+    with sessions() as s, s.begin():
+        # The estimate: one UCS-2 text (Samira reads Arabic: the name in it is isolated right-to-left), 67 a segment
+        assert preview(s, draft(s, street, texts={"nl": long}), NOON).sms_segments == 7
+    apply_settings(Settings(twilio_rate_sms=0.5, sms_segment_price_eur=0.2, twilio_sms_max_segments=2))
+    with sessions() as s, s.begin():
+        p = preview(s, draft(s, street, texts={"nl": long}), NOON)
+    assert p.seconds == 2.0  # one SMS at 0.5/s
+    # As the Twilio sender splits it: SMS of at most two segments each, cut between sentences
+    assert p.sms_segments == 6 and p.cost_eur == pytest.approx(1.2)
+
+
+@pytest.mark.parametrize("language, words", [
+    ("nl", ("Dit bericht gaat naar 3 personen.", "Niet verstuurd naar 6 personen:", "gepauzeerd 1", "Via: ")),
+    ("fr", ("Ce message sera envoyé à 3 personnes.", "Pas envoyé à 6 personnes :", "en pause 1", "Par : ")),
+])
+def test_the_preview_and_the_counts_read_in_the_coordinators_language(sessions, street, language, words):
+    with sessions() as s, s.begin():
+        bc = draft(s, street)
+        p = preview(s, bc, NOON)
+        confirm(s, bc, NOON)
+    sweep(sessions)
+    with sessions() as s:
+        c = counts(s, s.get(Broadcast, bc.id))
+    with speaking(language):
+        text, status = describe(p), describe_counts(c)
+    assert all(w in text for w in words), text
+    assert ("Verstuurd: 0 van 3" if language == "nl" else "Envoyé : 0 sur 3") in status
+    assert ("Nog te versturen: 3" if language == "nl" else "Encore à envoyer : 3") in status
