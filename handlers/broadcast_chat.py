@@ -20,8 +20,7 @@ from handlers.broadcasts import (BUTTON_LABELS, Audience, Preview, cancel, confi
                                  describe_counts, preview)
 from handlers.core import Answer, Context, Option, clean_text
 from handlers.free_text import language_name
-from handlers.i18n import N_, _, ngettext
-from handlers.labels import SPOKEN
+from handlers.i18n import LANGUAGES, N_, _, ngettext
 from handlers.lexicon import command_name
 from handlers.menu import show_menu
 from handlers.reminders import read_visit, visit_words
@@ -124,12 +123,12 @@ def on_audience(ctx: Context, answer: Answer) -> None:
         after_audience(ctx)
     elif kind == "language":
         found = _trial(ctx, Audience())
-        spoken = [code for code in (found.spoken if found else []) if code in SPOKEN][:MAX_LANGUAGES]
+        spoken = [c for c in (found.spoken if found else []) if c in LANGUAGES][:MAX_LANGUAGES]
         if not spoken:
             ask_audience(ctx, _("Nobody in your neighbourhood can be reached yet."))
             return
         ctx.goto("bc.language", offered=spoken)
-        ctx.say(_("Which language?"), [Option(language_name(code), _pay("bclang", code)) for code in spoken]
+        ctx.say(_("Which language?"), [Option(LANGUAGES[c], _pay("bclang", c)) for c in spoken]
                 + [Option(_("Cancel"), payloads.MENU)])
     elif kind == "place":
         ctx.goto("bc.place")
@@ -145,7 +144,7 @@ def on_language(ctx: Context, answer: Answer) -> None:
         return
     code = answer.arg("bclang")
     if code not in (ctx.data("offered") or []):
-        ctx.say(_("Which language?"), [Option(language_name(c), _pay("bclang", c)) for c in ctx.data("offered") or []]
+        ctx.say(_("Which language?"), [Option(LANGUAGES[c], _pay("bclang", c)) for c in ctx.data("offered") or []]
                 + [Option(_("Cancel"), payloads.MENU)])
         return
     ctx.goto("bc.language", kind="everyone", language=code)
@@ -175,7 +174,7 @@ def after_audience(ctx: Context) -> None:
         ask_audience(ctx, _("Nobody would get it with that choice."))
         return
     base = ctx.data("base")
-    todo = [code for code in found.spoken if code != base and code in SPOKEN][:MAX_VERSIONS]
+    todo = [code for code in found.spoken if code != base and code in LANGUAGES][:MAX_VERSIONS]
     ctx.goto("bc.version", texts={base: ctx.data("text")}, todo=todo)
     next_version(ctx)
 
@@ -220,7 +219,7 @@ def ask_buttons(ctx: Context) -> None:
     coming, pickup = _(BUTTON_LABELS["coming"]), _(BUTTON_LABELS["pickup"])  # as recipients read them
     ctx.say(_("May the neighbours answer with a button: “{coming}”, or also “{pickup}” (then a volunteer is asked to "
               "give them a lift)?", coming=coming, pickup=pickup),
-            [Option(_("No buttons"), "bcb:none"), Option(f"“{coming}”", "bcb:coming"),
+            [Option(_("No buttons"), "bcb:none"), Option(_("I'm coming"), "bcb:coming"),
              Option(_("Both buttons"), "bcb:both"), Option(_("Cancel"), payloads.MENU)])
 
 
