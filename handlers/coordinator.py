@@ -30,6 +30,7 @@ def coordinator_menu(ctx: Context) -> None:
         Option(_("Ask for a neighbour"), payloads.coord("proxy")),
         Option(_("Invite a volunteer"), payloads.coord("invite:volunteer")),
         Option(_("Invite a coordinator"), payloads.coord("invite:coordinator")),
+        Option(_("Message to all"), "bc:new"),  # handlers/broadcast_chat.py
         Option(_("Phone rounds"), "rd:new"),  # handlers/rounds.py
         Option(_("Week overview"), "wk"),  # handlers/week.py
         Option(_("Enrol a weekly hello"), "plan:enrol"),  # handlers/checkin_plan.py

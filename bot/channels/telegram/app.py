@@ -39,6 +39,7 @@ COMMANDS = [
     ("mydata", N_("What we keep about you")),
     ("stop", N_("No more messages from us")),
     ("delete", N_("Delete everything about you")),
+    ("broadcast", N_("For coordinators: a message to the neighbourhood")),  # last: most people never need it
 ]
 DESCRIPTION = N_("buurtbot connects neighbours: ask for a small hand (shopping, a lift, a small repair, a visit) or "
                  "lend one. Not an emergency service: in an emergency call 112.")
