@@ -158,8 +158,8 @@ def show_card(ctx: Context, v: Person, before: str | None = None) -> None:
         "paused": [Option(_("Resume {name}", name=v.first_name), payloads.volunteer("ok", v.id))],
         "declined": [Option(_("Approve {name}", name=v.first_name), payloads.volunteer("ok", v.id))],
     }.get(status, [])
-    options.append(Option(_("Change the note") if v.coordinator_note else _("Write a note"),
-                          payloads.pick(CARD, f"note:{v.id}")))
+    note = payloads.pick(CARD, f"note:{v.id}")
+    options.append(Option(_("Change the note"), note) if v.coordinator_note else Option(_("Write a note"), note))
     if v.coordinator_note:
         options.append(Option(_("Remove the note"), payloads.pick(CARD, f"clear:{v.id}")))
     back = payloads.coord("pending") if status == "pending" else payloads.coord("volunteers")

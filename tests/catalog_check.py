@@ -32,7 +32,7 @@ TYPICAL = {"id": "12345", "n": "12"}
 TYPICAL_OTHER = "Fatima"
 #: Tables of labels (N_ strings) that are shown as buttons, with the characters added in front
 #: (handlers.labels.category puts an icon and a space before a category's label).
-BUTTON_TABLES = {"CATEGORY_LABELS": 2, "WHEN_LABELS": 0}
+BUTTON_TABLES = {"CATEGORY_LABELS": 2, "WHEN_LABELS": 0, "BUTTON_LABELS": 0}
 CODE_DIRS = ("handlers", "bot")
 
 

@@ -171,7 +171,10 @@ DYNAMIC_LABELS = {
     "('✓ ' if d in days else '') + weekday_name(d)": "a weekday's name from CLDR (at most 13 letters), ticked",
     "_first_upper(day_words(d, today))": "a visit day (reminders): Today, Tomorrow or a date as format_day says it",
     "o.label": "the reminders' parts of the day: the literal _() labels of the Options just above it",
+    "v.first_name": "a volunteer's first name (the coordinator's volunteers list): data, as nb.name",
+    "_(BUTTON_LABELS[kind])": "a broadcast's answer buttons: BUTTON_TABLES (catalog_check.py)",
 }
+
 
 
 def test_every_option_label_is_a_checked_msgid_or_a_known_dynamic_one():
