@@ -19,6 +19,7 @@ def menu_options(ctx: Context) -> list[Option]:
         opts.append(Option(_("Coordinator"), payloads.COORD))
     opts.append(Option(_("Talk to a person"), payloads.HUMAN))
     opts.append(Option(_("A weekly hello"), "plan"))  # /checkin (handlers/checkin_plan.py)
+    opts.append(Option(_("Where can I go?"), "svc"))  # /services: the social map (handlers/socialmap.py)
     return opts
 
 
