@@ -39,16 +39,16 @@ REFERRAL_REMIND_DAYS = 7
 KIND = "svc"
 
 CATEGORY_LABELS = {
-    "welfare": N_("OCMW/CPAS (social welfare)"),
+    "welfare": N_("OCMW/CPAS"),
     "social_work": N_("Social work (CAW)"),
-    "health_insurance": N_("Health insurance fund"),
-    "service_centre": N_("Local service centre"),
-    "health_centre": N_("Doctor & health centre"),
+    "health_insurance": N_("Health insurance"),
+    "service_centre": N_("Service centre"),
+    "health_centre": N_("Health centre"),
     "transport": N_("Transport"),
     "legal_aid": N_("Legal aid"),
-    "carers": N_("Support for carers"),
-    "mediation": N_("Neighbour mediation"),
-    "admin_help": N_("Help with papers & taxes"),
+    "carers": N_("Carer support"),
+    "mediation": N_("Mediation"),
+    "admin_help": N_("Papers & taxes"),
     "food": N_("Food aid"),
     "housing": N_("Housing"),
     "other": N_("Other services"),
@@ -214,7 +214,7 @@ def show(ctx: Context, categories: list[str], question: str = "") -> None:
     ctx.clear()
     ctx.goto("services.results", question=question, category=categories[0] if categories else None)
     if services:
-        text = _("This is where you can go:") + "\n\n" + listing(ctx, services) + "\n\n" + \
+        text = _("Where you can go:") + "\n\n" + listing(ctx, services) + "\n\n" + \
             _("Would you like {contact} to help you make the contact?", contact=contact)
         default = ctx.person.neighbourhood.default_language if ctx.person.neighbourhood else "nl"
         options = [Option(_("Yes, for {service}", service=name_of(s, ctx.person.language, default)[:40]),
@@ -222,7 +222,7 @@ def show(ctx: Context, categories: list[str], question: str = "") -> None:
     else:
         text = _("I know no service for that in your neighbourhood yet. {contact} can help you find the right place.",
                  contact=contact)
-        options = [Option(_("Ask {contact} to help me", contact=contact), f"{KIND}:go:0")]
+        options = [Option(_("Ask {contact}", contact=contact), f"{KIND}:go:0")]
     if question:
         options.append(Option(_("Ask the volunteers"), f"{KIND}:ask"))
     ctx.say(text, options + [Option(_("Menu"), "menu")])
