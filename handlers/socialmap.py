@@ -60,8 +60,9 @@ FROM_REQUEST = {"lift": "transport", "paperwork": "admin_help", "company": "serv
 # ---- the words -------------------------------------------------------------------------------
 
 @lru_cache(maxsize=4)
-def _patterns(lex: lexicon.Lexicon) -> tuple[dict[str, re.Pattern], re.Pattern | None]:
-    """(category -> its phrases in every language, the phrases that ask where to go)."""
+def _patterns(lex: lexicon.Lexicon) -> tuple[dict[str, re.Pattern], re.Pattern | None, re.Pattern | None]:
+    """(category -> its phrases in every language, the phrases that ask where to go, those that do not:
+    "-is er iemand die" asks a neighbour, not a service)."""
     phrases: dict[str, list[str]] = {}
     for lines in lex.words.get("services", {}).values():
         for line in lines:
@@ -70,7 +71,9 @@ def _patterns(lex: lexicon.Lexicon) -> tuple[dict[str, re.Pattern], re.Pattern |
             if sep and (key == "ask" or key in SERVICE_CATEGORIES):
                 phrases.setdefault(key, []).extend(p.strip() for p in rest.split(",") if p.strip())
     compiled = {key: re.compile(p) for key, words in phrases.items() if (p := keywords.alternation(words))}
-    return {k: v for k, v in compiled.items() if k != "ask"}, compiled.get("ask")
+    not_asking = keywords.exclusion(phrases.get("ask", []))
+    return ({k: v for k, v in compiled.items() if k != "ask"}, compiled.get("ask"),
+            re.compile(not_asking) if not_asking else None)
 
 
 lexicon.on_change(lambda: _patterns(lexicon.current()))
@@ -89,8 +92,11 @@ def needs(text: str) -> list[str]:
 
 def asks_where(text: str) -> bool:
     """A question about where to go for a kind of service ("Welk sociaal vervoer bestaat er?")."""
-    ask = _patterns(lexicon.current())[1]
-    return bool(ask is not None and ask.search(lexicon.fold_words(text or "")) and needs(text))
+    _kinds, ask, not_asking = _patterns(lexicon.current())
+    folded = lexicon.fold_words(text or "")
+    if ask is None or not_asking is not None and not_asking.search(folded):
+        return False
+    return bool(ask.search(folded) and needs(text))
 
 
 # ---- the directory ---------------------------------------------------------------------------

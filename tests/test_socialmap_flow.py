@@ -178,3 +178,17 @@ def test_a_typed_message_after_the_answer_is_read_as_at_the_menu(chat):
         Row("buur", "/menu", db=lambda s, v: s.scalar(select(func.count()).select_from(HelpRequest)) == 0
             or pytest.fail("posted")),
     ])
+
+
+@pytest.mark.parametrize("text, where", [
+    (A15, True), ("Waar kan ik terecht voor juridisch advies?", True), ("Où trouver une aide juridique ?", True),
+    ("Who can I contact about my taxes?", True),
+    ("Bestaat er iemand die mij naar de dokter kan brengen?", False),  # a neighbour is asked
+    ("Y a-t-il quelqu'un pour m'emmener chez le médecin ?", False),
+    ("Waar kan ik terecht?", False),  # no kind of service named: the usual way
+    ("Ik heb een rolstoel.", False),  # names one, asks nothing
+])
+def test_which_words_ask_where_to_go(text, where):
+    from handlers.socialmap import asks_where
+
+    assert asks_where(text) is where
