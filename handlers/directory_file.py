@@ -143,8 +143,9 @@ def check(entry: Entry) -> dict:
     if website and not website.startswith(("https://", "http://")):
         raise ValueError("website must start with https:// or http://")
     return {"key": key, "name_nl": name_nl or name_fr, "name_fr": name_fr or name_nl, "category": category,
-            "languages": _languages(values.get("languages")), "hours": hours, "phone": _phone(_text(values, "phone", 32)),
-            "address": _text(values, "address", 200), "access": access, "website": website}
+            "languages": _languages(values.get("languages")), "hours": hours,
+            "phone": _phone(_text(values, "phone", 32)), "address": _text(values, "address", 200), "access": access,
+            "website": website}
 
 
 def checked(entries: list[Entry]) -> list[dict]:

@@ -421,7 +421,7 @@ def _professional(t: Turn) -> bool:
 
 
 def _service_question(t: Turn) -> bool:
-    """A question about where to go ("Welk sociaal vervoer bestaat er?"): the social map -- the volunteers still offered."""
+    """A question about where to go ("Welk sociaal vervoer bestaat er?"): the map answers; volunteers still offered."""
     if t.pressed or not t.text or not socialmap.asks_where(t.text):
         return False
     socialmap.answer_question(t.ctx, t.text)

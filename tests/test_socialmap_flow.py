@@ -22,7 +22,8 @@ from models.network import add_neighbourhood, neighbourhood_by_slug
 from tests.flowkit import Do, Row, T, dispatcher, has, last_request, pid, play, resident, volunteer  # noqa: F401
 
 DIRECTORY = Path(__file__).parent / "testdata" / "directory" / "demo.yaml"
-A11 = "Mijn moeder heeft dementie en ik val er bijna door. Bestaat er een vorming of steun voor mantelzorgers in de buurt?"
+A11 = ("Mijn moeder heeft dementie en ik val er bijna door. Bestaat er een vorming of steun voor mantelzorgers in de "
+       "buurt?")
 A12 = ("Mon voisin met toujours ses sacs poubelle devant ma porte, et je dois aussi remplir ma déclaration d'impôts. "
        "À qui je peux m'adresser ?")
 A15 = ("Ik ben kinesiste in Jette. Welk sociaal vervoer bestaat er om een patiënt met een rolstoel tot bij mij te "
