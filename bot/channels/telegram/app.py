@@ -34,6 +34,7 @@ COMMANDS = [
     ("help", N_("How buurtbot works")),
     ("language", N_("Change language")),
     ("checkin", N_("A weekly hello")),
+    ("services", N_("Where to go for a service")),
     ("mydata", N_("What we keep about you")),
     ("stop", N_("No more messages from us")),
     ("delete", N_("Delete everything about you")),
