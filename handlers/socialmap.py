@@ -92,11 +92,15 @@ def needs(text: str) -> list[str]:
 
 def asks_where(text: str) -> bool:
     """A question about where to go for a kind of service ("Welk sociaal vervoer bestaat er?")."""
-    _kinds, ask, not_asking = _patterns(lexicon.current())
-    folded = lexicon.fold_words(text or "")
-    if ask is None or not_asking is not None and not_asking.search(folded):
-        return False
-    return bool(ask.search(folded) and needs(text))
+    ask = _patterns(lexicon.current())[1]
+    return bool(ask is not None and not asks_a_neighbour(text) and ask.search(lexicon.fold_words(text or ""))
+                and needs(text))
+
+
+def asks_a_neighbour(text: str) -> bool:
+    """ "Is er iemand die ...", "Y a-t-il quelqu'un pour ...": a request for a neighbour's help, not a service."""
+    not_asking = _patterns(lexicon.current())[2]
+    return bool(not_asking is not None and not_asking.search(lexicon.fold_words(text or "")))
 
 
 # ---- the directory ---------------------------------------------------------------------------
@@ -238,7 +242,7 @@ def show(ctx: Context, categories: list[str], question: str = "") -> None:
 def on_results(ctx: Context, answer: Answer) -> None:
     """Typed words after the answer: another service asked about, or else read as at the menu."""
     text = clean_text(answer.text, 500)
-    if text and needs(text):
+    if text and needs(text) and not asks_a_neighbour(text):
         show(ctx, needs(text), text)
         return
     from handlers.dispatch import route  # the dispatcher imports this module

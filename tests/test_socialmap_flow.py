@@ -175,6 +175,11 @@ def test_a_typed_message_after_the_answer_is_read_as_at_the_menu(chat):
         Do(load_directory),
         Row("buur", "/menu"),
         Row("buur", A15, reply=has("Sociaal vervoer Demo")),
+        Row("buur", "En voor mantelzorg?", reply=has("Mantelzorgpunt Demo", options=("svc:ask",))),
+        Row("buur", "Kan iemand mij morgen naar de dokter brengen?", reply=has(options=("yes", "no"),
+                                                                             no_options=("svc:ask",))),
+        Row("buur", "/menu"),
+        Row("buur", A15, reply=has("Sociaal vervoer Demo")),
         Row("buur", "Kan iemand morgen boodschappen doen?", reply=has(options=("yes", "no"))),
         Row("buur", "/menu", db=lambda s, v: s.scalar(select(func.count()).select_from(HelpRequest)) == 0
             or pytest.fail("posted")),
