@@ -198,3 +198,20 @@ def test_which_words_ask_where_to_go(text, where):
     from handlers.socialmap import asks_where
 
     assert asks_where(text) is where
+
+
+def test_a_professional_need_the_map_does_not_cover_is_still_a_referral_case(chat):
+    """A10 (fr, the bathtub): no housing service on the map -- the generic answer, and the case names the kind."""
+    def housing_case(s, v):
+        [case] = cases(s)
+        assert case.kind == "referral" and case.category == "housing" and case.service_id is None
+        assert case.request_id == last_request(s).id and case.text.startswith("Je n'arrive plus")
+
+    text = "Je n'arrive plus à entrer dans ma baignoire. Qui peut m'aider ?"
+    play(chat, resident("buur", "Buur", "fr") + [
+        Do(load_directory),
+        Row("buur", text, reply=has(T(ASK_PRO, "fr", contact="Fatima"), lacks=(T("Where you can go:", "fr"),),
+                                    options=("pro:contact",)), db=no_case),
+        Row("buur", payload="pro:contact", told={"coordinator": has("baignoire", lambda v: str(T(
+            "Referral #{id}: close it with its outcome once they are helped.", "en", id=1)))}, db=housing_case),
+    ])
