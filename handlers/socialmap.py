@@ -194,7 +194,12 @@ def start(ctx: Context) -> None:
 
 def category_options(present: set[str]) -> list[Option]:
     kinds = [c for c in SERVICE_CATEGORIES if c in present]
-    return [Option(_(CATEGORY_LABELS[c]), f"{KIND}:cat:{c}") for c in kinds[:7]] + [Option(_("Menu"), "menu")]
+    return [Option(service_label(c), f"{KIND}:cat:{c}") for c in kinds[:7]] + [Option(_("Menu"), "menu")]
+
+
+def service_label(code: str | None) -> str:
+    """A kind of service as the person reads it (a button: CATEGORY_LABELS is measured as one)."""
+    return _(CATEGORY_LABELS.get(code or "other", CATEGORY_LABELS["other"]))
 
 
 @step("services.need")
@@ -329,7 +334,7 @@ def _coordinator_text(ctx: Context, case: Case, service: Service | None, questio
     if service is not None:
         lines.append(_("Service: {service}", service=name_of(service, current_language())))
     elif case.category:
-        lines.append(_("Kind of service: {kind}", kind=_(CATEGORY_LABELS.get(case.category, "Other services"))))
+        lines.append(_("Kind of service: {kind}", kind=service_label(case.category)))
     if question:
         lines.append(_("They asked: “{text}”", text=question))
     lines.append(_("Please call them back and close the referral with its outcome."))
