@@ -130,6 +130,14 @@ def name_of(service: Service, language: str, default: str = "nl") -> str:
     return service.name_fr if which == "fr" else service.name_nl
 
 
+def short(name: str, limit: int = 30) -> str:
+    """A service's name on a button: cut at a word, with an ellipsis, when long."""
+    if len(name) <= limit:
+        return name
+    cut = name[:limit - 1].rsplit(" ", 1)[0] if " " in name[:limit - 1] else name[:limit - 1]
+    return cut.rstrip(" -,(") + "…"
+
+
 def describe(service: Service, now: datetime, default: str = "nl") -> str:
     """One service as the person reads it, in the current language."""
     lines = [name_of(service, current_language(), default)]
@@ -232,7 +240,7 @@ def show(ctx: Context, categories: list[str], question: str = "") -> None:
         text = _("Where you can go:") + "\n\n" + listing(ctx, services) + "\n\n" + \
             _("Would you like {contact} to help you make the contact?", contact=contact)
         default = ctx.person.neighbourhood.default_language if ctx.person.neighbourhood else "nl"
-        options = [Option(_("Yes, for {service}", service=name_of(s, ctx.person.language, default)[:40]),
+        options = [Option(_("Yes, for {service}", service=short(name_of(s, ctx.person.language, default))),
                           f"{KIND}:go:{s.id}") for s in services]
     else:
         text = _("I know no service for that in your neighbourhood yet. {contact} can help you find the right place.",

@@ -215,3 +215,11 @@ def test_a_professional_need_the_map_does_not_cover_is_still_a_referral_case(cha
         Row("buur", payload="pro:contact", told={"coordinator": has("baignoire", lambda v: str(T(
             "Referral #{id}: close it with its outcome once they are helped.", "en", id=1)))}, db=housing_case),
     ])
+
+
+def test_a_long_service_name_is_cut_at_a_word_on_its_button():
+    from handlers.socialmap import short
+
+    assert short("Sociaal vervoer Demo") == "Sociaal vervoer Demo"
+    assert short("Samana (ondersteuning voor mantelzorgers)") == "Samana (ondersteuning voor…"
+    assert len(short("x" * 80)) == 30
