@@ -106,9 +106,9 @@ async def test_full_story_by_polling(telegram_fake, db_url, lang):
         assert pressed and all("✓" in c.params["text"] for c in pressed)
         # commands and descriptions per language, each language's command names (issue 9 point 15)
         assert {code: [c["command"] for c in telegram_fake.commands_for(code)] for code in ("nl", "fr", "en")} == {
-            "nl": ["start", "menu", "hulp", "taal", "checkin", "mijngegevens", "stop", "verwijder"],
-            "fr": ["start", "menu", "aide", "langue", "checkin", "mesdonnees", "stop", "supprimer"],
-            "en": ["start", "menu", "help", "language", "checkin", "mydata", "stop", "delete"]}
+            "nl": ["start", "menu", "hulp", "taal", "checkin", "socialekaart", "mijngegevens", "stop", "verwijder"],
+            "fr": ["start", "menu", "aide", "langue", "checkin", "services", "mesdonnees", "stop", "supprimer"],
+            "en": ["start", "menu", "help", "language", "checkin", "services", "mydata", "stop", "delete"]}
         assert telegram_fake.commands_for("fr")[0]["description"] == T("fr", "Start or come back")
 
 
