@@ -73,9 +73,11 @@ async def test_telegram_command_menu_uses_each_languages_names(telegram_fake, db
     people = TelegramPeople(telegram_fake, rt)
     async with running(rt):
         names = {code: [c["command"] for c in telegram_fake.commands_for(code)] for code in ("nl", "fr", "en")}
-        assert names["nl"] == ["start", "menu", "hulp", "taal", "checkin", "mijngegevens", "stop", "verwijder"]
-        assert names["fr"] == ["start", "menu", "aide", "langue", "checkin", "mesdonnees", "stop", "supprimer"]
-        assert names["en"] == ["start", "menu", "help", "language", "checkin", "mydata", "stop", "delete"]
+        assert names["nl"] == ["start", "menu", "hulp", "taal", "checkin", "socialekaart", "mijngegevens", "stop",
+                               "verwijder"]
+        assert names["fr"] == ["start", "menu", "aide", "langue", "checkin", "services", "mesdonnees", "stop",
+                               "supprimer"]
+        assert names["en"] == ["start", "menu", "help", "language", "checkin", "services", "mydata", "stop", "delete"]
         # what the menu offers works: /taal in a Dutch chat asks for the language
         await join(people, "Anne", "nl")
         got = await people.say("Anne", "/taal", "nl")
