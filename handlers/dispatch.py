@@ -428,6 +428,14 @@ def _professional(t: Turn) -> bool:
     return True
 
 
+def _service_question(t: Turn) -> bool:
+    """A question about where to go ("Welk sociaal vervoer bestaat er?"): the map answers; volunteers still offered."""
+    if t.pressed or not t.text or not socialmap.asks_where(t.text):
+        return False
+    socialmap.answer_question(t.ctx, t.text)
+    return True
+
+
 def _other_language(t: Turn) -> bool:
     """A language buurtbot does not speak: never dropped -- acknowledged, and passed to people who speak it."""
     u = t.understood
@@ -500,6 +508,7 @@ RULES: tuple[Rule, ...] = (
     Rule("media_only", _media_only),
     Rule("company", _company),
     Rule("professional", _professional),
+    Rule("service_question", _service_question),
     Rule("other_language", _other_language),
     Rule("offer_in_words", _offer_in_words),
     Rule("request_in_words", _request_in_words),

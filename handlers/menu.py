@@ -21,6 +21,7 @@ def menu_options(ctx: Context) -> list[Option]:
     opts.append(Option(_("A weekly hello"), "plan"))  # /checkin (handlers/checkin_plan.py)
     if p:
         opts.append(Option(_("A worry or a problem"), "case:new"))  # /worried, /problem (handlers/cases.py)
+    opts.append(Option(_("Where can I go?"), "svc"))  # /services: the social map (handlers/socialmap.py)
     return opts
 
 

@@ -166,10 +166,15 @@ def professional(ctx: Context, text: str, category: str = "other", media: list[s
 
 
 def ask_professional(ctx: Context) -> None:
+    """The person chooses; what the social map holds for their words is shown with the question."""
+    from handlers import socialmap  # socialmap tells coordinators through this module
+
     contact = contact_name(ctx)
+    services = socialmap.for_words(ctx, ctx.data("description", ""), ctx.data("category"))
+    where = "\n\n" + _("Where you can go:") + "\n\n" + socialmap.listing(ctx, services) if services else ""
     ctx.say(_("Shall I send this to the volunteers of your neighbourhood, or would you rather talk to {contact} about "
               "it first? For some things professionals can help too: the OCMW/CPAS, the CAW, your mutualiteit or the "
-              "local service centre.", contact=contact),
+              "local service centre.", contact=contact) + where,
             [Option(_("Send to volunteers"), payloads.professional("volunteers")),
              Option(_("Talk to {contact}", contact=contact), payloads.professional("contact"))])
 
@@ -192,6 +197,14 @@ def on_professional(ctx: Context, answer: Answer) -> None:
 
 
 def refer(ctx: Context, req: HelpRequest) -> None:
+    """The warm hand-off: a referral case (with the service the social map suggests, if any) that
+    stays open until a coordinator closes it, and the coordinators told with the context."""
+    from handlers import socialmap  # socialmap tells coordinators through this module
+
+    services = socialmap.for_words(ctx, req.description, req.category)
+    case = socialmap.open_referral(ctx, services[0] if services else None, req.description,
+                                   (socialmap.kinds_for(req.description, req.category) or [None])[0],
+                                   request_id=req.id)
     ctx.clear()
     ctx.say(_("This sounds like something professionals can help with better than a volunteer: the OCMW/CPAS, the CAW, "
               "your mutualiteit or the local service centre (lokaal dienstencentrum). You will hear from {contact}, "
@@ -205,7 +218,7 @@ def refer(ctx: Context, req: HelpRequest) -> None:
             category=category(req.category),
             name=who(ctx),
             text=req.description[:500],
-        ),
+        ) + "\n" + socialmap.referral_note(case, services),
         about=ctx.person.id if ctx.person else None,
         media=req.media or [],
     )

@@ -159,6 +159,7 @@ def test_button_labels_are_read_from_the_code():
 #: Option labels that are no msgid, and why the quick-reply limit is kept without the catalog check.
 DYNAMIC_LABELS = {
     "category(c)": "CATEGORY_LABELS, checked through BUTTON_TABLES",
+    "service_label(c)": "the social map's CATEGORY_LABELS (handlers/socialmap.py), checked through BUTTON_TABLES",
     "_(label)": "WHEN_LABELS, checked through BUTTON_TABLES",
     "('✓ ' if c in chosen else '') + label(c)": "multiple choice lists of 7+ options: numbered lines, never buttons",
     "str(n)": "the weekly cap: 1, 2, 3, 5",

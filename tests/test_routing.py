@@ -21,7 +21,8 @@ from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 
 ORDER = ["optout_payload", "opted_out", "slash_command", "emergency", "global_word", "expired_button", "onboarding",
          "several_waiting", "global_button", "open_question", "typed_command", "concern", "problem", "media_only",
-         "company", "professional", "other_language", "offer_in_words", "request_in_words", "not_understood"]
+         "company", "professional", "service_question", "other_language", "offer_in_words", "request_in_words",
+         "not_understood"]
 EXPIRED = "This button is no longer valid."
 
 
@@ -84,6 +85,8 @@ def test_every_rule_is_exercised(chat, caplog):
     chat.send("ann", "I feel lonely these days")             # company
     chat.send("ann", "/menu")
     chat.send("ann", "I need help with my tax return")       # professional
+    chat.send("ann", "/menu")
+    chat.send("ann", "Where can I go for social transport?")  # service_question
     chat.send("ann", "/menu")
     chat.send("ann", "Здравствуйте, у меня вопрос о соседском доме")  # other_language
     chat.send("ann", "I'm going to the shop anyway, can I bring something for someone?")  # offer_in_words

@@ -106,9 +106,12 @@ async def test_full_story_by_polling(telegram_fake, db_url, lang):
         assert pressed and all("✓" in c.params["text"] for c in pressed)
         # commands and descriptions per language, each language's command names (issue 9 point 15)
         assert {code: [c["command"] for c in telegram_fake.commands_for(code)] for code in ("nl", "fr", "en")} == {
-            "nl": ["start", "menu", "hulp", "taal", "checkin", "mijngegevens", "stop", "verwijder", "omroep"],
-            "fr": ["start", "menu", "aide", "langue", "checkin", "mesdonnees", "stop", "supprimer", "diffusion"],
-            "en": ["start", "menu", "help", "language", "checkin", "mydata", "stop", "delete", "broadcast"]}
+            "nl": ["start", "menu", "hulp", "taal", "checkin", "bezorgd", "melding", "socialekaart", "mijngegevens",
+                   "stop", "verwijder", "omroep"],
+            "fr": ["start", "menu", "aide", "langue", "checkin", "inquiet", "signalement", "services", "mesdonnees",
+                   "stop", "supprimer", "diffusion"],
+            "en": ["start", "menu", "help", "language", "checkin", "worried", "problem", "services", "mydata", "stop",
+                   "delete", "broadcast"]}
         assert telegram_fake.commands_for("fr")[0]["description"] == T("fr", "Start or come back")
         assert telegram_fake.commands_for("nl")[-1]["description"] == T(
             "nl", "For coordinators: a message to the neighbourhood")

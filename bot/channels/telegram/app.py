@@ -36,6 +36,7 @@ COMMANDS = [
     ("checkin", N_("A weekly hello")),
     ("worried", N_("A worry about a neighbour")),  # handlers/cases.py
     ("problem", N_("A problem in the street")),
+    ("services", N_("Where to go for a service")),
     ("mydata", N_("What we keep about you")),
     ("stop", N_("No more messages from us")),
     ("delete", N_("Delete everything about you")),
