@@ -280,7 +280,9 @@ def test_forged_payloads_are_refused_without_change(chat, forged):
 NOTE = "Kan enkel op woensdag"  # our coordinator's private note about Pam: nobody else may ever see it
 CONVERSATION_TABLES = {"inbound_log", "outbox", "conversation_states", "outbox_senders", "sweep_runs"}
 TOUCHED_ON_INBOUND = {("channel_identities", "last_inbound_at"), ("channel_identities", "active")}
-SECRETS = ("Pam", "Pia", NOTE, WHAT, STREET)
+BROADCAST = "Soep op het plein zaterdag"  # our neighbourhood's planned broadcast
+WORRY = "Meneer M. haalt zijn medicatie al drie weken niet op"  # a worry a pharmacist told our coordinator
+SECRETS = ("Pam", "Pia", NOTE, WHAT, STREET, BROADCAST, WORRY[:30])
 
 
 def snapshot(s) -> dict[str, list[tuple]]:
@@ -350,6 +352,23 @@ COORDINATOR_ACTIONS = [  # in the order our coordinator runs them at the end: li
     CoordinatorAction("assign a phone round", payload="rd:new", ours=False, allowed=has()),
     CoordinatorAction("enrol a weekly hello", payload="plan:enrol", ours=False,
                       allowed=has(T("A weekly hello for someone who agreed to it. What is their first name?", "en"))),
+    CoordinatorAction("invite a partner", payload="coord:invite:partner", ours=False,
+                      own_db=_no_invite_of_ours_by_omar, allowed=has("/start")),
+    # issue 12: broadcasts (handlers/broadcast_chat.py) and cases (handlers/cases.py)
+    CoordinatorAction("/broadcast", text="/broadcast", ours=False, allowed=has(T(
+        "A message to your neighbourhood. Type it as the neighbours should read it, in your own language. Next you "
+        "choose who gets it; nothing is sent before you have seen a preview.", "en"))),
+    CoordinatorAction("the broadcast button", payload="bc:new", ours=False, allowed=has()),
+    CoordinatorAction("the list of broadcasts", payload="bc:list", ours=False, allowed=has(BROADCAST)),
+    CoordinatorAction("stop a broadcast", payload=lambda v: f"bc:cancel:{v['bc']}",
+                      allowed=has(options=(lambda v: f"bc:stop:{v['bc']}",))),
+    CoordinatorAction("stop it for good", payload=lambda v: f"bc:stop:{v['bc']}",
+                      allowed=has(lambda v: T("Message #{id} is stopped.", "en", id=v["bc"]))),
+    CoordinatorAction("the case list", payload="case:list", ours=False, allowed=has(WORRY[:30])),
+    CoordinatorAction("a case", payload=lambda v: f"case:show:{v['case']}", allowed=has(WORRY[:30])),
+    CoordinatorAction("take a case", payload=lambda v: f"case:take:{v['case']}", allowed=has()),
+    CoordinatorAction("plan a visit for a case", payload=lambda v: f"case:do:visit:{v['case']}", allowed=has()),
+    CoordinatorAction("close a case", payload=lambda v: f"case:close:{v['case']}", allowed=has()),
 ]
 
 #: who -> their language: every role that is not a coordinator of our neighbourhood.
@@ -365,10 +384,25 @@ def _pam_has_a_note(s, v):
     person(s, "pam").coordinator_note = NOTE
 
 
+def _our_broadcast_and_case(s, v):
+    """A planned broadcast and a worry of our neighbourhood: what the rows above act on."""
+    from datetime import timedelta
+
+    from handlers.broadcasts import Audience, confirm, create
+    from models.base import utcnow
+    from models.cases import open_case
+
+    me = person(s, "coordinator")
+    bc = create(s, me.neighbourhood, me, {"en": BROADCAST}, "en", Audience(), send_at=utcnow() + timedelta(days=2))
+    confirm(s, bc, utcnow())
+    v["bc"] = bc.id
+    v["case"] = open_case(s, "concern", me.neighbourhood_id, text=WORRY, reporter_id=pid(s, "maria")).id
+
+
 COORDINATION = NETWORK + resident("paula", "Paula", "fr") + resident("kees", "Kees", "nl") + [
     Row("paula", payload="menu"), Row("kees", payload="menu"),  # "Not now" to the first request: no question open
     Do(_roles),
-] + volunteer("pia", "Pia", "en", approve=False) + [Do(_pam_has_a_note)]
+] + volunteer("pia", "Pia", "en", approve=False) + [Do(_pam_has_a_note), Do(_our_broadcast_and_case)]
 
 
 def _before(s, v):
