@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.directory_file import checked, import_services, read_entries
-from handlers.socialmap import REFERRAL_REMIND_DAYS
+from handlers.cases import REFERRAL_REMIND_DAYS
 from models import HelpRequest
 from models.base import utcnow
 from models.cases import Case
