@@ -297,12 +297,12 @@ def cmd_run(args, settings: Settings, demo: bool = False) -> int:
         demo = True
     rt = Runtime.build(settings, demo=demo)
     if demo:
-        from bot.demo import seed
+        from bot.demo import seed, seed_directory
         from models.schema import upgrade
 
         upgrade(rt.engine)
         with rt.sessions() as session, session.begin():
-            seed(session)
+            seed_directory(session, seed(session))
         print(f"buurtbot demo: open http://{settings.host}:{settings.port}/ (no channel credentials set)", flush=True)
     else:
         _require_schema(rt.engine)

@@ -3,6 +3,7 @@ dispatcher, database and outbox as the real channels; "delivery" is the page rea
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,6 +86,22 @@ def seed(session: Session) -> Neighbourhood:
         session.add(ChannelIdentity(channel=CHANNEL, address=COORDINATOR, person_id=person.id, language="en",
                                     last_inbound_at=utcnow()))
     return nb
+
+
+#: The sample social map (real Brussels services) the demo neighbourhood starts with.
+SAMPLE_DIRECTORY = Path(__file__).resolve().parents[1] / "docs" / "directory" / "brussels-sample.yaml"
+
+
+def seed_directory(session: Session, nb: Neighbourhood, path: Path = SAMPLE_DIRECTORY) -> int:
+    """The demo's "Where can I go?" answers from the sample social map, once: a demo
+    neighbourhood that has services already (or no sample file beside the code) is left as it is."""
+    from handlers.directory_file import checked, import_services, read_entries
+    from models import Service
+
+    if not path.exists() or session.scalar(select(Service.id).where(Service.neighbourhood_id == nb.id).limit(1)):
+        return 0
+    added, _updated = import_services(session, nb.id, checked(read_entries(path)))
+    return added
 
 
 def inbox(session: Session, persona: str, after: int = 0, limit: int = 200) -> list[dict]:

@@ -11,11 +11,13 @@ from handlers.lexicon import LANGUAGES
 
 import itertools
 import os
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from bot.demo import PAGE_TEXT
 from handlers.i18n import catalog
@@ -200,3 +202,29 @@ def test_the_page_text_api_picks_a_language_we_speak(demo_server):
     data = httpx.get(f"{demo_server}/api/demo/page?lang=nl", timeout=10).json()
     assert set(data["text"]) == set(PAGE_TEXT) and data["languages"] == LANGUAGES
     assert data["text"]["message_from"] == catalog("nl").gettext(PAGE_TEXT["message_from"])
+
+
+def test_the_demo_answers_where_can_i_go_from_the_sample_social_map(demo_server):
+    """`buurtbot demo` starts with the sample Brussels services (docs/directory/), so /services
+    shows real places; a restart does not import them twice (bot.demo.seed_directory)."""
+    sent = httpx.post(f"{demo_server}/api/demo/messages", json={"from": "coordinator", "text": "/services"}, timeout=10)
+    assert sent.status_code in (200, 202), sent.text
+    texts = []
+    for _ in range(100):
+        texts = [m["text"] for m in httpx.get(f"{demo_server}/api/demo/inbox/coordinator", timeout=10).json()]
+        if texts:
+            break
+        time.sleep(0.1)
+    assert texts and catalog("en").gettext("What are you looking for? Choose, or say it in a few words.") in texts[-1]
+
+
+def test_the_sample_social_map_is_imported_once(sessions):
+    from bot.demo import seed, seed_directory
+    from models import Service
+
+    with sessions() as s, s.begin():
+        nb = seed(s)
+        added = seed_directory(s, nb)
+        assert added >= 10 and seed_directory(s, nb) == 0
+        names = set(s.scalars(select(Service.name_nl).where(Service.neighbourhood_id == nb.id)))
+    assert "CAW Brussel" in names and len(names) == added
