@@ -74,11 +74,11 @@ async def test_telegram_command_menu_uses_each_languages_names(telegram_fake, db
     async with running(rt):
         names = {code: [c["command"] for c in telegram_fake.commands_for(code)] for code in ("nl", "fr", "en")}
         assert names["nl"] == ["start", "menu", "hulp", "taal", "checkin", "bezorgd", "melding", "socialekaart",
-                               "mijngegevens", "stop", "verwijder"]
+                               "mijngegevens", "stop", "verwijder", "omroep"]
         assert names["fr"] == ["start", "menu", "aide", "langue", "checkin", "inquiet", "signalement", "services",
-                               "mesdonnees", "stop", "supprimer"]
+                               "mesdonnees", "stop", "supprimer", "diffusion"]
         assert names["en"] == ["start", "menu", "help", "language", "checkin", "worried", "problem", "services",
-                               "mydata", "stop", "delete"]
+                               "mydata", "stop", "delete", "broadcast"]
         # what the menu offers works: /taal in a Dutch chat asks for the language
         await join(people, "Anne", "nl")
         got = await people.say("Anne", "/taal", "nl")
