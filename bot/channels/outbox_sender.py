@@ -1,11 +1,14 @@
 """The one core every channel's outbox sender runs on; a channel adds only its platform call
 and how that platform's answers map to outcomes (Telegram: sender.py; Twilio: sender.py).
 
-- Taking: the oldest due row of each address, in id order, and only while no earlier row of
-  that address is still pending, leased or being retried (models.outbox.due): one chat's
-  messages arrive in the order they were written, across crashes and restarts too. A row the
-  channel cannot address (a string chat id, a malformed number) or cannot even prepare fails
-  at once with its reason and blocks nothing.
+- Taking: the oldest due row of each address, by priority, then in id order, and only while no
+  earlier row of that address and priority (or a more urgent one) is still pending, leased or
+  being retried (models.outbox.due): one chat's messages arrive in the order they were written,
+  across crashes and restarts too, and a reply never waits behind a broadcast. A round takes
+  every urgent row and about one second of bulk rows (``rate`` rounded up); a wake between two
+  bulk sends (a reply was written) takes the urgent rows at once, before the next bulk row.
+  A row the channel cannot address (a string chat id, a malformed number) or cannot even
+  prepare fails at once with its reason and blocks nothing.
 - Leasing: taken rows are "sending", leased for LEASE seconds to this instance (``owner``).
   Each instance beats in ``outbox_senders`` every ``heartbeat`` seconds; rows leased by an
   owner with no fresh beat, or whose process is gone from this host, are taken over at the
@@ -109,6 +112,11 @@ class Job:
     def cost(self) -> float:
         return 1.0
 
+    @property
+    def bulk(self) -> bool:
+        """One of many (a broadcast): it gives way to a reply written meanwhile."""
+        return self.row.priority >= queue.BULK
+
 
 # ---- who is alive ---------------------------------------------------------------------------
 def new_owner() -> str:
@@ -196,6 +204,7 @@ class OutboxSender:
         self.clock, self.now = clock, now
         self.sleep = sleep  # waits for pacing, on ``clock``: tests give both a clock that moves only when slept on
         self.gap, self.address_gap = 1.0 / rate, address_gap
+        self.bulk_per_round = max(1, math.ceil(rate))  # about a second of bulk rows in one round
         self.per_second = max(1, math.floor(rate)) if arrival_window else None
         self.first_backoff, self.backoff = first_backoff, 0.0
         self.next_slot = self.paused_until = 0.0
@@ -238,8 +247,7 @@ class OutboxSender:
                 except Exception as exc:  # noqa: BLE001 - the sender must outlive one bad round
                     log.error("%s sender round failed: %s", self.name, type(exc).__name__)
                     worked = False
-                if not worked:
-                    self._wake.clear()
+                if not worked:  # drain_once cleared the wake before taking: one set since is new work
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout=idle)
                     except asyncio.TimeoutError:
@@ -252,11 +260,18 @@ class OutboxSender:
 
     async def drain_once(self, wait: bool = True) -> bool:
         """Start what is due now, each at its slot; ``wait``: also wait for the answers.
-        Returns whether anything was taken."""
+        Returns whether anything was taken. A round holds about a second of bulk (broadcast)
+        rows; a wake between two of them (a reply written) takes what is urgent first."""
+        self._wake.clear()  # what was written before this is taken now; a wake from here on is seen
         if not await self._keep_up():
             return False
         jobs = await asyncio.to_thread(self._take)
-        for i, job in enumerate(jobs):
+        i = 0
+        while i < len(jobs):
+            if jobs[i].bulk and self._wake.is_set():
+                self._wake.clear()
+                jobs[i:i] = await asyncio.to_thread(self._take, 0)
+            job = jobs[i]
             await self._window()
             await self.pace(job.cost, job.row.address)
             # a pause began meanwhile, or another instance has the channel now: give the rest back
@@ -268,6 +283,7 @@ class OutboxSender:
             task = asyncio.create_task(self._send(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            i += 1
         if wait:
             await self.idle()
         return bool(jobs)
@@ -311,11 +327,12 @@ class OutboxSender:
         self.active, self._beat_at = False, None
 
     # ---- taking ------------------------------------------------------------------------
-    def _take(self) -> list[Job]:
+    def _take(self, bulk: int | None = None) -> list[Job]:
+        """Lease what is due: every urgent row and ``bulk`` bulk rows (default: a second's worth)."""
         now, mono = self.now(), self.clock()
         jobs = []
         with transaction(self.sessions) as session:
-            for row in queue.due(session, self.channel, now):
+            for row in queue.due(session, self.channel, now, bulk=self.bulk_per_round if bulk is None else bulk):
                 if self.address_ready.get(row.address, 0.0) > mono:
                     continue  # this address's gap has not passed: it waits, the others go
                 reason = self.check_address(row.address)
