@@ -113,21 +113,29 @@ async def test_a_reply_written_during_a_500_row_broadcast_goes_before_the_rest_o
     clock = FakeClock()
     fake = TelegramFake(rate_limits=RateLimits(per_chat_per_second=1, overall_per_second=30, enforce=True),
                         clock=clock).start()
-    written = {}
+    written, started = {}, []  # started: the texts in the order the sender started sending them
     try:
         async with fake.make_bot() as bot:
             sender = None
 
             async def sleep(seconds: float) -> None:
-                started = sender.sent + sender.in_flight  # answered and on the wire
-                if not written and started >= 100:
+                if not written and len(started) >= 100:
                     with sessions() as s, s.begin():  # Maria (still to get the broadcast) was answered
                         put(s, chats[-1], "uw antwoord", "reply")
-                    written["after"] = started
+                    written["after"] = len(started)
                     sender.wake()
+                if sender.taking is not None:  # the query for the reply takes less than a slot
+                    await asyncio.wait([sender.taking])
                 await clock.sleep(seconds)
 
             sender = TelegramSender(bot, sessions, overall=30, per_chat=1, clock=clock, sleep=sleep)
+            send = sender.attempt
+
+            async def attempt(job):  # the real send, noting the order sends start in (arrivals may overtake)
+                started.append(job.row.text)
+                return await send(job)
+
+            sender.attempt = attempt
             try:
                 for _round in range(100):
                     if not await sender.drain_once():
@@ -140,10 +148,12 @@ async def test_a_reply_written_during_a_500_row_broadcast_goes_before_the_rest_o
     sent = [(str(c.params["chat_id"]), c.params["text"]) for c in fake.calls_of("sendMessage")]
     assert sorted(sent) == sorted([(chat, f"buurtbrief aan {chat}") for chat in chats]
                                   + [(chats[-1], "uw antwoord")])  # each once
-    position = sent.index((chats[-1], "uw antwoord"))
-    # before it: what had started, and at most the one broadcast message being paced when the wake came
-    assert written["after"] - 30 <= position <= written["after"] + 1, (written, position)
-    assert sent.index((chats[-1], f"buurtbrief aan {chats[-1]}")) > 450  # Maria's broadcast row kept its turn
+    position = started.index("uw antwoord")
+    # before it: what had started, the broadcast message being paced when the wake came and the one or
+    # two that went while the reply was being taken (the query does not hold up the pace) -- not a round
+    assert written["after"] <= position <= written["after"] + 3, (written, position)
+    assert started.index(f"buurtbrief aan {chats[-1]}") > 450  # Maria's broadcast row kept its turn
+    assert sent.index((chats[-1], "uw antwoord")) < sent.index((chats[-1], f"buurtbrief aan {chats[-1]}"))
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status != "sent")) == 0
 

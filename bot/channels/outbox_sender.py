@@ -219,6 +219,10 @@ class OutboxSender:
         self._beat_at: float | None = None
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
+        #: The urgent rows being taken after a wake, while the bulk goes on (a pacing test waits for it).
+        self.taking: asyncio.Task[list[Job]] | None = None
+        #: The next round's rows, taken while a bulk round's last row goes (``run`` only).
+        self.ahead: asyncio.Task[list[Job]] | None = None
 
     # ---- what a channel provides -------------------------------------------------------
     def check_address(self, address: str) -> str | None:
@@ -253,29 +257,56 @@ class OutboxSender:
                     except asyncio.TimeoutError:
                         pass
         finally:
-            if self._tasks:  # answers on their way are recorded, not sent again by the next one
+            # answers on their way are recorded, not sent again by the next one; rows being taken
+            # are leased before retire() hands them back
+            pending = [*self._tasks, *(t for t in (self.ahead, self.taking) if t is not None)]
+            if pending:
                 with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait(list(self._tasks), timeout=2.0)
+                    await asyncio.wait(pending, timeout=2.0)
             self.retire()
 
     async def drain_once(self, wait: bool = True) -> bool:
         """Start what is due now, each at its slot; ``wait``: also wait for the answers.
         Returns whether anything was taken. A round holds about a second of bulk (broadcast)
-        rows; a wake between two of them (a reply written) takes what is urgent first."""
-        self._wake.clear()  # what was written before this is taken now; a wake from here on is seen
+        rows; a wake between two of them (a reply written) takes what is urgent first, and a
+        bulk row whose chat is not ready (its reply just went) goes back rather than holding up
+        the round. Without ``wait`` (``run``), a bulk round takes the next round's rows while
+        its last row goes."""
+        ahead, self.ahead = self.ahead, None
         if not await self._keep_up():
+            if ahead is not None:  # taken while this instance still had the channel: back to the queue
+                ids = [j.row.id for j in await ahead]
+                await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, ids, self.now(), False))
             return False
-        jobs = await asyncio.to_thread(self._take)
+        if ahead is None:
+            self._wake.clear()  # what was written before this is taken now; a wake from here on is seen
+            ahead = asyncio.to_thread(self._take)
+        jobs = await ahead
+        later: list[int] = []  # bulk rows whose chat just had a message: back to the queue, not waited for
         i = 0
-        while i < len(jobs):
-            if jobs[i].bulk and self._wake.is_set():
+        while i < len(jobs) or self.taking is not None:
+            if self.taking is not None and (self.taking.done() or i == len(jobs)):
+                jobs[i:i], self.taking = await self.taking, None  # they go next, before the rest of the bulk
+                continue
+            if jobs[i].bulk and self.taking is None and self._wake.is_set():
+                # a reply was written: take it while the bulk goes on (the query does not hold up the pace)
                 self._wake.clear()
-                jobs[i:i] = await asyncio.to_thread(self._take, 0)
+                self.taking = asyncio.create_task(asyncio.to_thread(self._take, 0))
+            if not wait and self.ahead is None and i == len(jobs) - 1 and jobs[i].bulk:
+                # the next round's rows are taken while this one's last goes: the query does not cost a slot
+                self._wake.clear()
+                self.ahead = asyncio.create_task(asyncio.to_thread(self._take))
             job = jobs[i]
+            if job.bulk and self.address_ready.get(job.row.address, 0.0) > self.clock():
+                later.append(job.row.id)  # its chat's reply went first: waiting for the gap would hold up all
+                i += 1
+                continue
             await self._window()
             await self.pace(job.cost, job.row.address)
             # a pause began meanwhile, or another instance has the channel now: give the rest back
             if self.paused_until > self.clock() or not await self._keep_up():
+                if self.taking is not None:
+                    jobs[i:i], self.taking = await self.taking, None
                 ids = [j.row.id for j in jobs[i:]]
                 await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, ids, self.now(), False))
                 break
@@ -284,6 +315,8 @@ class OutboxSender:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             i += 1
+        if later:
+            await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, later, self.now(), False))
         if wait:
             await self.idle()
         return bool(jobs)
@@ -331,10 +364,12 @@ class OutboxSender:
         """Lease what is due: every urgent row and ``bulk`` bulk rows (default: a second's worth)."""
         now, mono = self.now(), self.clock()
         jobs = []
+        taken: set[str] = set()
         with transaction(self.sessions) as session:
             for row in queue.due(session, self.channel, now, bulk=self.bulk_per_round if bulk is None else bulk):
-                if self.address_ready.get(row.address, 0.0) > mono:
-                    continue  # this address's gap has not passed: it waits, the others go
+                if self.address_ready.get(row.address, 0.0) > mono or row.address in taken:
+                    continue  # this address's gap has not passed (or its reply goes first): it waits, the others go
+                taken.add(row.address)
                 reason = self.check_address(row.address)
                 if reason is not None:
                     queue.fail(session, [row.id], reason)
