@@ -6,6 +6,7 @@ python-telegram-bot against the fake Bot API server; the sender's clock moves on
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -171,3 +172,97 @@ async def test_a_round_holds_about_a_second_of_bulk(telegram_fake, sessions):
             sender.retire()
     assert [j.row.text for j in jobs[:1]] == ["antwoord"]
     assert len(jobs) == 1 + 30 and all(j.bulk for j in jobs[1:])
+
+
+async def test_a_broadcast_row_whose_chat_just_had_its_reply_does_not_hold_up_the_others(sessions):
+    """Telegram allows one message a second per chat. The reply to a chatter goes first; their
+    broadcast row, next in the round, goes back to the queue rather than stopping every send
+    until their chat is ready again; it goes a round later."""
+    chats = [str(63_000 + i) for i in range(30)]
+    with sessions() as s, s.begin():
+        for chat in chats:
+            put(s, chat, f"brief aan {chat}", "broadcast")
+    clock = FakeClock()
+    fake = TelegramFake(rate_limits=RateLimits(per_chat_per_second=1, overall_per_second=30, enforce=True),
+                        clock=clock).start()
+    started: list[tuple[float, str]] = []
+    written: list[int] = []
+    try:
+        async with fake.make_bot() as bot:
+            sender = None
+
+            async def sleep(seconds: float) -> None:
+                if len(started) >= 5 and not written:
+                    with sessions() as s, s.begin():  # chats[20] wrote and was answered
+                        put(s, chats[20], "uw antwoord", "reply")
+                    written.append(len(started))
+                    sender.wake()
+                if sender.taking is not None:
+                    await asyncio.wait([sender.taking])
+                await clock.sleep(seconds)
+
+            sender = TelegramSender(bot, sessions, overall=30, per_chat=1, clock=clock, sleep=sleep)
+            send = sender.attempt
+
+            async def attempt(job):
+                started.append((clock(), job.row.text))
+                return await send(job)
+
+            sender.attempt = attempt
+            try:
+                for _round in range(10):
+                    if not await sender.drain_once():
+                        if len(started) == len(chats) + 1:
+                            break
+                        await clock.sleep(0.5)  # nothing ready yet: the run loop's idle wait
+            finally:
+                sender.retire()
+    finally:
+        fake.stop()
+    assert fake.rate_limit_hits == [] and not fake.violations
+    texts = [text for _, text in started]
+    assert sorted(texts) == sorted([f"brief aan {chat}" for chat in chats] + ["uw antwoord"])  # each once
+    assert texts.index("uw antwoord") < texts.index(f"brief aan {chats[20]}")
+    assert texts[-1] == f"brief aan {chats[20]}"  # it went back and came a round later
+    first_round = [at for at, text in started if text != f"brief aan {chats[20]}"]
+    gaps = [b - a for a, b in zip(first_round, first_round[1:])]
+    assert max(gaps) < 0.5, gaps  # no send waited for that chat's second (the pace is 1/30 s)
+    reply_at = next(at for at, text in started if text == "uw antwoord")
+    assert started[-1][0] - reply_at >= 1.0  # and that chat still got one message a second
+
+
+async def test_a_sender_stopped_mid_broadcast_hands_back_every_row_it_took(sessions):
+    """run() takes the next round while the last row of a round goes; stopped in between, those
+    rows are handed back (not left leased for two minutes) and the next sender sends each once."""
+    chats = [str(64_000 + i) for i in range(200)]
+    with sessions() as s, s.begin():
+        for chat in chats:
+            put(s, chat, f"brief aan {chat}", "broadcast")
+    clock = FakeClock()
+    fake = TelegramFake(rate_limits=RateLimits(per_chat_per_second=1, overall_per_second=30, enforce=True),
+                        clock=clock).start()
+    try:
+        async with fake.make_bot() as bot:
+            first = TelegramSender(bot, sessions, overall=30, per_chat=1, clock=clock, sleep=clock.sleep)
+            running = asyncio.create_task(first.run())
+            await fake.await_until(lambda: len(fake.calls_of("sendMessage")) >= 45 and first.ahead is not None,
+                                   timeout=30, what="a round taken ahead")
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            with sessions() as s:
+                statuses = Counter(s.scalars(select(Outbox.status)))
+            assert set(statuses) <= {"sent", "pending"} and statuses["pending"] > 0, statuses
+            await clock.sleep(1.0)  # the next sender starts with no second of sends behind it
+            second = TelegramSender(bot, sessions, overall=30, per_chat=1, clock=clock, sleep=clock.sleep)
+            try:
+                for _round in range(20):
+                    if not await second.drain_once():
+                        break
+            finally:
+                second.retire()
+    finally:
+        fake.stop()
+    per_chat = Counter(str(c.params["chat_id"]) for c in fake.calls_of("sendMessage"))
+    assert per_chat == Counter(chats) and fake.rate_limit_hits == []  # each once, within the limits
+    with sessions() as s:
+        assert set(s.scalars(select(Outbox.status))) == {"sent"}
