@@ -28,6 +28,7 @@ from handlers import payloads, waiting
 from handlers.i18n import DEFAULT_LANGUAGE, current_language, normalise_language, speaking
 from models import ChannelIdentity, ConversationState, Outbox, Person
 from models.base import utcnow
+from models.outbox import priority_of
 
 MAX_TEXT = 4000  # a reply never exceeds what every channel can carry in one message
 
@@ -234,6 +235,7 @@ class Notifier:
             about_person_id=about,
             language=language,
             purpose=purpose,
+            priority=priority_of(purpose),  # a broadcast or a digest goes after every reply
             text=text[:MAX_TEXT],
             options=[o.as_json() for o in options],
             media=list(media),

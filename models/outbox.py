@@ -47,25 +47,48 @@ def mark_delivered(session: Session, rows: list[Outbox], platform_ids: dict[int,
 #: Rows still on their way: a later row of the same address waits for these.
 ACTIVE = ("pending", "sending")
 
+#: What buurtbot says first (a hello, a reminder, a caller's reminder): it no longer goes once
+#: the person said /stop or their plan was paused or stopped (handlers/quiet.py counts them).
+SAID_FIRST = ("checkin", "reminder", "round")
 
-def due(session: Session, channel: str, now: datetime, limit: int = 200) -> list[Outbox]:
-    """The next row of each address, oldest first, when it is ready to go: pending and its
-    time has come, or "sending" with a lease that ran out. A row never goes while an earlier
-    row of the same address is still pending, leased or waiting for a retry -- one chat's
-    messages keep their order, across crashes too; a row that failed for good no longer
-    holds the others back. Locked rows are skipped on PostgreSQL."""
+#: Lower goes first. 0 (any purpose not named): a reply or a notification someone is waiting
+#: for; 1: what buurtbot says first; BULK: one message to many (a broadcast, the weekly digest).
+#: A person waiting for an answer never waits behind a broadcast (DESIGN.md "Bulk after people").
+BULK = 2
+PRIORITY: dict[str, int] = {**dict.fromkeys(SAID_FIRST, 1), "broadcast": BULK, "digest": BULK}
+
+
+def priority_of(purpose: str) -> int:
+    """The outbox priority of a row written for ``purpose`` (PRIORITY; 0 when not named)."""
+    return PRIORITY.get(purpose, 0)
+
+
+def due(session: Session, channel: str, now: datetime, limit: int = 200, bulk: int | None = None) -> list[Outbox]:
+    """The rows ready to go, by priority, then oldest first: pending and their time has come,
+    or "sending" with a lease that ran out. A row never goes while an earlier row of the same
+    address and the same or a lower priority is still pending, leased or waiting for a retry --
+    one chat's messages of one kind keep their order, across crashes too -- but a reply never
+    waits behind a broadcast row of its address. A row that failed for good no longer holds
+    the others back. ``bulk``: at most that many BULK rows besides up to ``limit`` others (a
+    sender's round holds about a second of bulk, so that a reply written meanwhile is next).
+    Locked rows are skipped on PostgreSQL."""
     earlier = aliased(Outbox)
     waiting_behind = (select(earlier.id)
                       .where(earlier.channel == Outbox.channel, earlier.address == Outbox.address,
-                             earlier.status.in_(ACTIVE), earlier.id < Outbox.id)
+                             earlier.status.in_(ACTIVE), earlier.id < Outbox.id, earlier.priority <= Outbox.priority)
                       .exists())
     query = (select(Outbox)
              .where(Outbox.channel == channel, Outbox.status.in_(ACTIVE), Outbox.next_attempt_at <= now,
                     ~waiting_behind)
-             .order_by(Outbox.id).limit(limit))
+             .order_by(Outbox.priority, Outbox.id))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Outbox)
-    return list(session.scalars(query))
+    if bulk is None:
+        return list(session.scalars(query.limit(limit)))
+    rows = list(session.scalars(query.where(Outbox.priority < BULK).limit(limit)))
+    if bulk > 0:
+        rows += session.scalars(query.where(Outbox.priority >= BULK).limit(bulk))
+    return rows
 
 
 def lease(session: Session, rows: list[Outbox], now: datetime, owner: str | None = None, seconds: int = 120) -> None:
@@ -205,16 +228,11 @@ def reroute(session: Session, row: Outbox, to: ChannelIdentity, reason: str) -> 
     """Send ``row`` again on another identity of the same person; the original records why."""
     copy = Outbox(idempotency_key=f"reroute:{row.id}:{to.channel}", channel=to.channel, address=to.address,
                   identity_id=to.id, about_person_id=row.about_person_id, language=row.language,
-                  purpose=row.purpose, text=row.text, options=row.options, media=row.media,
+                  purpose=row.purpose, priority=row.priority, text=row.text, options=row.options, media=row.media,
                   purge_after_send=row.purge_after_send, status="pending", next_attempt_at=utcnow())
     session.add(copy)
     row.status, row.error = "rerouted", f"{reason}; sent by {to.channel} instead"[:200]
     return copy
-
-
-#: What buurtbot says first (a hello, a reminder, a caller's reminder): it no longer goes once
-#: the person said /stop or their plan was paused or stopped (handlers/quiet.py counts them).
-SAID_FIRST = ("checkin", "reminder", "round")
 
 
 def cancel_said_first(session: Session, person_id: int, error: str) -> int:

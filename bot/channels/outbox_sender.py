@@ -1,11 +1,14 @@
 """The one core every channel's outbox sender runs on; a channel adds only its platform call
 and how that platform's answers map to outcomes (Telegram: sender.py; Twilio: sender.py).
 
-- Taking: the oldest due row of each address, in id order, and only while no earlier row of
-  that address is still pending, leased or being retried (models.outbox.due): one chat's
-  messages arrive in the order they were written, across crashes and restarts too. A row the
-  channel cannot address (a string chat id, a malformed number) or cannot even prepare fails
-  at once with its reason and blocks nothing.
+- Taking: the oldest due row of each address, by priority, then in id order, and only while no
+  earlier row of that address and priority (or a more urgent one) is still pending, leased or
+  being retried (models.outbox.due): one chat's messages arrive in the order they were written,
+  across crashes and restarts too, and a reply never waits behind a broadcast. A round takes
+  every urgent row and about one second of bulk rows (``rate`` rounded up); a wake between two
+  bulk sends (a reply was written) takes the urgent rows at once, before the next bulk row.
+  A row the channel cannot address (a string chat id, a malformed number) or cannot even
+  prepare fails at once with its reason and blocks nothing.
 - Leasing: taken rows are "sending", leased for LEASE seconds to this instance (``owner``).
   Each instance beats in ``outbox_senders`` every ``heartbeat`` seconds; rows leased by an
   owner with no fresh beat, or whose process is gone from this host, are taken over at the
@@ -109,6 +112,11 @@ class Job:
     def cost(self) -> float:
         return 1.0
 
+    @property
+    def bulk(self) -> bool:
+        """One of many (a broadcast): it gives way to a reply written meanwhile."""
+        return self.row.priority >= queue.BULK
+
 
 # ---- who is alive ---------------------------------------------------------------------------
 def new_owner() -> str:
@@ -196,6 +204,7 @@ class OutboxSender:
         self.clock, self.now = clock, now
         self.sleep = sleep  # waits for pacing, on ``clock``: tests give both a clock that moves only when slept on
         self.gap, self.address_gap = 1.0 / rate, address_gap
+        self.bulk_per_round = max(1, math.ceil(rate))  # about a second of bulk rows in one round
         self.per_second = max(1, math.floor(rate)) if arrival_window else None
         self.first_backoff, self.backoff = first_backoff, 0.0
         self.next_slot = self.paused_until = 0.0
@@ -210,6 +219,10 @@ class OutboxSender:
         self._beat_at: float | None = None
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
+        #: The urgent rows being taken after a wake, while the bulk goes on (a pacing test waits for it).
+        self.taking: asyncio.Task[list[Job]] | None = None
+        #: The next round's rows, taken while a bulk round's last row goes (``run`` only).
+        self.ahead: asyncio.Task[list[Job]] | None = None
 
     # ---- what a channel provides -------------------------------------------------------
     def check_address(self, address: str) -> str | None:
@@ -238,29 +251,62 @@ class OutboxSender:
                 except Exception as exc:  # noqa: BLE001 - the sender must outlive one bad round
                     log.error("%s sender round failed: %s", self.name, type(exc).__name__)
                     worked = False
-                if not worked:
-                    self._wake.clear()
+                if not worked:  # drain_once cleared the wake before taking: one set since is new work
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout=idle)
                     except asyncio.TimeoutError:
                         pass
         finally:
-            if self._tasks:  # answers on their way are recorded, not sent again by the next one
+            # answers on their way are recorded, not sent again by the next one; rows being taken
+            # are leased before retire() hands them back
+            pending = [*self._tasks, *(t for t in (self.ahead, self.taking) if t is not None)]
+            if pending:
                 with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait(list(self._tasks), timeout=2.0)
+                    await asyncio.wait(pending, timeout=2.0)
             self.retire()
 
     async def drain_once(self, wait: bool = True) -> bool:
         """Start what is due now, each at its slot; ``wait``: also wait for the answers.
-        Returns whether anything was taken."""
+        Returns whether anything was taken. A round holds about a second of bulk (broadcast)
+        rows; a wake between two of them (a reply written) takes what is urgent first, and a
+        bulk row whose chat is not ready (its reply just went) goes back rather than holding up
+        the round. Without ``wait`` (``run``), a bulk round takes the next round's rows while
+        its last row goes."""
+        ahead, self.ahead = self.ahead, None
         if not await self._keep_up():
+            if ahead is not None:  # taken while this instance still had the channel: back to the queue
+                ids = [j.row.id for j in await ahead]
+                await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, ids, self.now(), False))
             return False
-        jobs = await asyncio.to_thread(self._take)
-        for i, job in enumerate(jobs):
+        if ahead is None:
+            self._wake.clear()  # what was written before this is taken now; a wake from here on is seen
+            ahead = asyncio.to_thread(self._take)
+        jobs = await ahead
+        later: list[int] = []  # bulk rows whose chat just had a message: back to the queue, not waited for
+        i = 0
+        while i < len(jobs) or self.taking is not None:
+            if self.taking is not None and (self.taking.done() or i == len(jobs)):
+                jobs[i:i], self.taking = await self.taking, None  # they go next, before the rest of the bulk
+                continue
+            if jobs[i].bulk and self.taking is None and self._wake.is_set():
+                # a reply was written: take it while the bulk goes on (the query does not hold up the pace)
+                self._wake.clear()
+                self.taking = asyncio.create_task(asyncio.to_thread(self._take, 0))
+            if not wait and self.ahead is None and i == len(jobs) - 1 and jobs[i].bulk:
+                # the next round's rows are taken while this one's last goes: the query does not cost a slot
+                self._wake.clear()
+                self.ahead = asyncio.create_task(asyncio.to_thread(self._take))
+            job = jobs[i]
+            if job.bulk and self.address_ready.get(job.row.address, 0.0) > self.clock():
+                later.append(job.row.id)  # its chat's reply went first: waiting for the gap would hold up all
+                i += 1
+                continue
             await self._window()
             await self.pace(job.cost, job.row.address)
             # a pause began meanwhile, or another instance has the channel now: give the rest back
             if self.paused_until > self.clock() or not await self._keep_up():
+                if self.taking is not None:
+                    jobs[i:i], self.taking = await self.taking, None
                 ids = [j.row.id for j in jobs[i:]]
                 await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, ids, self.now(), False))
                 break
@@ -268,6 +314,9 @@ class OutboxSender:
             task = asyncio.create_task(self._send(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            i += 1
+        if later:
+            await asyncio.to_thread(self._record, lambda s: queue.retry_at(s, later, self.now(), False))
         if wait:
             await self.idle()
         return bool(jobs)
@@ -311,13 +360,16 @@ class OutboxSender:
         self.active, self._beat_at = False, None
 
     # ---- taking ------------------------------------------------------------------------
-    def _take(self) -> list[Job]:
+    def _take(self, bulk: int | None = None) -> list[Job]:
+        """Lease what is due: every urgent row and ``bulk`` bulk rows (default: a second's worth)."""
         now, mono = self.now(), self.clock()
         jobs = []
+        taken: set[str] = set()
         with transaction(self.sessions) as session:
-            for row in queue.due(session, self.channel, now):
-                if self.address_ready.get(row.address, 0.0) > mono:
-                    continue  # this address's gap has not passed: it waits, the others go
+            for row in queue.due(session, self.channel, now, bulk=self.bulk_per_round if bulk is None else bulk):
+                if self.address_ready.get(row.address, 0.0) > mono or row.address in taken:
+                    continue  # this address's gap has not passed (or its reply goes first): it waits, the others go
+                taken.add(row.address)
                 reason = self.check_address(row.address)
                 if reason is not None:
                     queue.fail(session, [row.id], reason)
