@@ -28,14 +28,24 @@ def coordinator_menu(ctx: Context) -> None:
         Option(_("Unclaimed requests"), payloads.coord("open")),
         Option(_("Volunteers"), payloads.coord("volunteers")),
         Option(_("Ask for a neighbour"), payloads.coord("proxy")),
-        Option(_("Invite a volunteer"), payloads.coord("invite:volunteer")),
-        Option(_("Invite a coordinator"), payloads.coord("invite:coordinator")),
         Option(_("Message to all"), "bc:new"),  # handlers/broadcast_chat.py
         Option(_("Phone rounds"), "rd:new"),  # handlers/rounds.py
         Option(_("Week overview"), "wk"),  # handlers/week.py
         Option(_("Enrol a weekly hello"), "plan:enrol"),  # handlers/checkin_plan.py
         Option(_("Cases ({n})", n=count_open(ctx.session, p.neighbourhood_id)), "case:list"),  # handlers/cases.py
+        Option(_("Invite someone"), payloads.coord("invite")),  # the four roles: invite_menu
+        Option(_("Menu"), "menu"),
+    ])
+
+
+def invite_menu(ctx: Context) -> None:
+    """Whom to invite: one button in the coordinator menu for the four roles keeps it short."""
+    ctx.clear()
+    ctx.say(_("Whom would you like to invite? They get a one-time code."), [
+        Option(_("Invite a volunteer"), payloads.coord("invite:volunteer")),
+        Option(_("Invite a coordinator"), payloads.coord("invite:coordinator")),
         Option(_("Invite a partner"), payloads.coord("invite:partner")),
+        Option(_("Invite a key figure"), payloads.coord("invite:keyfigure")),
         Option(_("Menu"), "menu"),
     ])
 
@@ -60,6 +70,8 @@ def on_coordinator(ctx: Context, action: str) -> None:
             return
         show_menu(ctx, _("Requests nobody has taken yet:") + "\n\n" + "\n\n".join(request_line(r) for r in reqs),
                   purge_after_send=True)  # names neighbours: not kept after delivery
+    elif action == "invite":
+        invite_menu(ctx)
     elif action in ("invite:volunteer", "invite:coordinator", "invite:partner", "invite:keyfigure"):
         role = action.split(":")[1]
         invite = create_invite(ctx.session, p.neighbourhood, role, created_by=p)

@@ -352,7 +352,11 @@ COORDINATOR_ACTIONS = [  # in the order our coordinator runs them at the end: li
     CoordinatorAction("assign a phone round", payload="rd:new", ours=False, allowed=has()),
     CoordinatorAction("enrol a weekly hello", payload="plan:enrol", ours=False,
                       allowed=has(T("A weekly hello for someone who agreed to it. What is their first name?", "en"))),
+    CoordinatorAction("whom to invite", payload="coord:invite", ours=False,
+                      allowed=has(options=("coord:invite:partner", "coord:invite:keyfigure"))),
     CoordinatorAction("invite a partner", payload="coord:invite:partner", ours=False,
+                      own_db=_no_invite_of_ours_by_omar, allowed=has("/start")),
+    CoordinatorAction("invite a key figure", payload="coord:invite:keyfigure", ours=False,
                       own_db=_no_invite_of_ours_by_omar, allowed=has("/start")),
     # issue 12: broadcasts (handlers/broadcast_chat.py) and cases (handlers/cases.py)
     CoordinatorAction("/broadcast", text="/broadcast", ours=False, allowed=has(T(

@@ -108,7 +108,8 @@ def test_invite_roles_partner_and_key_figure(chat):
 
 def test_coordinator_invites_a_partner_from_the_chat(chat):
     play(chat, invited("kees", "Kees", "nl", "coordinator") + [
-        Row("kees", payload="coord", reply=has(options=("case:list", "coord:invite:partner"))),
+        Row("kees", payload="coord", reply=has(options=("case:list", "coord:invite"))),
+        Row("kees", payload="coord:invite", reply=has(options=("coord:invite:partner", "coord:invite:keyfigure"))),
         Row("kees", payload="coord:invite:partner", reply=has(T("partner", "nl"))),
     ])
     with chat.sessions() as s:

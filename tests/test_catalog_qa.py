@@ -200,7 +200,8 @@ PLAUSIBLE_ID = 10**11 - 1  # the longest id Payload.record_id accepts
 
 
 def _values(name: str, ids: int, languages: list[str]) -> list:
-    coord_actions = ["pending", "open", "volunteers", "proxy", "invite:volunteer", "invite:coordinator"]
+    coord_actions = ["pending", "open", "volunteers", "proxy", "invite", "invite:volunteer", "invite:coordinator",
+                     "invite:partner", "invite:keyfigure"]
     table = {
         "request_id": [ids], "person_id": [ids], "alert_id": [ids], "nb_id": [ids], "n": [ids],
         "code": [*languages, *CATEGORIES, *SPOKEN, "done", "other"],

@@ -156,7 +156,8 @@ INVITE_COORDINATOR = [
         ),
         db=_coordinator_joined,
     ),
-    Row("carla", payload="coord", reply=has(options=("coord:pending", "coord:open", "coord:invite:volunteer"))),
+    Row("carla", payload="coord", reply=has(options=("coord:pending", "coord:open", "coord:invite"))),
+    Row("carla", payload="coord:invite", reply=has(options=("coord:invite:volunteer", "coord:invite:coordinator"))),
     Row(
         "carla",
         payload="coord:invite:volunteer",
