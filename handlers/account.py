@@ -10,7 +10,7 @@ from handlers.lexicon import command_name
 from handlers.menu import menu_options, show_menu
 from handlers.onboarding import ask_language, language_from
 from handlers.steps import STEPS, step
-from models.outbox import cancel_said_first
+from models.outbox import BULK_PURPOSES, SAID_FIRST, cancel_said_first
 from models.privacy import erase, export
 from models.tasks import requests_of
 
@@ -56,7 +56,8 @@ def on_language(ctx: Context, answer: Answer) -> None:
 
 def stop(ctx: Context) -> None:
     ctx.person.paused = True
-    cancel_said_first(ctx.session, ctx.person.id, "stopped")
+    # what buurtbot would say first, and a broadcast still queued (held back overnight), go no more
+    cancel_said_first(ctx.session, ctx.person.id, "stopped", SAID_FIRST + BULK_PURPOSES)
     ctx.clear()
     ctx.say(_("You will not get any more messages from us. Your data is kept; delete it with {delete}. "
               "Type /start to start again.", **commands("delete")))

@@ -235,11 +235,17 @@ def reroute(session: Session, row: Outbox, to: ChannelIdentity, reason: str) -> 
     return copy
 
 
-def cancel_said_first(session: Session, person_id: int, error: str) -> int:
-    """A hello or reminder still queued for the person does not go out after all."""
+#: One message to many (a broadcast, the weekly digest): after /stop it does not go either.
+BULK_PURPOSES = tuple(purpose for purpose, priority in PRIORITY.items() if priority == BULK)
+
+
+def cancel_said_first(session: Session, person_id: int, error: str,
+                      purposes: tuple[str, ...] = SAID_FIRST) -> int:
+    """A hello or reminder (``purposes``) still queued for the person does not go out after all --
+    held back by quiet hours or waiting behind a long broadcast."""
     identities = select(ChannelIdentity.id).where(ChannelIdentity.person_id == person_id)
     result = session.execute(update(Outbox).where(Outbox.identity_id.in_(identities),
-                                                  Outbox.purpose.in_(SAID_FIRST),
+                                                  Outbox.purpose.in_(purposes),
                                                   Outbox.status.in_(("pending", "held")))
                              .values(status="failed", error=error[:200]).execution_options(synchronize_session=False))
     return result.rowcount or 0

@@ -154,6 +154,21 @@ def test_quiet_hours_hold_a_row_until_they_end(sessions, street):
     assert when["+32470000010"] == datetime(2026, 12, 9, 8, 0, tzinfo=TZ)  # the default 21:00-08:00
 
 
+def test_stop_withdraws_a_broadcast_row_still_held_back_by_quiet_hours(sessions, street):
+    """/stop at 22:45 means the broadcast row waiting for 08:00 never goes (handlers/account.py stop)."""
+    from handlers.core import Inbound
+    from handlers.dispatch import Dispatcher
+
+    late = datetime(2026, 12, 8, 22, 30, tzinfo=TZ).astimezone(timezone.utc)
+    with sessions() as s, s.begin():
+        confirm(s, draft(s, street), late)
+    sweep(sessions, late)
+    assert Dispatcher(sessions).handle(Inbound(channel="demo", address="amelie", text="/stop")) == "ok"
+    with sessions() as s:
+        rows = {r.address: r.status for r in s.scalars(select(Outbox).where(Outbox.purpose == "broadcast"))}
+    assert rows["+32470000010"] == "failed" and rows["1001"] == "pending"  # only hers; Jan's still goes at 08:00
+
+
 def test_a_scheduled_broadcast_waits_and_a_cancelled_one_never_goes(sessions, street):
     with sessions() as s, s.begin():
         later = draft(s, street, send_at=NOON + timedelta(hours=2))
