@@ -286,8 +286,11 @@ def serve(settings_json: str, port: int, tick: float) -> None:
     from bot.settings import Settings
     from bot.web import create_app
 
+    from handlers import quiet
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     rt = Runtime.build(Settings(_env_file=None, **json.loads(settings_json)))
+    quiet.DEFAULT_QUIET = ("00:00", "00:00")  # the senders run on the real clock: the bench runs at any hour
     server = uvicorn.Server(uvicorn.Config(create_app(rt, start_scheduler=False), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on", timeout_keep_alive=120))
     ticker = Ticker(rt.sessions, afternoon(), tick)

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     unclaimed_alert_hours: int = Field(24, ge=1)
     #: After this many days unclaimed, the requester is asked whether help is still needed.
     still_needed_days: int = Field(3, ge=1)
+    #: Quiet hours (Brussels time) for what buurtbot says first -- a hello, a reminder, a broadcast -- for
+    #: people whose check-in plan does not set their own; "00:00-00:00" means none.
+    quiet_hours: str = Field("21:00-08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     #: A warm referral not closed with an outcome after this many days is brought back to the coordinators.
     referral_remind_days: int = Field(7, ge=1)
     #: The weekly digest to coordinators: weekday (0 = Monday) and local time (Europe/Brussels).

@@ -20,15 +20,17 @@ from models.outbox import SAID_FIRST
 from models.schedules import CheckinPlan
 from models.tasks import week_start
 
+#: Everyone's quiet hours unless their check-in plan says otherwise (QUIET_HOURS; the runner sets it).
 DEFAULT_QUIET = ("21:00", "08:00")
 #: Outbox purposes that count against the weekly cap (what buurtbot says first).
 PROACTIVE = SAID_FIRST
 WEEKLY_CAP = 14
 
 
-def quiet_until(at: datetime, start: str = DEFAULT_QUIET[0], end: str = DEFAULT_QUIET[1]) -> datetime | None:
+def quiet_until(at: datetime, start: str | None = None, end: str | None = None) -> datetime | None:
     """None when ``at`` is outside the quiet hours ``start``-``end`` (local "HH:MM", which may
-    span midnight), else the UTC instant they end."""
+    span midnight; default DEFAULT_QUIET), else the UTC instant they end."""
+    start, end = start or DEFAULT_QUIET[0], end or DEFAULT_QUIET[1]
     local = at.astimezone(TZ)
     begin, finish, now = parse_hm(start), parse_hm(end), local.time()
     if begin == finish:

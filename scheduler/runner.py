@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import cases, digest, dispatch, plans_due, reminders  # noqa: F401 -- importing them registers every sweep
+from handlers import cases, digest, dispatch, plans_due, quiet, reminders  # noqa: F401 -- importing them registers every sweep
 from handlers.core import STEP_TTL
 from handlers.sweeps import BATCH, SWEEPS
 from models.base import TZ, utcnow
@@ -35,6 +35,7 @@ def configure(settings) -> None:
     reminders.STILL_NEEDED_DAYS = settings.still_needed_days
     digest.DIGEST_WEEKDAY, digest.DIGEST_TIME = settings.digest_weekday, settings.digest_time
     cases.REFERRAL_REMIND_DAYS = settings.referral_remind_days
+    quiet.DEFAULT_QUIET = tuple(settings.quiet_hours.split("-"))
 
 
 def run_sweeps(sessions: sessionmaker[Session], now: datetime, expiry_days: int = 14) -> tuple[dict, list[str]]:

@@ -24,6 +24,8 @@ from tests.flowkit import Do, Row, T, dispatcher, has, person, play, resident, v
 from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 from tests.tgkit import TelegramPeople, build_runtime, buttons_of, join, running, settled
 
+pytestmark = pytest.mark.usefixtures("no_quiet_hours")  # the real clock: any hour
+
 FR_TEXT = "Chaque mercredi de 14 à 16h : caisse lente au Delhaize."
 NL_TEXT = "Elke woensdag van 14 tot 16 uur: trage kassa in de Delhaize."
 

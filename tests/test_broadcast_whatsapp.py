@@ -3,6 +3,8 @@ a text with its answer buttons as numbered lines; outside it the approved "broad
 Content template (bot/channels/twilio/templates.example.json), never a body."""
 from __future__ import annotations
 
+import pytest
+
 import json
 from datetime import datetime, time, timezone
 
@@ -17,6 +19,8 @@ from models.network import neighbourhood_by_slug
 from tests.test_twilio import age_window, invite, join, make_world  # noqa: F401  (make_world: a fixture)
 from tests.twilio_edge import prism, twilio_edge  # noqa: F401  (fixtures)
 from tests.twiliokit import db_url  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.usefixtures("no_quiet_hours")  # the real clock: any hour
 
 BROADCAST_SID = "HX" + "7" * 32
 COMING = "I'm coming"

@@ -22,6 +22,8 @@ from tests.fakeclock import FakeClock
 from tests.telegram_fake import RateLimits, TelegramFake, telegram_fake  # noqa: F401  (fixture)
 
 
+pytestmark = pytest.mark.usefixtures("no_quiet_hours")  # the real clock: any hour
+
 def put(session, address: str, text: str, purpose: str, **extra) -> Outbox:
     row = Outbox(idempotency_key=f"p:{address}:{text}", channel="telegram", address=address, language="nl",
                  purpose=purpose, priority=queue.priority_of(purpose), text=text, options=[], **extra)
@@ -172,6 +174,34 @@ async def test_a_round_holds_about_a_second_of_bulk(telegram_fake, sessions):
             sender.retire()
     assert [j.row.text for j in jobs[:1]] == ["antwoord"]
     assert len(jobs) == 1 + 30 and all(j.bulk for j in jobs[1:])
+
+
+async def test_a_long_broadcast_stops_for_the_night_and_replies_still_go(telegram_fake, sessions, monkeypatch):
+    """A broadcast that began at 20:50 does not go on sending after 21:00 (QUIET_HOURS); the
+    reply to someone writing at 22:30 still goes, and the broadcast goes on at 08:00."""
+    from datetime import datetime, time
+
+    from handlers import quiet
+    from models.base import TZ
+
+    monkeypatch.setattr(quiet, "DEFAULT_QUIET", ("21:00", "08:00"))
+    today = utcnow().astimezone(TZ).date() + timedelta(days=1)
+    night = datetime.combine(today, time(22, 30), tzinfo=TZ)
+    morning = datetime.combine(today + timedelta(days=1), time(8, 0), tzinfo=TZ)
+    with sessions() as s, s.begin():
+        for i in range(5):
+            put(s, str(64_000 + i), f"brief {i}", "broadcast")
+        put(s, "64100", "antwoord", "reply")
+    async with telegram_fake.make_bot() as bot:
+        texts = {}
+        for label, at in (("night", night), ("morning", morning)):
+            sender = TelegramSender(bot, sessions, overall=30, per_chat=1, now=lambda at=at: at)
+            try:
+                texts[label] = [j.row.text for j in await asyncio.to_thread(sender._take)]
+            finally:
+                sender.retire()
+    assert texts["night"] == ["antwoord"]
+    assert texts["morning"][1:] == [f"brief {i}" for i in range(5)]  # the reply was handed back: it goes again
 
 
 async def test_a_broadcast_row_whose_chat_just_had_its_reply_does_not_hold_up_the_others(sessions):

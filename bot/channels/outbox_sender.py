@@ -47,6 +47,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from handlers.quiet import quiet_until
 from models import Outbox
 from models import outbox as queue
 from models.base import utcnow
@@ -365,8 +366,11 @@ class OutboxSender:
         now, mono = self.now(), self.clock()
         jobs = []
         taken: set[str] = set()
+        bulk = self.bulk_per_round if bulk is None else bulk
+        if bulk and quiet_until(now) is not None:
+            bulk = 0  # a long broadcast stops for the night (QUIET_HOURS) and goes on in the morning
         with transaction(self.sessions) as session:
-            for row in queue.due(session, self.channel, now, bulk=self.bulk_per_round if bulk is None else bulk):
+            for row in queue.due(session, self.channel, now, bulk=bulk):
                 if self.address_ready.get(row.address, 0.0) > mono or row.address in taken:
                     continue  # this address's gap has not passed (or its reply goes first): it waits, the others go
                 taken.add(row.address)
