@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers import payloads
@@ -26,8 +26,9 @@ from handlers.sweeps import claim, sweep
 from handlers.tasks import refuse
 from models import Person
 from models.audit import audit
+from models.base import UTCDateTime
 from models.cases import CASE_ACTIONS, Case, open_case
-from models.directory import Service
+from models.directory import Service, service_name
 from models.network import coordinators_of, newcomers_neighbourhood
 
 #: A referral not closed with an outcome after this many days is brought back to the
@@ -272,13 +273,6 @@ def count_open(session: Session, neighbourhood_id: int) -> int:
         Case.neighbourhood_id == neighbourhood_id, Case.status != "closed")) or 0
 
 
-def service_name(service: Service | None) -> str | None:
-    """The service's name in the reader's language: French for French, else Dutch."""
-    if service is None:
-        return None
-    return service.name_fr if current_language() == "fr" and service.name_fr else service.name_nl
-
-
 def case_details(session: Session, case: Case) -> str:
     """Who and what a case is about, for the coordinators' eyes only."""
     lines = []
@@ -289,7 +283,8 @@ def case_details(session: Session, case: Case) -> str:
         lines.append(_("For: {name}, phone {phone}", name=name or "?", phone=phone or "-"))
         service = session.get(Service, case.service_id) if case.service_id else None
         if service is not None:
-            lines.append(_("Service: {service}", service=service_name(service)) +
+            default = case.neighbourhood.default_language if case.neighbourhood is not None else "nl"
+            lines.append(_("Service: {service}", service=service_name(service, current_language(), default)) +
                          (f" ({service.phone})" if service.phone else ""))
         if case.request_id:
             lines.append(_("From request #{id}", id=case.request_id))
@@ -410,15 +405,28 @@ def take(ctx: Context, case: Case) -> None:
 
 
 def follow_up(ctx: Context, case: Case, what: str) -> None:
+    """Only the coordinator who took the case sets its follow-up; if nobody took it yet, the first
+    to choose one takes it -- in one conditional UPDATE like ``take``, so a second coordinator
+    never overwrites the assignee's plan: they are told who has it."""
     if case.status == "closed" or case.kind == "problem":
         show_case(ctx, case, _("This case is already closed.") if case.status == "closed" else None)
         return
-    case.action = what
-    if case.status == "open":
-        case.status, case.assignee_id, case.taken_at = "taken", ctx.person.id, ctx.now
-    audit(ctx.session, ctx.person.id, f"case.action.{what}", "case", case.id)
-    ctx.session.flush()
-    ctx.session.refresh(case)
+    me = ctx.person
+    mine_or_free = or_(Case.assignee_id == me.id, and_(Case.status == "open", Case.assignee_id.is_(None)))
+    taken_at = func.coalesce(Case.taken_at, literal(ctx.now, UTCDateTime))
+    won = ctx.session.execute(
+        update(Case).where(Case.id == case.id, Case.status != "closed", mine_or_free)
+        .values(action=what, status="taken", assignee_id=me.id, taken_at=taken_at)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    ctx.session.expire(case)
+    if not won:
+        if case.status == "closed":
+            show_case(ctx, case, _("This case is already closed."))
+        else:
+            show_case(ctx, case, _("{coordinator} already takes care of this.",
+                                   coordinator=case.assignee.first_name if case.assignee else "?"))
+        return
+    audit(ctx.session, me.id, f"case.action.{what}", "case", case.id)
     show_case(ctx, case, _("Noted: {action}. Close the case with its outcome when it is done.",
                            action=ACTION_LABELS[what]()))
 

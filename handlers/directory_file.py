@@ -90,10 +90,17 @@ def _text(values: dict, name: str, limit: int) -> str | None:
     value = values.get(name)
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        # YAML gives lists, mappings and yes/no as such: storing "['x']" or "True" as a name is never meant
+        raise ValueError(f"{name} must be text, not {_kind(value)}")
     value = " ".join(str(value).split())
     if len(value) > limit:
         raise ValueError(f"{name} is longer than {limit} characters")
     return value or None
+
+
+def _kind(value: object) -> str:
+    return {list: "a list", dict: "a mapping", bool: "yes/no"}.get(type(value), type(value).__name__)
 
 
 def _languages(value: object) -> list[str]:

@@ -232,9 +232,15 @@ def on_name(ctx: Context, answer: Answer) -> None:
                 ),
             )
             return
-        if invite.role in ("partner", "keyfigure"):
+        if invite.role == "partner":
             show_menu(ctx, _("Welcome, {name}! You are now a partner of {neighbourhood}. When you are worried about "
                              "someone, or someone agrees to be contacted, choose “A worry or a problem”.",
+                             name=name, neighbourhood=invite.neighbourhood.name))
+            return
+        if invite.role == "keyfigure":
+            show_menu(ctx, _("Welcome, {name}! You are now a key figure of {neighbourhood}: thank you for being the "
+                             "link with the people around you. When you are worried about someone, or someone "
+                             "agrees to be contacted, choose “A worry or a problem”.",
                              name=name, neighbourhood=invite.neighbourhood.name))
             return
         invited_volunteer(ctx, invite)

@@ -29,7 +29,7 @@ from handlers.opening_hours import next_opening, open_until
 from handlers.steps import step
 from models.audit import audit
 from models.cases import Case, open_case
-from models.directory import SERVICE_CATEGORIES, Service
+from models.directory import SERVICE_CATEGORIES, Service, service_name
 
 #: How many services one answer lists (and offers a hand-off button for).
 SHOWN = 3
@@ -119,14 +119,8 @@ def find(session, neighbourhood_id: int | None, categories: list[str], language:
     found = services_of(session, neighbourhood_id, categories)
     rank = {c: n for n, c in enumerate(categories)}
     found.sort(key=lambda s: (rank[s.category], language not in (s.languages or []),
-                              open_until(s.hours or {}, now) is None, name_of(s, language).lower()))
+                              open_until(s.hours or {}, now) is None, service_name(s, language).lower()))
     return found[:SHOWN]
-
-
-def name_of(service: Service, language: str, default: str = "nl") -> str:
-    """The service's name in the person's language: Dutch or French, else the neighbourhood's."""
-    which = language if language in ("nl", "fr") else default
-    return service.name_fr if which == "fr" else service.name_nl
 
 
 def short(name: str, limit: int = 30) -> str:
@@ -139,7 +133,7 @@ def short(name: str, limit: int = 30) -> str:
 
 def describe(service: Service, now: datetime, default: str = "nl") -> str:
     """One service as the person reads it, in the current language."""
-    lines = [name_of(service, current_language(), default)]
+    lines = [service_name(service, current_language(), default)]
     hours = service.hours or {}
     until = open_until(hours, now)
     if until is not None:
@@ -239,7 +233,7 @@ def show(ctx: Context, categories: list[str], question: str = "") -> None:
         text = _("Where you can go:") + "\n\n" + listing(ctx, services) + "\n\n" + \
             _("Would you like {contact} to help you make the contact?", contact=contact)
         default = ctx.person.neighbourhood.default_language if ctx.person.neighbourhood else "nl"
-        options = [Option(_("Yes, for {service}", service=short(name_of(s, ctx.person.language, default))),
+        options = [Option(_("Yes, for {service}", service=short(service_name(s, ctx.person.language, default))),
                           f"{KIND}:go:{s.id}") for s in services]
     else:
         text = _("I know no service for that in your neighbourhood yet. {contact} can help you find the right place.",
@@ -334,7 +328,7 @@ def _coordinator_text(ctx: Context, case: Case, service: Service | None, questio
     """In the coordinator's language (called while rendering for each of them)."""
     lines = [_("Referral #{id}: {name} would like help to contact a service.", id=case.id, name=name)]
     if service is not None:
-        lines.append(_("Service: {service}", service=name_of(service, current_language())))
+        lines.append(_("Service: {service}", service=service_name(service, current_language())))
     elif case.category:
         lines.append(_("Kind of service: {kind}", kind=service_label(case.category)))
     if question:
@@ -348,5 +342,5 @@ def referral_note(case: Case, services: list[Service]) -> str:
     note = _("Referral #{id}: close it with its outcome once they are helped.", id=case.id)
     if services:
         note += "\n" + _("The social map suggests: {services}",
-                         services="; ".join(name_of(s, current_language()) for s in services))
+                         services="; ".join(service_name(s, current_language()) for s in services))
     return note

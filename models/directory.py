@@ -37,3 +37,11 @@ class Service(Base):
     website: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+def service_name(service: Service, language: str, default: str = "nl") -> str:
+    """The one rule for a service's name: Dutch or French as the reader speaks, else the
+    neighbourhood's language (``default``); the other name when that one is empty."""
+    which = language if language in ("nl", "fr") else default
+    first, other = (service.name_fr, service.name_nl) if which == "fr" else (service.name_nl, service.name_fr)
+    return first or other or ""

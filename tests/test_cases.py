@@ -104,6 +104,12 @@ def test_invite_roles_partner_and_key_figure(chat):
                  "someone agrees to be contacted, choose “A worry or a problem”.", "nl", name="Lotte",
                  neighbourhood="Demo")) == welcome["text"]
     assert "case:new" in [o["payload"] for o in welcome["options"]]
+    # a key figure is welcomed as a key figure (personne-relais), not as a partner
+    welcome = [m for m in chat.history["pharmacie"] if "Chloé" in m["text"]][-1]
+    assert str(T("Welcome, {name}! You are now a key figure of {neighbourhood}: thank you for being the link with "
+                 "the people around you. When you are worried about someone, or someone agrees to be contacted, "
+                 "choose “A worry or a problem”.", "fr", name="Chloé", neighbourhood="Demo")) == welcome["text"]
+    assert "partenaire" not in welcome["text"] and "case:new" in [o["payload"] for o in welcome["options"]]
 
 
 def test_coordinator_invites_a_partner_from_the_chat(chat):
@@ -522,3 +528,50 @@ def test_the_only_coordinator_raising_a_problem_finds_it_on_their_list(chat):
         Row("coordinator", payload="case:list", reply=has("street light", options=(CASE("show"),))),
     ])
     assert v["case"]
+
+
+# ---- the follow-up belongs to whoever took the case ---------------------------------------------
+
+def test_only_the_coordinator_who_took_a_case_sets_its_follow_up(chat):
+    v = setup(chat)
+    refused_nl = lambda who: has(T("{coordinator} already takes care of this.", "nl", coordinator=who))  # noqa: E731
+    play(chat, [
+        Row("apotheek", PHARMACIST, keep=last_case),
+        Row("sophie", payload=CASE("take"), db=case_is(status="taken", assignee_id=by("sophie"))),
+        Do(remember),
+        # Kees still has the buttons of the first message: his choice does not overwrite Sophie's case
+        Row("kees", payload=CASE("do:visit"), reply=refused_nl("Sophie"), db=no_change),
+        Row("sophie", payload=CASE("do:call"), reply=has(T("a call", "fr")),
+            db=case_is(action="call", assignee_id=by("sophie"))),
+        Row("kees", payload=CASE("do:none"), reply=refused_nl("Sophie"), db=case_is(action="call")),
+        # a case nobody took: the first to choose a follow-up takes it; the second is told who has it
+        Row("rosa", NEIGHBOUR_FR, keep=last_case),
+        Row("kees", payload=CASE("do:visit"), reply=has(T("a visit", "nl")),
+            db=case_is(status="taken", action="visit", assignee_id=by("kees"))),
+        Do(lambda s, v: s.get(Case, v["case"]).taken_at is not None or pytest.fail("taken_at not set")),
+        Row("sophie", payload=CASE("do:referral"),
+            reply=has(T("{coordinator} already takes care of this.", "fr", coordinator="Kees")),
+            db=case_is(action="visit", assignee_id=by("kees"))),
+    ], v)
+
+
+def test_two_coordinators_choose_a_follow_up_at_once_one_has_the_case(sessions, threads):
+    with sessions() as session, session.begin():
+        nb = seed(session)
+        maria = add_person(session, nb, "maria", "Maria")
+        add_person(session, nb, "co0", "Co0").is_coordinator = True
+        add_person(session, nb, "co1", "Co1").is_coordinator = True
+        case_id = open_case(session, "concern", nb.id, text=PHARMACIST, reporter_id=maria.id).id
+    actions = ("visit", "call")
+    results = run_together(2, lambda i: threads.handle(Inbound(
+        CHANNEL, f"co{i}", payload=f"case:do:{actions[i]}:{case_id}", platform_message_id=f"do-{i}")))
+    assert results == ["ok"] * 2
+    with sessions() as session:
+        case = session.get(Case, case_id)
+        winner = int(case.assignee.first_name[2:])
+        assert (case.status, case.action) == ("taken", actions[winner])
+        texts = {i: [o.text for o in session.scalars(select(Outbox).where(Outbox.address == f"co{i}"))]
+                 for i in range(2)}
+    assert any(t.startswith("Noted: ") for t in texts[winner])
+    assert not any(t.startswith("Noted: ") for t in texts[1 - winner]), texts[1 - winner]
+    assert any(f"Co{winner} already takes care of this." in t for t in texts[1 - winner])

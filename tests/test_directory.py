@@ -13,7 +13,7 @@ from handlers.directory_file import DirectoryError, checked, import_services, re
 from handlers.opening_hours import HoursError, next_opening, open_until, read_mapping, read_text
 from models import Neighbourhood
 from models.base import TZ
-from models.directory import Service
+from models.directory import Service, service_name
 from models.network import add_neighbourhood
 from tests.test_cli import assert_clean_failure, buurtbot, sqlite_url, upgraded, workdir  # noqa: F401
 from tests.test_checkin_cli import sessions_for
@@ -104,6 +104,30 @@ def test_a_bad_file_names_every_bad_entry_with_its_position(tmp_path):
     assert [p.split(":")[0] for p in problems] == ["entry 2", "entry 3", "entry 4", "entry 5", "entry 6", "entry 7"]
     assert "category must be one of" in problems[1] and "hours" in problems[2] and "phone" in problems[3]
     assert "already used by entry 1" in problems[4]
+
+
+def test_a_list_mapping_or_yes_no_where_text_belongs_is_refused_with_its_position(tmp_path):
+    """YAML turns `[x]`, `{a: b}` and `yes` into a list, a mapping and True: never stored as "['x']"."""
+    bad = tmp_path / "types.yaml"
+    bad.write_text("""
+- {key: fine, name_nl: Goed, category: welfare, phone: "02 508 11 11"}
+- {key: listed, name_nl: [Wijkhuis], category: welfare}
+- {key: mapped, name_nl: Huis, category: welfare, address: {street: Kerkstraat}}
+- {key: yes-no, name_nl: Huis, name_fr: yes, category: welfare}
+""", encoding="utf-8")
+    with pytest.raises(DirectoryError) as err:
+        checked(read_entries(bad))
+    assert err.value.problems == ["entry 2: name_nl must be text, not a list",
+                                  "entry 3: address must be text, not a mapping",
+                                  "entry 4: name_fr must be text, not yes/no"]
+
+
+def test_one_rule_picks_a_services_name_for_the_chat_and_the_coordinators_list():
+    both, only_nl = Service(name_nl="Wijkhuis", name_fr="Maison de quartier"), Service(name_nl="Wijkhuis", name_fr="")
+    assert [service_name(both, lang, default) for lang, default in
+            [("nl", "fr"), ("fr", "nl"), ("ar", "fr"), ("ar", "nl"), ("en", "fr")]] == \
+        ["Wijkhuis", "Maison de quartier", "Maison de quartier", "Wijkhuis", "Maison de quartier"]
+    assert service_name(only_nl, "fr") == "Wijkhuis"  # an empty French name falls back to the Dutch one
 
 
 def test_csv_rows_are_reported_by_their_line(tmp_path):
