@@ -6,10 +6,11 @@ figure is a count over a group (or a share or median of one); a count of fewer t
 fewer than five different people (eight check-ins may all be Maria's), is shown as "< 5", and a
 share or median from fewer than five people is not shown at all. A masked count must not be
 computable from the others either: "all 10, shopping 8, lift < 5" gives lift away, so when a
-list that adds up to a shown total has exactly one small group, that group and the next smallest
-are both shown as "hidden" (``protect``); a share is shown only when neither the part nor the
-rest is masked. The masking happens in ONE place (``rows``), which the chat text and the CSV both
-read; ``Figures`` itself never holds anything about one person (no ids, no durations, no names).
+list that adds up to a shown total has exactly one small group (or several that can only be all
+1 or all 4), they and the next smallest are shown as "hidden" (``protect``); a share is shown
+only when neither the part nor the rest is masked. The masking happens in ONE place (``rows``),
+which the chat text and the CSV both read; ``Figures`` itself never holds anything about one
+person (no ids, no durations, no names).
 
 Periods are whole days in Brussels: ``--from 2026-12-01 --to 2026-12-07`` is 1 December 00:00
 to 8 December 00:00 local time, so a request at 23:30 on the 7th counts."""
@@ -238,14 +239,16 @@ def count(c: Count) -> str:
 
 def protect(total: Count, parts: dict[str, Count]) -> dict[str, str]:
     """The parts of a shown total, each as shown, so that no masked part can be worked out as the
-    total minus the others: when exactly one part is masked, it and the next smallest non-empty
-    part are both "hidden" -- the same word for both, so neither "< 5" nor "at least 5" tells
-    which is the small one. (Two or more masked parts hide each other; a masked total hides all.)"""
+    total minus the others: when exactly one part is masked -- or several that are all 1 or all 4
+    ("< 5" and "< 5" adding up to 2) -- they and the next smallest non-empty part are all
+    "hidden", the same word for each, so nothing tells which is a small one. (Other masked parts
+    hide each other; a masked total hides them all.)"""
     shown = {key: count(c) for key, c in parts.items()}
     small = [key for key, value in shown.items() if value == MASKED]
-    if len(small) != 1 or count(total) == MASKED:
+    together = sum(parts[key].n for key in small)
+    if not small or count(total) == MASKED or (len(small) > 1 and together not in (len(small), 4 * len(small))):
         return shown
-    others = sorted((c.n, key) for key, c in parts.items() if key != small[0] and c.n)
+    others = sorted((c.n, key) for key, c in parts.items() if key not in small and c.n)
     for key in small + [key for _n, key in others[:1]]:
         shown[key] = HIDDEN
     return shown
@@ -328,8 +331,8 @@ def describe(f: Figures) -> str:
     lines.append(_("People who wrote, by language: {languages}", languages=languages or "0"))
     lines += ["", _("Groups smaller than 5 are shown as \"< 5\"; there are no figures about single people.")]
     if hidden in shown.values():
-        lines.append(_("When only one group of a list is smaller than 5, it and the next smallest are both "
-                       "\"{hidden}\", so that it cannot be worked out from the total.", hidden=hidden))
+        lines.append(_("Where a group smaller than 5 could be worked out from a total, it and the next smallest "
+                       "are \"{hidden}\".", hidden=hidden))
     return "\n".join(lines)
 
 
