@@ -57,7 +57,8 @@ CASE_METRICS = {"concern": ("concerns_raised", "concerns_closed"),
                 "referral": ("referrals_made", "referrals_closed"),
                 "problem": ("problems_reported", "problems_closed")}
 CHECKIN_METRICS = ("sent", "answered", "missed", "escalated", "missed_by_system")
-BROADCAST_METRICS = ("broadcasts", "recipients", "sent", "delivered", "failed", "skipped")
+#: "unsent" (recipients minus sent) is never shown: it only keeps "sent" from giving "failed" away.
+BROADCAST_METRICS = ("broadcasts", "recipients", "sent", "delivered", "failed", "skipped", "unsent")
 
 
 class Count(NamedTuple):
@@ -208,7 +209,8 @@ def _broadcasts(session: Session, nb: int, since: datetime, until: datetime) -> 
         select(broadcasts, broadcasts,
                *_filtered(who, queued), *_filtered(who, queued, Outbox.status.in_(("sent", "purged"))),
                *_filtered(who, queued, delivered), *_filtered(who, queued, failed),
-               *_filtered(who, BroadcastRecipient.status == "skipped"))
+               *_filtered(who, BroadcastRecipient.status == "skipped"),
+               *_filtered(who, queued, or_(Outbox.status.is_(None), Outbox.status.not_in(("sent", "purged")))))
         .select_from(BroadcastRecipient)
         .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
         .outerjoin(Outbox, Outbox.id == BroadcastRecipient.outbox_id)
@@ -274,8 +276,12 @@ def rows(f: Figures) -> list[tuple[str, str, str]]:
     checkins = {name: count(n) for name, n in f.checkins.items()}
     checkins.update(protect(f.checkins["sent"], {name: f.checkins[name] for name in ("answered", "missed")}))
     out += [(f"checkins_{name}", "all", checkins[name]) for name in CHECKIN_METRICS]
-    out += [(f"broadcast_{name}" if name != "broadcasts" else name, "all", count(n))
-            for name, n in f.broadcasts.items()]
+    # Sent and not (yet) sent add up to the recipients: a few failed ones must not be all minus sent.
+    reach = {name: count(n) for name, n in f.broadcasts.items()}
+    reach["sent"] = protect(f.broadcasts["recipients"], {"sent": f.broadcasts["sent"],
+                                                         "unsent": f.broadcasts["unsent"]})["sent"]
+    out += [(f"broadcast_{name}" if name != "broadcasts" else name, "all", reach[name])
+            for name in BROADCAST_METRICS if name != "unsent"]
     out += [("people_who_wrote", language, count(n)) for language, n in sorted(f.languages.items())]
     return out
 

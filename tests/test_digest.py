@@ -302,11 +302,16 @@ def test_cases_checkins_broadcasts_and_languages_are_counted(sessions):
     # All of them are one person's weekly hellos: her figure, masked.
     assert f.checkins["answered"] == Count(5, 1) and shown(f)["checkins_answered", "all"] == "< 5"
     # The draft's recipient row is not counted: only broadcasts that went.
-    assert ns(f.broadcasts) == {"broadcasts": 1, "recipients": 6, "sent": 5, "delivered": 5, "failed": 1, "skipped": 2}
+    assert ns(f.broadcasts) == {"broadcasts": 1, "recipients": 6, "sent": 5, "delivered": 5, "failed": 1, "skipped": 2,
+                                "unsent": 1}
     assert ns(f.languages) == {"fr": 6, "nl": 2} and f.broadcasts["sent"] == Count(5, 5)
     table = shown(f)
     assert table["concerns_raised", "all"] == "6" and table["referrals_made", "all"] == "< 5"
     assert table["people_who_wrote", "nl"] == "< 5" and table["people_who_wrote", "fr"] == "6"
+    # 6 recipients, 5 sent: the one not sent (the failed one) would be 6 - 5, so "sent" is hidden too.
+    assert (table["broadcast_recipients", "all"], table["broadcast_sent", "all"], table["broadcast_failed", "all"]) \
+        == ("6", "hidden", "< 5")
+    assert ("broadcast_unsent", "all") not in table
     with speaking("fr"):
         text = describe(f)
     assert "Français 6" in text and "Nederlands < 5" in text
