@@ -23,13 +23,21 @@ def add_parser(sub) -> None:
                     help="the text's language (default: the terminal's, LANGUAGE/LANG, else en)")
 
 
+#: The days a report may cover: buurtbot has no data before 2000, and 9999-12-31 plus a day (the
+#: period's end) does not exist -- a typo there would end in an OverflowError, not an answer.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def _day(raw: str, what: str) -> date:
     from bot.cli import UserError
 
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise UserError(f"{what}: not a date (YYYY-MM-DD): {raw!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise UserError(f"{what}: {day} is outside {FIRST_DAY} .. {LAST_DAY}")
+    return day
 
 
 def cmd_report(args, settings) -> int:

@@ -4,9 +4,13 @@ groups smaller than five shown as "< 5".
 A neighbourhood is a few streets: "2 concerns in the Kerkstraat" can name a person. So every
 figure is a count over a group (or a share or median of one); a count of fewer than five, or of
 fewer than five different people (eight check-ins may all be Maria's), is shown as "< 5", and a
-share or median from fewer than five people is not shown at all. The masking
-happens in ONE place (``rows``), which the chat text and the CSV both read; ``Figures`` itself
-never holds anything about one person (no ids, no durations, no names).
+share or median from fewer than five people is not shown at all. A masked count must not be
+computable from the others either: "all 10, shopping 8, lift < 5" gives lift away, so when a
+list that adds up to a shown total has exactly one small group (or several that can only be all
+1 or all 4), they and the next smallest are shown as "hidden" (``protect``); a share is shown
+only when neither the part nor the rest is masked. The masking happens in ONE place (``rows``),
+which the chat text and the CSV both read; ``Figures`` itself never holds anything about one
+person (no ids, no durations, no names).
 
 Periods are whole days in Brussels: ``--from 2026-12-01 --to 2026-12-07`` is 1 December 00:00
 to 8 December 00:00 local time, so a request at 23:30 on the 7th counts."""
@@ -35,6 +39,9 @@ from models.schedules import CheckinOccurrence, CheckinPlan, Timer
 
 #: The smallest group whose size is shown; a share or a median needs at least this many too.
 MIN_GROUP = 5
+#: How a small group is shown, and how a group is shown that would let one be worked out.
+MASKED = "< 5"
+HIDDEN = "hidden"
 #: When coordinators get the digest: weekday (0 = Monday) and time in Brussels. scheduler/runner.py
 #: configure() sets them from DIGEST_WEEKDAY / DIGEST_TIME.
 DIGEST_WEEKDAY = 0
@@ -50,7 +57,8 @@ CASE_METRICS = {"concern": ("concerns_raised", "concerns_closed"),
                 "referral": ("referrals_made", "referrals_closed"),
                 "problem": ("problems_reported", "problems_closed")}
 CHECKIN_METRICS = ("sent", "answered", "missed", "escalated", "missed_by_system")
-BROADCAST_METRICS = ("broadcasts", "recipients", "sent", "delivered", "failed", "skipped")
+#: "unsent" (recipients minus sent) is never shown: it only keeps "sent" from giving "failed" away.
+BROADCAST_METRICS = ("broadcasts", "recipients", "sent", "delivered", "failed", "skipped", "unsent")
 
 
 class Count(NamedTuple):
@@ -74,6 +82,7 @@ class Figures:
     requests_all: Count
     requests: dict[str, Count]  # category -> requests made
     claimed: Count  # of those, claimed by a volunteer (people: the fewer of requesters and volunteers)
+    unclaimed: Count  # the rest: never shown, but requests_all - claimed would show it
     median_claim: timedelta | None
     unmet_all: Count
     unmet: dict[str, Count]  # category -> expired, cancelled or still unclaimed
@@ -90,9 +99,12 @@ class Figures:
 
     @property
     def share_claimed(self) -> float | None:
-        """Claimed / made, only when the requests come from at least MIN_GROUP people."""
+        """Claimed / made, only when the requests come from at least MIN_GROUP people and neither
+        the claimed nor the unclaimed ones are masked (20 % of 10 would give "< 5" away as 2)."""
         total = self.requests_all
-        return self.claimed.n / total.n if total.people >= MIN_GROUP else None
+        if total.people < MIN_GROUP or MASKED in (count(self.claimed), count(self.unclaimed)):
+            return None
+        return self.claimed.n / total.n
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -130,6 +142,8 @@ def figures(session: Session, neighbourhood_id: int, start: date, end: date) -> 
         requests=_by(session, select(HelpRequest.category, *_tally(requester)).where(made)
                      .group_by(HelpRequest.category)),
         claimed=claimed,
+        unclaimed=Count(*session.execute(select(*_tally(requester)).where(made, HelpRequest.claimed_at.is_(None)))
+                        .one()),
         median_claim=statistics.median(waits) if claimed.people >= MIN_GROUP else None,
         unmet_all=Count(*session.execute(select(*_tally(requester)).where(made, unmet)).one()),
         unmet=_by(session, select(HelpRequest.category, *_tally(requester)).where(made, unmet)
@@ -195,7 +209,8 @@ def _broadcasts(session: Session, nb: int, since: datetime, until: datetime) -> 
         select(broadcasts, broadcasts,
                *_filtered(who, queued), *_filtered(who, queued, Outbox.status.in_(("sent", "purged"))),
                *_filtered(who, queued, delivered), *_filtered(who, queued, failed),
-               *_filtered(who, BroadcastRecipient.status == "skipped"))
+               *_filtered(who, BroadcastRecipient.status == "skipped"),
+               *_filtered(who, queued, or_(Outbox.status.is_(None), Outbox.status.not_in(("sent", "purged")))))
         .select_from(BroadcastRecipient)
         .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
         .outerjoin(Outbox, Outbox.id == BroadcastRecipient.outbox_id)
@@ -221,25 +236,52 @@ def _languages(session: Session, nb: int, since: datetime, until: datetime) -> d
 def count(c: Count) -> str:
     """A group's size as shown: "< 5" unless at least MIN_GROUP things from at least MIN_GROUP
     different people (nobody can be picked out, nobody's own number is shown); none is "0"."""
-    return "< 5" if c.n and min(c.n, c.people) < MIN_GROUP else str(c.n)
+    return MASKED if c.n and min(c.n, c.people) < MIN_GROUP else str(c.n)
+
+
+def protect(total: Count, parts: dict[str, Count]) -> dict[str, str]:
+    """The parts of a shown total, each as shown, so that no masked part can be worked out as the
+    total minus the others: when exactly one part is masked -- or several that are all 1 or all 4
+    ("< 5" and "< 5" adding up to 2) -- they and the next smallest non-empty part are all
+    "hidden", the same word for each, so nothing tells which is a small one. (Other masked parts
+    hide each other; a masked total hides them all.)"""
+    shown = {key: count(c) for key, c in parts.items()}
+    small = [key for key, value in shown.items() if value == MASKED]
+    together = sum(parts[key].n for key in small)
+    if not small or count(total) == MASKED or (len(small) > 1 and together not in (len(small), 4 * len(small))):
+        return shown
+    others = sorted((c.n, key) for key, c in parts.items() if key not in small and c.n)
+    for key in small + [key for _n, key in others[:1]]:
+        shown[key] = HIDDEN
+    return shown
 
 
 def rows(f: Figures) -> list[tuple[str, str, str]]:
     """(metric, group, value) with every small group masked: the CSV's rows, the text's source.
     A share or median from fewer than MIN_GROUP is an empty value."""
     out: list[tuple[str, str, str]] = [("requests", "all", count(f.requests_all))]
-    out += [("requests", cat, count(n)) for cat, n in sorted(f.requests.items())]
-    out.append(("requests_claimed", "all", count(f.claimed)))
+    out += sorted(("requests", cat, value) for cat, value in protect(f.requests_all, f.requests).items())
+    # Claimed and unclaimed add up to all requests: the unclaimed are never shown, but a small
+    # number of them must not be readable as all minus claimed.
+    claimed = protect(f.requests_all, {"claimed": f.claimed, "unclaimed": f.unclaimed})["claimed"]
+    out.append(("requests_claimed", "all", claimed))
     share = f.share_claimed
     out.append(("requests_claimed_percent", "all", "" if share is None else str(round(share * 100))))
     median = f.median_claim
     out.append(("median_minutes_to_claim", "all", "" if median is None else str(round(median.total_seconds() / 60))))
     out.append(("unmet_needs", "all", count(f.unmet_all)))
-    out += [("unmet_needs", cat, count(n)) for cat, n in sorted(f.unmet.items())]
+    out += sorted(("unmet_needs", cat, value) for cat, value in protect(f.unmet_all, f.unmet).items())
     out += [(name, "all", count(n)) for name, n in f.cases.items()]
-    out += [(f"checkins_{name}", "all", count(n)) for name, n in f.checkins.items()]
-    out += [(f"broadcast_{name}" if name != "broadcasts" else name, "all", count(n))
-            for name, n in f.broadcasts.items()]
+    # Answered and missed add up to sent.
+    checkins = {name: count(n) for name, n in f.checkins.items()}
+    checkins.update(protect(f.checkins["sent"], {name: f.checkins[name] for name in ("answered", "missed")}))
+    out += [(f"checkins_{name}", "all", checkins[name]) for name in CHECKIN_METRICS]
+    # Sent and not (yet) sent add up to the recipients: a few failed ones must not be all minus sent.
+    reach = {name: count(n) for name, n in f.broadcasts.items()}
+    reach["sent"] = protect(f.broadcasts["recipients"], {"sent": f.broadcasts["sent"],
+                                                         "unsent": f.broadcasts["unsent"]})["sent"]
+    out += [(f"broadcast_{name}" if name != "broadcasts" else name, "all", reach[name])
+            for name in BROADCAST_METRICS if name != "unsent"]
     out += [("people_who_wrote", language, count(n)) for language, n in sorted(f.languages.items())]
     return out
 
@@ -257,7 +299,8 @@ def _duration(d: timedelta) -> str:
 
 def describe(f: Figures) -> str:
     """The figures as a coordinator reads them, in the current language (gettext)."""
-    shown = {(metric, group): value for metric, group, value in rows(f)}
+    hidden = _("hidden")
+    shown = {(metric, group): hidden if value == HIDDEN else value for metric, group, value in rows(f)}
     not_shown = _("not shown (fewer than 5)")
     lines = [_("From {start} to {end}", start=format_day(f.start), end=format_day(f.end)), "",
              _("Requests: {n}", n=shown["requests", "all"])]
@@ -293,6 +336,9 @@ def describe(f: Figures) -> str:
                           for lang in sorted(f.languages, key=lambda lang: (-f.languages[lang].n, lang)))
     lines.append(_("People who wrote, by language: {languages}", languages=languages or "0"))
     lines += ["", _("Groups smaller than 5 are shown as \"< 5\"; there are no figures about single people.")]
+    if hidden in shown.values():
+        lines.append(_("Where a group smaller than 5 could be worked out from a total, it and the next smallest "
+                       "are \"{hidden}\".", hidden=hidden))
     return "\n".join(lines)
 
 

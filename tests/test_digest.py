@@ -108,17 +108,117 @@ def test_median_time_to_claim_and_the_share_claimed(sessions):
         nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
         for minutes in (10, 20, 30, 40, 50, 24 * 60 + 600):  # with the "done" one below: 5 .. 34 h, seven claims
             request(s, nb, "shopping", claim_after=minutes)
-        for status in ("expired", "cancelled", "open", "done"):  # "done" was claimed
+        for status in ("expired", "cancelled", "open", "done", "open", "expired"):  # "done" was claimed
             request(s, nb, "repair", status=status, claim_after=5 if status == "done" else None)
         f = figures(s, nb.id, DAY, DAY)
     assert f.median_claim == timedelta(minutes=30)  # 5, 10, 20, [30], 40, 50, 34 h: one far-off wait moves nothing
-    assert f.claimed.n == 7 and f.requests_all.n == 10 and f.share_claimed == 0.7
-    assert shown(f)["requests_claimed_percent", "all"] == "70"
-    assert ns(f.unmet) == {"repair": 3} and shown(f)["unmet_needs", "repair"] == "< 5"
+    assert f.claimed.n == 7 and f.requests_all.n == 12 and f.unclaimed.n == 5 and f.share_claimed == 7 / 12
+    assert shown(f)["requests_claimed_percent", "all"] == "58" and shown(f)["requests_claimed", "all"] == "7"
+    assert ns(f.unmet) == {"repair": 5} and shown(f)["unmet_needs", "repair"] == "5"
     with speaking("nl"):
         text = describe(f)
     assert "Mediaan" in text or "mediaan" in text
-    assert "70 %" in text or "70%" in text
+    assert "58 %" in text or "58%" in text
+
+
+def test_a_share_is_shown_only_when_neither_the_claimed_nor_the_unclaimed_are_masked(sessions):
+    """2 claimed of 10 is "< 5" claimed -- and "20 %" of 10 would say 2; 7 of 10 would say that 3
+    are unclaimed. Both hide the claimed count and the share; 5 of 10 shows them."""
+    with sessions() as s, s.begin():
+        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+        reqs = [request(s, nb, "shopping") for _ in range(10)]
+        for req in reqs[:2]:
+            req.claimed_at, req.status = req.created_at + timedelta(minutes=10), "claimed"
+        two = figures(s, nb.id, DAY, DAY)
+        for req in reqs[2:7]:
+            req.claimed_at, req.status = req.created_at + timedelta(minutes=10), "claimed"
+        seven = figures(s, nb.id, DAY, DAY)
+        for req in reqs[7:]:
+            req.claimed_at, req.status = None, "expired"
+        for req in reqs[:2]:
+            req.claimed_at, req.status = None, "expired"
+        five = figures(s, nb.id, DAY, DAY)
+    assert (two.claimed.n, seven.claimed.n, five.claimed.n) == (2, 7, 5)
+    for f in (two, seven):
+        table = shown(f)
+        assert table["requests", "all"] == "10" and f.share_claimed is None
+        assert table["requests_claimed", "all"] == "hidden" and table["requests_claimed_percent", "all"] == ""
+        with speaking("en"):
+            text = describe(f)
+        assert "Claimed by a volunteer: not shown (fewer than 5)" in text and "%" not in text
+    assert shown(five)["requests_claimed", "all"] == "5" and shown(five)["requests_claimed_percent", "all"] == "50"
+
+
+def parts_of(table: dict[tuple[str, str], str], metric: str) -> dict[str, str]:
+    return {group: value for (m, group), value in table.items() if m == metric and group != "all"}
+
+
+def assert_nothing_masked_can_be_worked_out(total: str, parts: dict[str, str]) -> None:
+    """The total minus the shown parts is the one not shown: there must never be just one, nor
+    several "< 5" that can only be all 1 or all 4."""
+    assert total.isdigit(), total
+    not_numbers = [value for value in parts.values() if not value.isdigit()]
+    assert len(not_numbers) != 1, (total, parts)
+    rest = int(total) - sum(int(value) for value in parts.values() if value.isdigit())
+    assert set(not_numbers) != {"< 5"} or rest not in (len(not_numbers), 4 * len(not_numbers)), (total, parts)
+
+
+def test_one_small_group_in_a_list_hides_the_next_smallest_too(sessions):
+    """"all 10, shopping 8, lift < 5" says lift is 2: lift and shopping are both "hidden" (the same
+    word, so the reader cannot tell which is the small one); the total stays. The same for the
+    needs not met and for the weekly hellos (answered + without an answer = sent)."""
+    with sessions() as s, s.begin():
+        nb = add_neighbourhood(s, "Etterbeek", "etterbeek", ["1040"])
+        for category, n in (("shopping", 8), ("lift", 2)):
+            for _ in range(n):
+                request(s, nb, category, status="expired")
+        two = figures(s, nb.id, DAY, DAY)
+        for category, n in (("shopping", 1), ("repair", 6)):  # shopping 9, repair 6, lift 2: repair is next
+            for _ in range(n):
+                request(s, nb, category, status="expired")
+        three = figures(s, nb.id, DAY, DAY)
+        request(s, nb, "company", status="expired")  # two small groups (2 and 1) already hide each other
+        four = figures(s, nb.id, DAY, DAY)
+        # ... but "< 5" and "< 5" in a total that leaves 2 are 1 and 1 (or, leaving 8, 4 and 4): all hidden.
+        ones = add_neighbourhood(s, "Elsene", "elsene", ["1050"])
+        for category, n in (("shopping", 10), ("lift", 1), ("company", 1)):
+            for _ in range(n):
+                request(s, ones, category, status="expired")
+        evens = figures(s, ones.id, DAY, DAY)
+        people = [person(s, nb, f"P{i}") for i in range(10)]
+        for i, p in enumerate(people):  # ten people's hellos: eight answered, two not
+            plan = CheckinPlan(person_id=p.id, neighbourhood_id=nb.id, channel="demo", days=[0])
+            s.add(plan)
+            s.flush()
+            s.add(CheckinOccurrence(key=f"checkin:{plan.id}:0", plan_id=plan.id, person_id=p.id,
+                                    due_at=local(DAY, 10), status="answered" if i < 8 else "waiting",
+                                    answered_at=local(DAY, 11) if i < 8 else None))
+        s.flush()
+        hellos = figures(s, nb.id, DAY, DAY)
+    table = shown(two)
+    assert table["requests", "all"] == "10" and parts_of(table, "requests") == {"shopping": "hidden", "lift": "hidden"}
+    assert table["unmet_needs", "all"] == "10" and parts_of(table, "unmet_needs") == parts_of(table, "requests")
+    table = shown(three)
+    assert parts_of(table, "requests") == {"shopping": "9", "repair": "hidden", "lift": "hidden"}
+    table = shown(four)
+    assert parts_of(table, "requests") == {"shopping": "9", "repair": "6", "lift": "< 5", "company": "< 5"}
+    table = shown(evens)
+    assert table["requests", "all"] == "12" and set(parts_of(table, "requests").values()) == {"hidden"}
+    table = shown(hellos)
+    assert (table["checkins_sent", "all"], table["checkins_answered", "all"], table["checkins_missed", "all"]) == \
+        ("10", "hidden", "hidden")
+    for f in (two, three, four, evens, hellos):
+        table = shown(f)
+        for metric in ("requests", "unmet_needs"):
+            assert_nothing_masked_can_be_worked_out(table[metric, "all"], parts_of(table, metric))
+    assert_nothing_masked_can_be_worked_out(table["checkins_sent", "all"], {
+        "answered": table["checkins_answered", "all"], "missed": table["checkins_missed", "all"]})
+    with speaking("nl"):
+        text = describe(two)
+    assert "Boodschappen" in text and text.count(": verborgen") == 4  # requests and unmet, two each
+    assert '"verborgen"' in text  # the line that says why
+    with speaking("en"):
+        assert "hidden" not in describe(four)  # nothing hidden: no explanation either
 
 
 def test_median_of_an_even_number_is_between_the_middle_two(sessions):
@@ -202,11 +302,16 @@ def test_cases_checkins_broadcasts_and_languages_are_counted(sessions):
     # All of them are one person's weekly hellos: her figure, masked.
     assert f.checkins["answered"] == Count(5, 1) and shown(f)["checkins_answered", "all"] == "< 5"
     # The draft's recipient row is not counted: only broadcasts that went.
-    assert ns(f.broadcasts) == {"broadcasts": 1, "recipients": 6, "sent": 5, "delivered": 5, "failed": 1, "skipped": 2}
+    assert ns(f.broadcasts) == {"broadcasts": 1, "recipients": 6, "sent": 5, "delivered": 5, "failed": 1, "skipped": 2,
+                                "unsent": 1}
     assert ns(f.languages) == {"fr": 6, "nl": 2} and f.broadcasts["sent"] == Count(5, 5)
     table = shown(f)
     assert table["concerns_raised", "all"] == "6" and table["referrals_made", "all"] == "< 5"
     assert table["people_who_wrote", "nl"] == "< 5" and table["people_who_wrote", "fr"] == "6"
+    # 6 recipients, 5 sent: the one not sent (the failed one) would be 6 - 5, so "sent" is hidden too.
+    assert (table["broadcast_recipients", "all"], table["broadcast_sent", "all"], table["broadcast_failed", "all"]) \
+        == ("6", "hidden", "< 5")
+    assert ("broadcast_unsent", "all") not in table
     with speaking("fr"):
         text = describe(f)
     assert "Français 6" in text and "Nederlands < 5" in text

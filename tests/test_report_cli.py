@@ -67,3 +67,17 @@ def test_bad_arguments_are_refused_without_a_traceback(workdir, sqlite_url):
                                   "--from", "16/11/2026", "--to", "2026-11-22"), "not a date")
     assert_clean_failure(buurtbot(workdir, sqlite_url, "report", "--neighbourhood", "etterbeek",
                                   "--from", "2026-11-22", "--to", "2026-11-16"), "before --from")
+
+
+def test_days_outside_2000_to_2100_are_refused_without_a_traceback(workdir, sqlite_url):
+    """9999-12-31 has no next day and 0001-01-01 no UTC instant before it: both once ended in an
+    OverflowError; a sane range is asked for instead."""
+    setup(workdir, sqlite_url)
+    for start, end in (("2026-01-01", "9999-12-31"), ("0001-01-01", "2026-01-01"), ("1999-12-31", "2026-01-01"),
+                       ("2026-01-01", "2101-01-01")):
+        assert_clean_failure(buurtbot(workdir, sqlite_url, "report", "--neighbourhood", "etterbeek",
+                                      "--from", start, "--to", end), "outside 2000-01-01 .. 2100-12-31")
+    edges = buurtbot(workdir, sqlite_url, "report", "--neighbourhood", "etterbeek", "--from", "2000-01-01",
+                     "--to", "2100-12-31", "--csv")
+    assert edges.returncode == 0, edges.stderr
+    assert "requests,all,6" in edges.stdout  # the whole range: the 23rd's request too
