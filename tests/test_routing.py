@@ -364,7 +364,7 @@ def test_an_offer_that_names_a_street_problem_is_an_offer_too(chat):
 
 @pytest.mark.parametrize("lang, text", [
     ("nl", "De straatlamp aan het pleintje is al twee weken kapot, het is er 's avonds donker."),
-    ("fr", "Le lampadaire de la petite place est en panne depuis deux semaines."),  # understood as "repair": the problem
+    ("fr", "Le lampadaire de la petite place est en panne depuis deux semaines."),  # read as "repair": the problem
 ])
 def test_a_street_problem_alone_is_only_the_problem(chat, lang, text):
     join(chat, "rosa", lang)
