@@ -137,6 +137,16 @@ def report_problem(ctx: Context, text: str) -> None:
         _no_coordinator(ctx)
 
 
+def pass_on_problem(ctx: Context, text: str) -> bool:
+    """A street problem named in a message that also asks or offers help (handlers/dispatch.py):
+    the case for the commune, said in one line -- the help asked then goes on as usual."""
+    if not _raise(ctx, "problem", text):
+        return False  # nobody to pass it on to: the help asked is answered, as it would be alone
+    ctx.say(_("Thank you! I passed the street problem on to {contact}, who can report it to the commune.",
+              contact=contact_name(ctx)))
+    return True
+
+
 def _after_options(ctx: Context) -> list[Option]:
     return menu_options(ctx) if ctx.person is not None else []
 

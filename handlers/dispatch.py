@@ -252,7 +252,8 @@ class Turn:
         self.text = clean_text(ctx.inbound.text)
         #: The payload of a button pressed (None for a typed message).
         self.pressed = ctx.inbound.payload
-        self.kinds = find_signals(self.text) if self.text and not self.pressed else _NO_SIGNALS
+        #: Signals of the words (after a /command, those typed with it: "/probleem hij ademt niet").
+        self.kinds = find_signals(_typed_with(self.text)) if self.text and not self.pressed else _NO_SIGNALS
         self.answer = resolve(replace(ctx.inbound, text=self.text), ctx.state.options or [])
         #: The command a whole typed message names ("menu", "terug" -> "cancel"), if any.
         self.word = ALIASES.get(fold(self.text)) if self.text and not self.pressed and len(self.text) < 30 else None
@@ -267,11 +268,19 @@ class Turn:
         return self._understood
 
 
+def _typed_with(text: str) -> str:
+    """The words of a message without its /command ("/probleem" names no signal; what follows it may)."""
+    return text.partition(" ")[2] if text.startswith("/") else text
+
+
 _NO_SIGNALS: frozenset[str] = frozenset()
 #: Commands that, typed alone, mean themselves at every step and are never taken as an answer.
 GLOBAL_WORDS = frozenset({"menu", "help", "stop", "cancel"})
 #: Steps whose text is a message to a person, not an answer the bot stores: a "ja" is passed on.
 MESSAGE_STEPS = frozenset({"relay", "human.message", "alert.reply"})
+#: Steps whose text is written for other people (an announcement, a worry, a street problem): after
+#: the 112 answer they still get it, so that "Brand: verlaat het gebouw" in a fire-drill notice is not lost.
+WRITTEN_FOR_OTHERS = frozenset({"bc.text", "bc.version", "case.concern", "case.problem"})
 
 
 def _optout_payload(t: Turn) -> bool:
@@ -317,10 +326,16 @@ def _slash_command(t: Turn) -> bool:
 
 
 def _emergency(t: Turn) -> bool:
-    """Someone in danger gets 112 before anything else the words could mean."""
-    if not t.kinds & {"emergency", "suicide"}:
+    """Someone in danger gets 112 before anything else the words could mean, also typed after a /command."""
+    if not t.kinds & URGENT:
         return False
     signals.emergency(t.ctx, t.kinds)
+    # Then what was asked is still done: the command ("/probleem ...": the case too), or the
+    # step whose text is meant for others (the announcement goes on to its audience question).
+    if t.text.startswith("/"):
+        command(t.ctx, t.text)
+    elif t.ctx.person is not None and t.ctx.state.step in WRITTEN_FOR_OTHERS:
+        answer_question(t)
     return True
 
 
@@ -397,11 +412,24 @@ def _concern(t: Turn) -> bool:
 
 
 def _problem(t: Turn) -> bool:
-    """A problem in the street (a broken street light) goes to the coordinator for the commune, not to volunteers."""
+    """A problem in the street (a broken street light) goes to the coordinator for the commune; help asked is asked."""
     if "problem" not in t.kinds or t.kinds & {"concern", "company"}:
         return False
+    if _asks_more_than_the_problem(t.understood):
+        # "Can someone do my shopping? The street light is broken...": never a request silently
+        # turned into a case. Both: the problem passed on (said in one line), the help asked as usual.
+        cases.pass_on_problem(t.ctx, t.text)
+        return _offer_in_words(t) or _request_in_words(t)
     cases.report_problem(t.ctx, t.text)
     return True
+
+
+def _asks_more_than_the_problem(u: Understanding | None) -> bool:
+    """Help offered, or asked of a kind the problem is not: "Le lampadaire est en panne" reads as a
+    repair, which is the problem itself (for the commune); "do my shopping" is more."""
+    if u is None or not free_text.names_help(u):
+        return False
+    return u.kind == "offer" or free_text.named_category(u) not in (None, "repair")
 
 
 def _media_only(t: Turn) -> bool:
@@ -494,8 +522,8 @@ class Rule(NamedTuple):
 RULES: tuple[Rule, ...] = (
     Rule("optout_payload", _optout_payload),
     Rule("opted_out", _opted_out),
-    Rule("slash_command", _slash_command),
     Rule("emergency", _emergency),
+    Rule("slash_command", _slash_command),
     Rule("global_word", _global_word),
     Rule("expired_button", _expired_button),
     Rule("onboarding", _onboarding),

@@ -19,7 +19,7 @@ from tests.conftest import Chat
 from tests.flowkit import last_request, person
 from tests.telegram_fake import telegram_fake  # noqa: F401  (fixture)
 
-ORDER = ["optout_payload", "opted_out", "slash_command", "emergency", "global_word", "expired_button", "onboarding",
+ORDER = ["optout_payload", "opted_out", "emergency", "slash_command", "global_word", "expired_button", "onboarding",
          "several_waiting", "global_button", "open_question", "typed_command", "concern", "problem", "media_only",
          "company", "professional", "service_question", "other_language", "offer_in_words", "request_in_words",
          "not_understood"]
@@ -314,3 +314,105 @@ def test_the_first_request_question_is_asked_again_not_routed_twice(chat, send):
     assert sum(T("en", EXPIRED) in t for t in texts) == (1 if "payload" in send else 0), texts
     assert not any(t.startswith(T("en", "Sorry, I did not understand")[:20]) for t in texts), texts
     assert step_of(chat, "ann") == "ask.category"
+
+
+# ---- issue 12 review: a request naming a street problem; an emergency typed after a command ----
+
+STREET_AND_SHOPPING = ("Kan iemand boodschappen voor mij doen? De straatlamp is kapot en ik durf 's avonds niet meer "
+                       "buiten.")
+PASSED_ON = "Thank you! I passed the street problem on to {contact}, who can report it to the commune."
+CALL_112 = "If someone is in danger or needs urgent care: call 112 now (ambulance, fire). Police: 101."
+
+
+def cases_of(chat) -> list:
+    from models.cases import Case
+
+    with chat.sessions() as s:
+        return [(c.kind, c.text) for c in s.scalars(select(Case).order_by(Case.id))]
+
+
+def data_of(chat, who: str) -> dict:
+    with chat.sessions() as s:
+        return s.scalar(select(ConversationState.data).join(ChannelIdentity).where(ChannelIdentity.address == who))
+
+
+def test_a_request_that_names_a_street_problem_is_asked_and_the_problem_passed_on(chat):
+    """Never a request silently turned into a case: the street light goes to the coordinator (said
+    in one line), and the shopping is proposed back as a request, as it would be alone."""
+    join(chat, "maria", "nl")
+    chat.new("coordinator")
+    got = chat.send("maria", STREET_AND_SHOPPING)
+    texts = [m["text"] for m in got]
+    assert texts[0] == T("nl", PASSED_ON, contact="Fatima"), texts
+    assert step_of(chat, "maria") == "ask.proposal" and data_of(chat, "maria")["category"] == "shopping"
+    assert payloads_of(got[-1]) == ["yes", "no"]
+    assert cases_of(chat) == [("problem", STREET_AND_SHOPPING)]
+    assert any("straatlamp" in m["text"] for m in chat.new("coordinator"))
+    chat.send("maria", payload="yes")  # the request goes on: its questions, not the problem's
+    assert step_of(chat, "maria").startswith("ask.")
+
+
+def test_an_offer_that_names_a_street_problem_is_an_offer_too(chat):
+    join(chat, "jan", "nl")
+    text = ("Ik ga toch naar de winkel, kan ik iets meebrengen voor iemand? Trouwens, de straatlamp aan het pleintje "
+            "is kapot.")
+    got = chat.send("jan", text)
+    assert got[0]["text"] == T("nl", PASSED_ON, contact="Fatima")
+    assert got[1]["text"].startswith(T("nl", "Thank you for offering help! A few questions first."))
+    assert cases_of(chat) == [("problem", text)] and step_of(chat, "jan").startswith("offer.")
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("nl", "De straatlamp aan het pleintje is al twee weken kapot, het is er 's avonds donker."),
+    ("fr", "Le lampadaire de la petite place est en panne depuis deux semaines."),  # read as "repair": the problem
+])
+def test_a_street_problem_alone_is_only_the_problem(chat, lang, text):
+    join(chat, "rosa", lang)
+    got = chat.send("rosa", text)
+    assert [m["text"] for m in got] == [T(lang, "Thank you! I passed this on to {contact}, who can report it to the "
+                                                "commune.", contact="Fatima")]
+    assert cases_of(chat) == [("problem", text)] and step_of(chat, "rosa") == ""
+
+
+@pytest.mark.parametrize("lang, typed, wanted_lang, case", [
+    ("nl", "/probleem Er ligt een man bewusteloos op straat, hij ademt niet", "nl", "problem"),
+    ("nl", "/worried mijn buurman ademt niet meer", "nl", "concern"),
+    ("en", "/problem Il y a un homme inconscient dans la rue, il ne respire pas", "fr", "problem"),
+    ("nl", "/menu hij ademt niet", "nl", None),
+    ("en", "/language I want to kill myself", "en", None),
+])
+def test_an_emergency_typed_after_any_command_gets_112_first(chat, lang, typed, wanted_lang, case):
+    """An emergency is always answered, in the language it is written in -- then the command still does its work."""
+    join(chat, "maria", lang)
+    chat.new("coordinator")
+    got = chat.send("maria", typed)
+    assert got[0]["text"].startswith(T(wanted_lang, CALL_112)), [m["text"] for m in got]
+    assert len(got) >= 2, "the command was not done after the 112 answer"
+    assert [kind for kind, _text in cases_of(chat)] == ([case] if case else [])
+    assert any(m["text"].startswith("URGENT") for m in chat.new("coordinator"))
+
+
+def test_a_command_word_alone_carries_no_signal(chat):
+    join(chat, "maria", "nl")
+    got = chat.send("maria", "/probleem")
+    assert step_of(chat, "maria") == "case.problem" and not any(CALL_112[:20] in m["text"] for m in got)
+
+
+def test_an_announcement_about_a_fire_drill_gets_112_and_is_kept(chat):
+    """A coordinator's announcement with alarm words: the 112 answer (always), and the text kept --
+    the broadcast goes on to whom it is for."""
+    text = "Zaterdag om 10 uur is er een brandoefening. Bij brand: bel 112."
+    chat.send("coordinator", "/broadcast")
+    got = chat.send("coordinator", text)
+    assert got[0]["text"].startswith(T("en", CALL_112))
+    assert got[-1]["text"] == T("en", "Who should get it?") and "bcaud:everyone" in payloads_of(got[-1])
+    assert step_of(chat, "coordinator") == "bc.audience" and data_of(chat, "coordinator")["text"] == text
+
+
+def test_a_worry_typed_at_its_question_with_alarm_words_is_still_passed_on(chat):
+    join(chat, "maria", "nl")
+    chat.send("maria", "/worried")
+    got = chat.send("maria", "Mijn buurvrouw is gevallen en ademt niet goed")
+    assert got[0]["text"].startswith(T("nl", CALL_112))
+    assert cases_of(chat) == [("concern", "Mijn buurvrouw is gevallen en ademt niet goed")]
+    assert step_of(chat, "maria") == ""
