@@ -4,6 +4,8 @@ data about them: /mydata says it exists (never who made it), and /delete erases 
 coordinators' messages that named them -- on SQLite and PostgreSQL (the ``chat`` fixture)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from handlers.i18n import format_day, speaking
@@ -13,6 +15,7 @@ from models.network import neighbourhood_by_slug
 from models.outbox import mark_delivered
 from tests.flowkit import Row, T, dispatcher, has, play  # noqa: F401
 from tests.test_cases import invited
+from tests.test_erasure_on_disk import database_files
 from tests.test_privacy import traces
 
 PHONE = "+32479271828"
@@ -47,6 +50,14 @@ def referred(s, v) -> None:
     assert s.scalar(select(Case.about_phone).where(Case.kind == "referral")) == PHONE
 
 
+def on_disk(engine) -> list[str]:
+    """Her number or the referral's text in any of SQLite's files (nothing to read on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return []
+    return [f"{f.name}: {secret!r}" for f in database_files(Path(engine.url.database)) if f.exists()
+            for secret in (PHONE, ABOUT) for enc in ("utf-8", "utf-16-le") if secret.encode(enc) in f.read_bytes()]
+
+
 def test_a_referral_made_before_someone_joined_is_in_their_mydata_and_erased_with_them(chat, engine):
     refer(chat)
     with chat.sessions() as s, s.begin():  # a referral of someone else stays
@@ -64,6 +75,7 @@ def test_a_referral_made_before_someone_joined_is_in_their_mydata_and_erased_wit
                  kind=str(T("a referral", "nl")), date=day)) in mydata
     assert PARTNER not in mydata and "mutualiteit" not in mydata  # not who referred her, nor what they wrote
 
+    assert on_disk(engine) or engine.dialect.name != "sqlite", "the test must see her number on disk before"
     sms(chat, "/delete")
     farewell = sms(chat, "ja")
     with chat.sessions() as s, s.begin():  # the farewell is delivered (and purged) as every sender does
@@ -73,3 +85,4 @@ def test_a_referral_made_before_someone_joined_is_in_their_mydata_and_erased_wit
         assert s.scalar(select(func.count()).select_from(Case).where(Case.about_phone == PHONE)) == 0
         assert s.get(Case, other) is not None
     assert traces(engine, [PHONE, PHONE[3:], ABOUT]) == []
+    assert on_disk(engine) == []  # nor in SQLite's files (tests/test_erasure_on_disk.py)
