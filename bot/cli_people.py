@@ -77,6 +77,9 @@ def _import(args, settings) -> int:
         return 0
     print(f"imported {len(rows)} people into {args.neighbourhood}: {done.added} added, {done.updated} updated, "
           f"{done.unchanged} unchanged")
+    if done.stopped:
+        print(f"{done.stopped} number(s) sent STOP before: listed on another channel, they stay silent until "
+              "the person sends START")
     return 0
 
 

@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 
 from handlers.alerts import DEFAULT_REGION, parse_phone
 from handlers.i18n import LANGUAGES, normalise_language
-from models import Neighbourhood, Person
+from models import ChannelIdentity, Neighbourhood, Person
 from models.audit import audit
 from models.base import TZ
-from models.plans import PlanError, current_plan, ensure_identity, find_person
+from models.plans import PHONE_CHANNELS, PlanError, current_plan, ensure_identity, find_person, identity_at
 
 #: The columns of a list, in the order an export writes them; ``street`` may be left out.
 COLUMNS = ("first_name", "phone", "language", "channel", "consent", "street")
@@ -80,6 +80,8 @@ class Imported:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: Of those: a number that sent STOP, on a channel it had not been listed on yet: kept silent.
+    stopped: int = 0
 
 
 def decode(data: bytes) -> str:
@@ -207,11 +209,12 @@ def import_rows(session: Session, nb: Neighbourhood, rows: list[Row], now: datet
         with session.begin_nested():
             for row in rows:
                 try:
-                    outcome = _apply(session, nb, row, now, actor_id)
+                    outcome, stopped_now = _apply(session, nb, row, now, actor_id)
                 except PlanError as exc:
                     problems.append(Problem(row.line, str(exc)))
                     continue
                 setattr(result, outcome, getattr(result, outcome) + 1)
+                result.stopped += stopped_now
             if problems:
                 raise ListRefused(problems)
     finally:
@@ -220,7 +223,10 @@ def import_rows(session: Session, nb: Neighbourhood, rows: list[Row], now: datet
     return result
 
 
-def _apply(session: Session, nb: Neighbourhood, row: Row, now: datetime, actor_id: int | None) -> str:
+def _apply(session: Session, nb: Neighbourhood, row: Row, now: datetime,
+           actor_id: int | None) -> tuple[str, bool]:
+    """What happened to the row ("added", "updated", "unchanged") and whether its new identity
+    was made silent because the number sent STOP."""
     person = find_person(session, phone=row.phone)
     if person is not None and person.neighbourhood_id not in (None, nb.id):
         raise PlanError("neighbourhood", f"{row.phone} belongs to someone of another neighbourhood than {nb.slug}")
@@ -230,9 +236,9 @@ def _apply(session: Session, nb: Neighbourhood, row: Row, now: datetime, actor_i
                         consent_how=row.consent, consent_at=now, consent_version=CONSENT_VERSION)
         session.add(person)
         session.flush()
-        ensure_identity(session, person, row.channel, row.phone)
+        stopped = _listed_identity(session, person, row)
         audit(session, actor_id, "person.import", "person", person.id)
-        return "added"
+        return "added", stopped
     before = _facts(person)
     had_identity = any(i.channel == row.channel and i.address == row.phone for i in person.identities)
     person.neighbourhood_id = nb.id
@@ -243,11 +249,28 @@ def _apply(session: Session, nb: Neighbourhood, row: Row, now: datetime, actor_i
     if row.consent != consent_text(session, person):
         person.consent_how, person.consent_at = row.consent, now
     person.consent_version = person.consent_version or CONSENT_VERSION
-    ensure_identity(session, person, row.channel, row.phone)
+    stopped = _listed_identity(session, person, row)
     if had_identity and _facts(person) == before:
-        return "unchanged"
+        return "unchanged", stopped
     audit(session, actor_id, "person.import", "person", person.id)
-    return "updated"
+    return "updated", stopped
+
+
+def _listed_identity(session: Session, person: Person, row: Row) -> bool:
+    """The row's identity, made if new. STOP means "not on this number" (handlers/optout.py): a
+    list must not make a number that sent STOP reachable again on another channel, so a new
+    identity of such a number starts opted out too (START from the person lifts it). True when so."""
+    new = identity_at(session, row.channel, row.phone) is None
+    identity = ensure_identity(session, person, row.channel, row.phone)
+    if not new:
+        return False
+    stopped_at = session.scalar(select(ChannelIdentity.opted_out_at).where(
+        ChannelIdentity.channel.in_(PHONE_CHANNELS), ChannelIdentity.address == row.phone,
+        ChannelIdentity.opted_out_at.is_not(None)).order_by(ChannelIdentity.opted_out_at).limit(1))
+    if stopped_at is None:
+        return False
+    identity.opted_out_at = stopped_at
+    return True
 
 
 def _facts(person: Person) -> tuple:

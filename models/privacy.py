@@ -1,7 +1,8 @@
 """What we store about a person, and erasing it.
 
-Erasure deletes the person, their channel identities, conversation state and the alerts about them, anonymises
-their requests (kept as counts for the neighbourhood, without text or address) and redacts
+Erasure deletes the person, their channel identities, conversation state and the alerts about them, the cases
+about them (also a partner's referral made before they joined: its ``about_phone`` is one of their numbers),
+anonymises their requests (kept as counts for the neighbourhood, without text or address) and redacts
 every outbox message that carried their data. Audit rows keep only ids.
 """
 from __future__ import annotations
@@ -19,6 +20,22 @@ from models.messaging import ConversationState, Outbox
 from models.people import ChannelIdentity, Invite, Person
 
 REDACTED = "[erased]"
+#: Channels whose address is the person's phone number in E.164 (models.plans.PHONE_CHANNELS).
+PHONE_CHANNELS = ("sms", "whatsapp", "voice")
+
+
+def phones_of(person: Person) -> list[str]:
+    """Every phone number (E.164) that is the person's: their own, and their phone identities'."""
+    found = {person.phone} if person.phone else set()
+    found |= {i.address for i in person.identities if i.channel in PHONE_CHANNELS and i.address.startswith("+")}
+    return sorted(found)
+
+
+def cases_about(person: Person):
+    """The cases about the person: in the network (``person_id``), or named by a phone of theirs
+    (a partner's referral of someone who had not joined yet)."""
+    phones = phones_of(person)
+    return or_(Case.person_id == person.id, *([Case.about_phone.in_(phones)] if phones else []))
 
 
 def export(session: Session, person: Person) -> dict:
@@ -50,7 +67,7 @@ def export(session: Session, person: Person) -> dict:
         # Cases: what kind and when, never who raised one about them nor what a coordinator noted
         # (the rights of others, GDPR art. 15(4)); what they raised themselves, without its follow-up.
         "cases_about": [(c.kind, c.created_at) for c in session.scalars(
-            select(Case).where(Case.person_id == person.id).order_by(Case.id))],
+            select(Case).where(cases_about(person)).order_by(Case.id))],
         "cases_raised": [(c.kind, c.created_at, c.text) for c in session.scalars(
             select(Case).where(Case.reporter_id == person.id).order_by(Case.id))],
     }
@@ -80,6 +97,7 @@ def erase(session: Session, person: Person) -> None:
     forget_on_disk_after_commit(session)
     pid = person.id
     identity_ids = [i.id for i in person.identities]
+    phones, about_them = phones_of(person), cases_about(person)
     own_requests = select(HelpRequest.id).where(HelpRequest.requester_id == pid)
     session.execute(delete(RequestAddress).where(RequestAddress.request_id.in_(own_requests)))
     session.execute(
@@ -101,12 +119,16 @@ def erase(session: Session, person: Person) -> None:
     # messages that went to them lose the address too.
     about = Outbox.about_person_id == pid
     to_them = Outbox.identity_id.in_(identity_ids) if identity_ids else None
-    for cond in filter(lambda c: c is not None, (about, to_them)):
+    # A message with one of their numbers in it (a coordinator told of a referral about them
+    # before they joined) carried their data too.
+    with_phone = or_(*(Outbox.text.contains(p, autoescape=True) for p in phones)) if phones else None
+    for cond in filter(lambda c: c is not None, (about, to_them, with_phone)):
         session.execute(update(Outbox).where(cond, Outbox.status == "pending")
                         .values(status="cancelled").execution_options(synchronize_session=False))
-    session.execute(update(Outbox).where(about)
-                    .values(text=REDACTED, options=[], media=[], about_person_id=None)
-                    .execution_options(synchronize_session=False))
+    for cond in filter(lambda c: c is not None, (about, with_phone)):
+        session.execute(update(Outbox).where(cond)
+                        .values(text=REDACTED, options=[], media=[], about_person_id=None)
+                        .execution_options(synchronize_session=False))
     if to_them is not None:
         session.execute(update(Outbox).where(to_them)
                         .values(text=REDACTED, options=[], media=[], address=REDACTED, identity_id=None)
@@ -121,7 +143,7 @@ def erase(session: Session, person: Person) -> None:
                         .values(options=[]).execution_options(synchronize_session=False))
     alerts.forget(session, pid)
     # Cases about them go; cases they raised stay for the coordinators, without their name.
-    session.execute(delete(Case).where(Case.person_id == pid))
+    session.execute(delete(Case).where(about_them).execution_options(synchronize_session=False))
     for column in (Case.reporter_id, Case.assignee_id, Case.closed_by_id):
         session.execute(update(Case).where(column == pid).values({column.key: None})
                         .execution_options(synchronize_session=False))

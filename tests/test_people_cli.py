@@ -55,6 +55,22 @@ def test_the_sample_list_imports_and_a_second_import_changes_nothing(workdir, sq
     assert table(sqlite_url) == after_first
 
 
+ANNA = "Anna,0470 12 34 56,nl,{},at the door 3/12,\n"
+
+
+def test_a_number_that_sent_stop_listed_on_another_channel_is_said_to_stay_silent(workdir, sqlite_url):
+    setup(workdir, sqlite_url)
+    assert people_import(workdir, sqlite_url, write(workdir, "a.csv", HEADER + ANNA.format("sms"))).returncode == 0
+    with sessions_for(sqlite_url)() as s, s.begin():  # Anna sent STOP by SMS
+        s.scalar(select(ChannelIdentity)).opted_out_at = func.now()
+    done = people_import(workdir, sqlite_url, write(workdir, "b.csv", HEADER + ANNA.format("whatsapp")))
+    assert done.returncode == 0, done.stderr
+    assert "1 number(s) sent STOP before" in done.stdout
+    with sessions_for(sqlite_url)() as s:
+        assert s.scalar(select(func.count()).select_from(ChannelIdentity)
+                        .where(ChannelIdentity.opted_out_at.is_(None))) == 0
+
+
 def test_bad_rows_are_listed_with_line_numbers_and_nothing_is_imported(workdir, sqlite_url):
     setup(workdir, sqlite_url)
     name = write(workdir, "bad.csv", HEADER + "\n".join([

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from handlers.core import reachable
+from handlers import broadcasts
+from handlers.core import Inbound, reachable
+from handlers.dispatch import Dispatcher
 from handlers.people_lists import ListRefused, decode, export_rows, import_rows, read_rows, write_csv
 from models import ChannelIdentity, Person
 from models.db import make_engine, make_sessionmaker, transaction
@@ -127,6 +129,36 @@ def test_an_sms_stop_stays_a_stop_after_an_import(nb_sessions):
     run_import(nb_sessions, LIST)
     with nb_sessions() as s:
         assert s.scalar(select(ChannelIdentity.opted_out_at).where(ChannelIdentity.channel == "sms")) is not None
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "voice"])
+def test_a_number_that_sent_stop_is_not_made_reachable_by_listing_it_on_another_channel(nb_sessions, channel):
+    """STOP means "not on this number": re-listing Hélène (who sent STOP by SMS) with another channel
+    adds that identity opted out, and a broadcast skips her as opted out."""
+    run_import(nb_sessions, LIST)
+    Dispatcher(nb_sessions).handle(Inbound("sms", "+32470000101", "STOP", payload="optout"))
+    done = run_import(nb_sessions, HEADER + f'Hélène,0470 00 01 01,fr,{channel},"par téléphone, 2/12",\n')
+    assert (done.updated, done.stopped) == (1, 1)
+    with transaction(nb_sessions) as s:
+        helene = find_person(s, phone="+32470000101")
+        assert sorted((i.channel, i.opted_out_at is not None) for i in helene.identities) == \
+            sorted([("sms", True), (channel, True)])
+        assert helene.id not in reachable(s, [helene])
+        bc = broadcasts.create(s, neighbourhood_by_slug(s, "etterbeek"), None, {"nl": "Feest"}, "nl",
+                               broadcasts.Audience())
+        preview = broadcasts.preview(s, bc, NOW)
+        assert preview.recipients == 1 and preview.by_channel == {"whatsapp": 1}  # Fatna only
+        assert preview.skipped.get("opted_out") == 1
+    assert run_import(nb_sessions, HEADER + f'Hélène,0470 00 01 01,fr,{channel},"par téléphone, 2/12",\n').stopped == 0
+
+
+def test_a_new_channel_of_a_number_that_never_sent_stop_is_reachable(nb_sessions):
+    run_import(nb_sessions, LIST)
+    done = run_import(nb_sessions, HEADER + 'Hélène,0470 00 01 01,fr,whatsapp,"par téléphone, 2/12",\n')
+    assert done.stopped == 0
+    with nb_sessions() as s:
+        helene = find_person(s, phone="+32470000101")
+        assert all(i.opted_out_at is None for i in helene.identities) and helene.id in reachable(s, [helene])
 
 
 def test_bad_rows_are_each_reported_with_their_line_and_reason():
