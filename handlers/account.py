@@ -73,6 +73,7 @@ def show_my_data(ctx: Context) -> None:
         _("Neighbourhood: {value}", value=d["neighbourhood"] or "-"),
         _("Roles: {value}", value=", ".join(_(ROLE_LABELS[r]) for r in d["roles"]) or "-"),
         _("Address: {value}", value=d["address"] or "-"),
+        *([_("Postcode: {value}", value=d["postcode"])] if d["postcode"] else []),  # typed when joining
         _("Phone: {value}", value=d["phone"] or "-"),
         _("Consent given on: {value}", value=format_day(d["consent_at"]) if d["consent_at"] else "-"),
         *([_("How you agreed: {value}", value=d["consent_how"])] if d["consent_how"] else []),  # e.g. on a list
