@@ -501,4 +501,4 @@ def test_the_postcode_typed_when_joining_is_kept_and_a_postcode_broadcast_reache
         nb = seed(s)
         bc = create(s, nb, coordinator(s, nb), {"nl": "Hallo"}, "nl", Audience(postcode="1040"))
         assert preview(s, bc, NOON).recipients == 1
-    assert any("Postcode: 1040" in m["text"] for m in chat.send("maria", "/mydata"))  # theirs to see
+    assert any("Adres: 1040" in m["text"] for m in chat.send("maria", "/mydata"))  # theirs to see
