@@ -493,6 +493,31 @@ def test_a_cancel_waits_for_the_batch_being_written_and_withdraws_it(pg_migrated
         assert left == 0 and counts(s, s.get(Broadcast, bc_id)).withdrawn == 40
 
 
+def test_a_cancel_decides_on_the_status_read_under_its_lock(pg_migrated):
+    """The coordinator's screen was read while it was sending; meanwhile everything went and the
+    summary made it "sent". The cancel reads it again under the lock and changes nothing."""
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_migrated)
+    sessions = make_sessionmaker(pg_migrated)
+    many(sessions, 5)
+    with sessions() as s, s.begin():
+        nb = seed(s)
+        bc = create(s, nb, coordinator(s, nb), {"nl": "Hallo"}, "nl", Audience())
+        confirm(s, bc, NOON)
+        bc_id = bc.id
+    sweep(sessions)
+    with sessions() as a, a.begin():
+        bc = a.get(Broadcast, bc_id)
+        assert bc.status == "sending"
+        with sessions() as b, b.begin():
+            b.execute(update(Outbox).where(Outbox.purpose == "broadcast").values(status="sent"))
+            b.execute(update(Broadcast).where(Broadcast.id == bc_id).values(status="sent", summary_at=NOON))
+        assert cancel(a, bc, NOON) == 0 and bc.status == "sent"
+    with sessions() as s:
+        assert s.get(Broadcast, bc_id).status == "sent" and s.get(Broadcast, bc_id).cancelled_at is None
+
+
 def test_the_postcode_typed_when_joining_is_kept_and_a_postcode_broadcast_reaches_them(chat, sessions):
     chat.join("maria", "Maria", postcode="Ik woon in 1040 Etterbeek")
     with sessions() as s, s.begin():
