@@ -1,8 +1,9 @@
-"""`buurtbot broadcast send|status`: an announcement from the command line (an operator, a
+"""`buurtbot broadcast send|status|cancel`: an announcement from the command line (an operator, a
 monthly letter from cron); the same engine as /broadcast in the chat (handlers/broadcasts.py).
 
 `send` prints the preview and, without --yes, asks before it goes; the running bot's scheduler
-(or `buurtbot tick`) materialises and sends it. `status ID` prints how far it got. Output is
+(or `buurtbot tick`) materialises and sends it. `status ID` prints how far it got; `cancel ID`
+stops one (a scheduled letter never goes; of one sending, what has not gone is withdrawn). Output is
 in English: the operator's console, not a neighbour's chat.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 
 def add_parser(sub) -> None:
-    bc = sub.add_parser("broadcast", help="broadcasts: send (with a preview) and status")
+    bc = sub.add_parser("broadcast", help="broadcasts: send (with a preview), status and cancel")
     bc_sub = bc.add_subparsers(dest="broadcast_command", required=True)
     send = bc_sub.add_parser("send", help="send an announcement to a neighbourhood (prints a preview first)")
     send.add_argument("--neighbourhood", required=True, help="the neighbourhood's slug")
@@ -25,6 +26,8 @@ def add_parser(sub) -> None:
     send.add_argument("--yes", action="store_true", help="send without asking")
     status = bc_sub.add_parser("status", help="sent / delivered / failed / skipped counts of a broadcast")
     status.add_argument("id", type=int)
+    cancel = bc_sub.add_parser("cancel", help="stop a broadcast: scheduled ones never go, sending ones stop")
+    cancel.add_argument("id", type=int)
 
 
 def apply_settings(settings) -> None:
@@ -47,7 +50,7 @@ def cmd_broadcast(args, settings) -> int:
 
     apply_settings(settings)
     with _transaction(settings) as session:
-        return (_send if args.broadcast_command == "send" else _status)(session, args)
+        return {"send": _send, "status": _status, "cancel": _cancel}[args.broadcast_command](session, args)
 
 
 def _texts(raw: list[str]) -> tuple[dict[str, str], str]:
@@ -74,7 +77,7 @@ def _send(session, args) -> int:
     from bot.cli import UserError, _tick_time
     from handlers.broadcasts import Audience, confirm, create, describe, preview
     from handlers.i18n import speaking
-    from models.base import utcnow
+    from models.base import TZ, utcnow
     from models.network import neighbourhood_by_slug
 
     nb = neighbourhood_by_slug(session, args.neighbourhood)
@@ -91,8 +94,8 @@ def _send(session, args) -> int:
         raise UserError(REFUSALS.get(str(exc), str(exc))) from None
     with speaking("en"):
         print(describe(preview(session, bc, now)))
-    if send_at is not None:
-        print(f"It goes at {send_at.isoformat()}.")
+    if send_at is not None:  # as the operator typed it: Brussels time
+        print(f"It goes at {send_at.astimezone(TZ):%Y-%m-%d %H:%M} Brussels time ({send_at.astimezone(TZ):%Z}).")
     if not args.yes:
         print("Send it? [y/N] ", end="", flush=True)
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
@@ -116,4 +119,24 @@ def _status(session, args) -> int:
     print(f"broadcast {bc.id}: {bc.status}")
     with speaking("en"):
         print(describe_counts(counts(session, bc)))
+    return 0
+
+
+def _cancel(session, args) -> int:
+    from bot.cli import UserError
+    from handlers.broadcasts import cancel
+    from models.base import utcnow
+    from models.broadcasts import Broadcast
+
+    bc = session.get(Broadcast, args.id)
+    if bc is None:
+        raise UserError(f"no broadcast {args.id}")
+    if bc.status == "sent":
+        raise UserError(f"broadcast {bc.id} has already gone out: nothing to cancel")
+    was = bc.status
+    withdrawn = cancel(session, bc, utcnow())
+    if was == "cancelled" or bc.status != "cancelled":  # already, or it went out while we waited for it
+        print(f"broadcast {bc.id}: {bc.status}, nothing changed")
+        return 0 if bc.status == "cancelled" else 1
+    print(f"broadcast {bc.id} cancelled; not yet sent, withdrawn: {withdrawn}")
     return 0

@@ -66,6 +66,9 @@ def stop(ctx: Context) -> None:
 def show_my_data(ctx: Context) -> None:
     d = export(ctx.session, ctx.person)
     yes_no = lambda b: _("yes") if b else _("no")  # noqa: E731
+    address = d["address"] or ""
+    if d["postcode"] and d["postcode"] not in address:  # the postcode typed when joining
+        address = f"{address}, {d['postcode']}" if address else d["postcode"]
     lines = [
         _("This is everything we keep about you:"),
         _("First name: {value}", value=d["first_name"]),
@@ -73,7 +76,7 @@ def show_my_data(ctx: Context) -> None:
         _("Languages you speak: {value}", value=", ".join(SPOKEN.get(c, c) for c in d["languages_spoken"]) or "-"),
         _("Neighbourhood: {value}", value=d["neighbourhood"] or "-"),
         _("Roles: {value}", value=", ".join(_(ROLE_LABELS[r]) for r in d["roles"]) or "-"),
-        _("Address: {value}", value=d["address"] or "-"),
+        _("Address: {value}", value=address or "-"),
         _("Phone: {value}", value=d["phone"] or "-"),
         _("Consent given on: {value}", value=format_day(d["consent_at"]) if d["consent_at"] else "-"),
         *([_("How you agreed: {value}", value=d["consent_how"])] if d["consent_how"] else []),  # e.g. on a list

@@ -380,6 +380,9 @@ def on_coordinator(ctx: Context, p: payloads.Payload) -> None:
                     [Option(_("Yes, stop it"), _pay(KIND, "stop", bc.id)), Option(_("No"), _pay(KIND, "list"))])
         else:
             withdrawn = cancel(ctx.session, bc, ctx.now)
+            if bc.status != "cancelled":  # all of it went out while the cancel waited for the sweep's batch
+                show_menu(ctx, _("Message #{id} is not being sent any more: there is nothing to stop.", id=bc.id))
+                return
             show_menu(ctx, _("Message #{id} is stopped.", id=bc.id) + " " + ngettext(
                 "{n} message that was not sent yet was withdrawn.",
                 "{n} messages that were not sent yet were withdrawn.", withdrawn))

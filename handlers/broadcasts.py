@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from itertools import groupby
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers.core import Notifier, Option, Reach, reachable
@@ -116,7 +117,12 @@ def confirm(session: Session, bc: Broadcast, now: datetime) -> None:
 
 def cancel(session: Session, bc: Broadcast, now: datetime) -> int:
     """Stop it: a draft or scheduled one never goes; of one that is sending, what has not gone
-    yet is withdrawn (rows being sent at this moment still go). Returns how many were withdrawn."""
+    yet is withdrawn (rows being sent at this moment still go). Returns how many were withdrawn.
+
+    The broadcast's row is locked and read again first: the sweep may at this moment be moving
+    it from scheduled to sending or writing a batch under its lock; we decide on what it wrote."""
+    session.scalars(select(Broadcast).where(Broadcast.id == bc.id).with_for_update()
+                    .execution_options(populate_existing=True)).all()  # read: that refreshes ``bc``
     if bc.status in ("sent", "cancelled"):
         return 0
     withdrawn = 0
@@ -150,7 +156,8 @@ class _Plan:
 
 
 def _audience(bc: Broadcast):
-    """The people of the broadcast's audience, in id order (the author gets the summary instead)."""
+    """The candidates of the broadcast's audience, in id order (the author gets the summary
+    instead). A superset where SQL cannot say it exactly: ``_matches`` has the last word."""
     query = select(Person).where(Person.neighbourhood_id == bc.neighbourhood_id).order_by(Person.id)
     if bc.author_id is not None:
         query = query.where(Person.id != bc.author_id)
@@ -160,19 +167,41 @@ def _audience(bc: Broadcast):
         query = query.where(Person.is_volunteer.is_(True), Person.volunteer_status == "approved")
     if bc.audience_language:
         query = query.where(Person.language == bc.audience_language)
-    if bc.audience_street:
-        query = query.where(func.lower(func.trim(Person.street)) == bc.audience_street.lower())
+    if bc.audience_street:  # compared in Python: SQLite's lower() knows only ASCII ("Église")
+        query = query.where(Person.street.is_not(None))
     if bc.audience_postcode:
-        query = query.where(Person.address_full.contains(bc.audience_postcode, autoescape=True))
+        query = query.where(or_(Person.postcode == bc.audience_postcode,
+                                Person.address_full.contains(bc.audience_postcode, autoescape=True)))
     return query
 
 
-def _people(session: Session, bc: Broadcast, after: int, limit: int) -> list[Person]:
-    people = list(session.scalars(_audience(bc).where(Person.id > after).limit(limit)))
-    if bc.audience_postcode:  # "1040" in "Rue X 10, 1040 Etterbeek", not in "Rue X 1040"
-        word = re.compile(rf"\b{re.escape(bc.audience_postcode)}\b")
-        people = [p for p in people if word.search(p.address_full or "")]
-    return people
+def _fold(text: str | None) -> str:
+    """A street name as people type it: any case, accents composed or not, ’ or ', extra spaces."""
+    text = unicodedata.normalize("NFC", (text or "").replace("\u2019", "'"))
+    return " ".join(text.casefold().split())
+
+
+def _matches(bc: Broadcast):
+    """person -> bool: the narrowing SQL could not do exactly (street, postcode as a whole word)."""
+    street = _fold(bc.audience_street) if bc.audience_street else None
+    postcode = bc.audience_postcode
+    word = re.compile(rf"(?<!\w){re.escape(postcode)}(?!\w)") if postcode else None
+
+    def match(p: Person) -> bool:
+        if street is not None and _fold(p.street) != street:
+            return False
+        # "1040" in "Kerkstraat 1, 1040 Etterbeek", not in "Rue X 10400"
+        return word is None or p.postcode == postcode or bool(word.search(p.address_full or ""))
+    return match
+
+
+def _people(session: Session, bc: Broadcast, after: int, limit: int) -> tuple[list[Person], int, int]:
+    """The audience among the next ``limit`` candidates after id ``after``: (the people, how
+    many candidates, the last candidate's id). Batches count candidates, not matches: one that
+    does not match never ends the walk early; a full batch means there may be more."""
+    candidates = list(session.scalars(_audience(bc).where(Person.id > after).limit(limit)))
+    match = _matches(bc)
+    return [p for p in candidates if match(p)], len(candidates), candidates[-1].id if candidates else after
 
 
 def version_of(bc: Broadcast, language: str | None) -> str:
@@ -216,6 +245,19 @@ def render(bc: Broadcast, nb_name: str, version: str) -> tuple[str, list[Option]
     return text, [Option(_(BUTTON_LABELS[kind]), f"bca:{kind}:{bc.id}") for kind in bc.buttons or ()]
 
 
+def announcement(session: Session, row: Outbox) -> str | None:
+    """The bare text of the broadcast an outbox row carries, in the row's version (None: not a
+    broadcast's row). A WhatsApp template has the header in its own words around it."""
+    outbox_id = row.id
+    if (row.idempotency_key or "").startswith("reroute:"):  # a copy sent again on another channel
+        original = row.idempotency_key.split(":")[1]
+        outbox_id = int(original) if original.isdecimal() else None
+    found = session.execute(select(Broadcast.texts, BroadcastRecipient.language)
+                            .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+                            .where(BroadcastRecipient.outbox_id == outbox_id)).first()
+    return (found[0] or {}).get(found[1]) if found is not None else None
+
+
 # ---- the preview --------------------------------------------------------------------------------
 
 @dataclass
@@ -240,9 +282,9 @@ def preview(session: Session, bc: Broadcast, now: datetime) -> Preview:
     segments_by_language: dict[str, int] = {}
     sms = 0
     nb_name = _neighbourhood_name(session, bc)
-    after = 0
-    while people := _people(session, bc, after, BATCH):
-        after = people[-1].id
+    after, scanned = 0, BATCH
+    while scanned >= BATCH:
+        people, scanned, after = _people(session, bc, after, BATCH)
         for plan in _plan(session, bc, people):
             if plan.reason is not None:
                 skipped[plan.reason] += 1
@@ -328,12 +370,13 @@ SMS_SEGMENTS = approximate_sms_segments
 @sweep("broadcasts")
 def send_broadcasts(session: Session, now: datetime) -> int:
     """Start what is due, materialise one batch of one broadcast, and (when no batch was due)
-    tell authors how theirs are going. Returns the recipients written: BATCH means "call again"."""
+    tell authors how theirs are going. Returns the people looked at: BATCH means "call again"."""
     session.execute(update(Broadcast).where(Broadcast.status == "scheduled", Broadcast.send_at <= now)
                     .values(status="sending").execution_options(synchronize_session=False))
+    # populate_existing: the status is the one read under the lock (a cancel may have just committed)
     taken = claim(session, select(Broadcast).where(Broadcast.status == "sending", Broadcast.materialised_at.is_(None))
-                  .order_by(Broadcast.id), Broadcast, now, limit=1)
-    if taken:
+                  .order_by(Broadcast.id).execution_options(populate_existing=True), Broadcast, now, limit=1)
+    if taken and taken[0].status == "sending":
         bc = taken[0]
         written = materialise(session, bc, now)
         _release(session, bc)  # this transaction's batch is all it did: the next call goes on
@@ -342,8 +385,9 @@ def send_broadcasts(session: Session, now: datetime) -> int:
     for bc in claim(session, select(Broadcast).where(Broadcast.status == "sending",
                                                      Broadcast.materialised_at.is_not(None),
                                                      Broadcast.summary_at.is_(None))
-                    .order_by(Broadcast.id), Broadcast, now, limit=20):
-        report(session, bc, now)
+                    .order_by(Broadcast.id).execution_options(populate_existing=True), Broadcast, now, limit=20):
+        if bc.status == "sending":
+            report(session, bc, now)
         _release(session, bc)
     return 0
 
@@ -353,13 +397,17 @@ def _release(session: Session, bc: Broadcast) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BATCH) -> int:
-    """The next ``limit`` people of the audience after the cursor: a recipient row each, and an
-    outbox row for each one reached -- the caller's one transaction. Returns how many people."""
-    people = _people(session, bc, bc.cursor, limit)
-    if not people:
+def materialise(session: Session, bc: Broadcast, now: datetime, limit: int | None = None) -> int:
+    """The audience among the next ``limit`` candidates after the cursor: a recipient row each,
+    and an outbox row for each one reached -- the caller's one transaction. Returns how many
+    candidates it looked at (``limit``: call again)."""
+    limit = limit or BATCH
+    people, scanned, last = _people(session, bc, bc.cursor, limit)
+    bc.cursor = last
+    if scanned < limit:
         bc.materialised_at = now
-        return 0
+    if not people:
+        return scanned
     plans = _plan(session, bc, people)
     reached = [plan for plan in plans if plan.reason is None]
     nb_name = _neighbourhood_name(session, bc)
@@ -388,10 +436,7 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int = BAT
         language=plan.version if plan.reason is None else plan.person.language,
         outbox_id=outbox_ids.get(key(bc.id, plan.person.id)) if plan.reason is None else None,
         status="queued" if plan.reason is None else "skipped", reason=plan.reason) for plan in plans])
-    bc.cursor = people[-1].id
-    if len(people) < limit:
-        bc.materialised_at = now
-    return len(people)
+    return scanned
 
 
 #: Core, not the unit of work: 500 rows a batch, nothing to track afterwards.

@@ -127,7 +127,7 @@ def on_language(ctx: Context, answer: Answer) -> None:
 
 
 def ask_area(ctx: Context, intro: str | None = None) -> None:
-    ctx.goto("onboard.area", code=None)
+    ctx.goto("onboard.area", code=None, postcode=None)
     ctx.say((intro + "\n" if intro else "") + _("Which neighbourhood do you live in? Type your postcode (for example "
                                                 "1040), or the invite code you received."))
 
@@ -159,11 +159,11 @@ def on_area(ctx: Context, answer: Answer) -> None:
     if not found:
         ask_area(ctx, _("There is no caring neighbourhood on buurtbot for {postcode} yet. Try another postcode, or ask "
                         "your neighbourhood house for an invite code.", postcode=postcode.group(1)))
-    elif len(found) == 1:
-        ctx.goto("onboard.consent", neighbourhood_id=found[0].id)
+    elif len(found) == 1:  # the postcode is kept with the person: a broadcast to "1040" reaches them
+        ctx.goto("onboard.consent", neighbourhood_id=found[0].id, postcode=postcode.group(1))
         ask_consent(ctx, found[0])
     else:
-        ctx.goto("onboard.area", choices=[nb.id for nb in found])
+        ctx.goto("onboard.area", choices=[nb.id for nb in found], postcode=postcode.group(1))
         ctx.say(_("Which one is yours?"), [Option(nb.name, payloads.neighbourhood(nb.id)) for nb in found])
 
 
@@ -199,7 +199,7 @@ def on_consent(ctx: Context, answer: Answer) -> None:
         return
     person = Person(neighbourhood_id=nb.id, language=ctx.identity.language or nb.default_language,
                     languages_spoken=[ctx.identity.language or nb.default_language],
-                    consent_at=ctx.now, consent_version=CONSENT_VERSION)
+                    consent_at=ctx.now, consent_version=CONSENT_VERSION, postcode=ctx.data("postcode"))
     ctx.session.add(person)
     ctx.session.flush()
     ctx.identity.person_id = person.id

@@ -46,6 +46,8 @@ class Person(Base):
     duo_only: Mapped[bool] = mapped_column(Boolean, default=False)
     street: Mapped[str | None] = mapped_column(String(120))
     address_full: Mapped[str | None] = mapped_column(String(200))
+    #: The postcode typed when joining (or imported): a broadcast to "postcode 1040" reaches them.
+    postcode: Mapped[str | None] = mapped_column(String(8))
     phone: Mapped[str | None] = mapped_column(String(32))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(16))

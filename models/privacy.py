@@ -55,6 +55,7 @@ def export(session: Session, person: Person) -> dict:
         "duo_only": person.duo_only,
         "coordinator_note": person.coordinator_note,  # theirs to read too (right of access)
         "address": person.address_full,
+        "postcode": person.postcode,
         "phone": person.phone,
         "consent_at": person.consent_at,
         "consent_version": person.consent_version,

@@ -72,6 +72,7 @@ def test_without_yes_it_asks_and_no_leaves_nothing(workdir, sqlite_url):
     agreed = send(workdir, sqlite_url, "--at", "2099-12-09T14:00", answer="y\n")
     assert agreed.returncode == 0, agreed.stderr
     assert agreed.stdout.strip().splitlines()[-1].endswith("scheduled")
+    assert "It goes at 2099-12-09 14:00 Brussels time (CET)." in agreed.stdout  # as typed, not in UTC
     with sessions_for(sqlite_url)() as s:
         (bc,) = s.scalars(select(Broadcast)).all()
         assert bc.status == "scheduled" and bc.source == "cli" and bc.author_id is None
@@ -89,3 +90,36 @@ def test_bad_input_is_refused_plainly(workdir, sqlite_url):
     assert_clean_failure(buurtbot(workdir, sqlite_url, "broadcast", "send", "--neighbourhood", "etterbeek",
                                   "--text", "nl=Hallo", "--at", "2001-01-01T10:00", "--yes"), "past")
     assert_clean_failure(buurtbot(workdir, sqlite_url, "broadcast", "status", "7"), "no broadcast 7")
+    assert_clean_failure(buurtbot(workdir, sqlite_url, "broadcast", "cancel", "7"), "no broadcast 7")
+
+
+def test_cancel_stops_a_planned_letter_from_the_command_line(workdir, sqlite_url):
+    """A monthly letter cron'd with --at is stoppable: it never goes, `status` says so, and a
+    second cancel changes nothing."""
+    setup(workdir, sqlite_url)
+    neighbours(sqlite_url)
+    planned = send(workdir, sqlite_url, "--at", "2099-07-09T14:00", "--yes")
+    assert planned.returncode == 0, planned.stderr
+    assert "It goes at 2099-07-09 14:00 Brussels time (CEST)." in planned.stdout
+    cancelled = buurtbot(workdir, sqlite_url, "broadcast", "cancel", "1")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.strip() == "broadcast 1 cancelled; not yet sent, withdrawn: 0"
+    assert buurtbot(workdir, sqlite_url, "tick", "--at", "2099-07-09T15:00").returncode == 0
+    again = buurtbot(workdir, sqlite_url, "broadcast", "cancel", "1")
+    assert again.returncode == 0 and again.stdout.strip() == "broadcast 1: cancelled, nothing changed"
+    status = buurtbot(workdir, sqlite_url, "broadcast", "status", "1")
+    assert status.stdout.splitlines()[0] == "broadcast 1: cancelled"
+    with sessions_for(sqlite_url)() as s:
+        assert s.scalar(select(Outbox).where(Outbox.purpose == "broadcast")) is None
+        assert s.get(Broadcast, 1).status == "cancelled"
+
+
+def test_cancel_while_sending_withdraws_what_has_not_gone(workdir, sqlite_url):
+    setup(workdir, sqlite_url)
+    neighbours(sqlite_url)
+    assert send(workdir, sqlite_url, "--yes").returncode == 0
+    assert buurtbot(workdir, sqlite_url, "tick").returncode == 0  # written, not sent (no sender runs)
+    cancelled = buurtbot(workdir, sqlite_url, "broadcast", "cancel", "1")
+    assert cancelled.stdout.strip() == "broadcast 1 cancelled; not yet sent, withdrawn: 2", cancelled.stderr
+    with sessions_for(sqlite_url)() as s:
+        assert {r.status for r in s.scalars(select(Outbox).where(Outbox.purpose == "broadcast"))} == {"cancelled"}

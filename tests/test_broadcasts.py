@@ -8,7 +8,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text as sql_text, update
 
 from bot.demo import seed
 from handlers import broadcasts as engine_
@@ -17,7 +17,7 @@ from handlers.i18n import speaking
 from models import ChannelIdentity, Outbox, Person
 from models.base import TZ, utcnow
 from models.broadcasts import Broadcast, BroadcastRecipient
-from models.db import transaction
+from models.db import make_sessionmaker, transaction
 from models.network import add_neighbourhood
 from models.schedules import CheckinPlan
 
@@ -397,3 +397,148 @@ def test_the_preview_and_the_counts_read_in_the_coordinators_language(sessions, 
     assert all(w in text for w in words), text
     assert ("Verstuurd: 0 van 3" if language == "nl" else "Envoyé : 0 sur 3") in status
     assert ("Nog te versturen: 3" if language == "nl" else "Encore à envoyer : 3") in status
+
+
+def recipients(s, bc_id) -> list[int]:
+    return sorted(s.scalars(select(BroadcastRecipient.person_id).where(BroadcastRecipient.broadcast_id == bc_id)))
+
+
+def test_a_postcode_audience_walks_every_batch_however_many_do_not_match(sessions, monkeypatch):
+    """Batches count candidates, not matches: "10400" looks like 1040 to SQL, and a whole batch of
+    such addresses ends neither the preview nor the sending. The postcode typed when joining
+    (Person.postcode) counts as much as one in the address."""
+    monkeypatch.setattr(engine_, "BATCH", 5)
+    with sessions() as s, s.begin():
+        nb = seed(s)
+        expected = []
+        for i in range(17):
+            if 3 <= i < 9:  # six in a row: one batch has none of the audience
+                where = dict(address_full=f"Rue X {i}, 10400 Elders")
+            elif i % 4 == 0:
+                where = dict(postcode="1040")  # joined with 1040, no address yet
+            else:
+                where = dict(address_full=f"Rue X {i}, 1040 Etterbeek")
+            p = person(s, nb, f"P{i}", "nl", ("telegram", str(5000 + i)), **where)
+            if not 3 <= i < 9:
+                expected.append(p.id)
+        bc = create(s, nb, coordinator(s, nb), {"nl": "Hallo"}, "nl", Audience(postcode="1040"))
+        assert preview(s, bc, NOON).recipients == len(expected) == 11
+        confirm(s, bc, NOON)
+        bc_id = bc.id
+    sweep(sessions)
+    with sessions() as s:
+        assert recipients(s, bc_id) == expected
+        assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.purpose == "broadcast")) == 11
+        assert s.get(Broadcast, bc_id).materialised_at is not None
+
+
+@pytest.mark.parametrize("typed", ["rue de l'église", "RUE DE L’ÉGLISE", " Rue  de l'E\u0301glise "])
+def test_a_street_audience_matches_whatever_the_case_and_accents(sessions, monkeypatch, typed):
+    """SQLite's lower() knows only ASCII: the street is compared casefolded in Python, with the
+    same batching by candidates (here a batch of two with nobody of the street in it)."""
+    monkeypatch.setattr(engine_, "BATCH", 2)
+    with sessions() as s, s.begin():
+        nb = seed(s)
+        streets = ["Rue de l'Église", "Rue de la Paix", "Rue de la Paix", "Rue de l'Église", "Rue de la Paix",
+                   "Rue de la Paix", "rue de l'église"]
+        people = [person(s, nb, f"P{i}", "fr", ("telegram", str(6000 + i)), street=street)
+                  for i, street in enumerate(streets)]
+        expected = [p.id for p in people if "glise" in p.street]
+        bc = create(s, nb, coordinator(s, nb), {"fr": "Bonjour"}, "fr", Audience(street=typed))
+        assert preview(s, bc, NOON).recipients == 3
+        confirm(s, bc, NOON)
+        bc_id = bc.id
+    sweep(sessions)
+    with sessions() as s:
+        assert recipients(s, bc_id) == expected
+
+
+def test_a_cancel_waits_for_the_batch_being_written_and_withdraws_it(pg_migrated):
+    """PostgreSQL, two sessions: the sweep has moved a due broadcast to sending and written a
+    batch, not yet committed, when a coordinator cancels it. The cancel locks the broadcast,
+    waits, reads it again and withdraws that batch: nothing of a cancelled broadcast goes."""
+    from tests.conftest import _truncate_pg
+    from tests.test_e2e_checkin import wait_for
+
+    _truncate_pg(pg_migrated)
+    sessions = make_sessionmaker(pg_migrated)
+    many(sessions, 40)
+    later = NOON + timedelta(hours=1)
+    with sessions() as s, s.begin():
+        nb = seed(s)
+        bc = create(s, nb, coordinator(s, nb), {"nl": "Hallo"}, "nl", Audience(), send_at=later)
+        confirm(s, bc, NOON)
+        bc_id = bc.id
+    seen: dict = {}
+
+    def coordinator_cancels():
+        try:
+            with sessions() as s, s.begin():
+                bc = s.get(Broadcast, bc_id)
+                seen["status"] = bc.status  # the sweep has not committed: still "scheduled" here
+                seen["withdrawn"] = cancel(s, bc, later)
+        except BaseException as exc:  # noqa: BLE001 -- reported below
+            seen["error"] = exc
+
+    sweeper = sessions()
+    try:
+        with sweeper.begin():
+            assert engine_.send_broadcasts(sweeper, later) == 40  # and holds the broadcast's row
+            thread = threading.Thread(target=coordinator_cancels)
+            thread.start()
+
+            def cancel_waits() -> bool:
+                assert thread.is_alive(), seen
+                with pg_migrated.connect() as admin:
+                    return bool(admin.execute(sql_text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()")).scalar())
+
+            wait_for(cancel_waits, "the cancel to wait for the sweep's transaction")
+    finally:
+        sweeper.close()
+    thread.join()
+    assert "error" not in seen, seen
+    assert seen == {"status": "scheduled", "withdrawn": 40}
+    sweep(sessions, later)
+    with sessions() as s:
+        assert s.get(Broadcast, bc_id).status == "cancelled"
+        left = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.purpose == "broadcast",
+                                                                       Outbox.status != "cancelled"))
+        assert left == 0 and counts(s, s.get(Broadcast, bc_id)).withdrawn == 40
+
+
+def test_a_cancel_decides_on_the_status_read_under_its_lock(pg_migrated):
+    """The coordinator's screen was read while it was sending; meanwhile everything went and the
+    summary made it "sent". The cancel reads it again under the lock and changes nothing."""
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_migrated)
+    sessions = make_sessionmaker(pg_migrated)
+    many(sessions, 5)
+    with sessions() as s, s.begin():
+        nb = seed(s)
+        bc = create(s, nb, coordinator(s, nb), {"nl": "Hallo"}, "nl", Audience())
+        confirm(s, bc, NOON)
+        bc_id = bc.id
+    sweep(sessions)
+    with sessions() as a, a.begin():
+        bc = a.get(Broadcast, bc_id)
+        assert bc.status == "sending"
+        with sessions() as b, b.begin():
+            b.execute(update(Outbox).where(Outbox.purpose == "broadcast").values(status="sent"))
+            b.execute(update(Broadcast).where(Broadcast.id == bc_id).values(status="sent", summary_at=NOON))
+        assert cancel(a, bc, NOON) == 0 and bc.status == "sent"
+    with sessions() as s:
+        assert s.get(Broadcast, bc_id).status == "sent" and s.get(Broadcast, bc_id).cancelled_at is None
+
+
+def test_the_postcode_typed_when_joining_is_kept_and_a_postcode_broadcast_reaches_them(chat, sessions):
+    chat.join("maria", "Maria", postcode="Ik woon in 1040 Etterbeek")
+    with sessions() as s, s.begin():
+        maria = s.scalar(select(Person).where(Person.first_name == "Maria"))
+        assert maria.postcode == "1040" and maria.address_full is None
+        nb = seed(s)
+        bc = create(s, nb, coordinator(s, nb), {"nl": "Hallo"}, "nl", Audience(postcode="1040"))
+        assert preview(s, bc, NOON).recipients == 1
+    assert any("Adres: 1040" in m["text"] for m in chat.send("maria", "/mydata"))  # theirs to see

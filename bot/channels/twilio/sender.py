@@ -32,6 +32,7 @@ from bot.channels.outbox_sender import Fail, Job, Outcome, OutboxSender, Pause, 
 from bot.channels.twilio.phones import SMS, WHATSAPP, e164, twilio_address
 from bot.channels.twilio.render import sms_parts, segments, whatsapp_parts
 from bot.channels.twilio.templates import MAX_VARIABLE, QUICK_REPLIES, Template, Templates, one_line
+from handlers.broadcasts import announcement
 from handlers.undelivered import tell_coordinators
 from models import ChannelIdentity, Outbox
 from models import outbox as queue
@@ -108,7 +109,9 @@ class TwilioSender(OutboxSender):
         template = self.templates.find(row.purpose, row.language)
         if template is not None:
             person = identity.person if identity is not None else None
-            values = {"text": row.text, "first_name": person.first_name if person else "",
+            # a broadcast's template has its own header ("A message for {{1}}:"): the announcement alone
+            text = (announcement(session, row) if row.purpose == "broadcast" else None) or row.text
+            values = {"text": text, "first_name": person.first_name if person else "",
                       "neighbourhood": person.neighbourhood.name if person and person.neighbourhood else ""}
             return Plan(row, [], template=template, variables=template.fill(values))
         outside_window(session, row, "no approved template for this message")

@@ -7,8 +7,9 @@ The registry is a JSON file (TWILIO_TEMPLATES_FILE, see templates.example.json):
      "*":      {"fr": {"content_sid": "HX...", "variables": {"1": "text"}}}}
 
 "*" is used for any purpose without an entry of its own. Each variable names a value the
-sender knows: ``text`` (the message, flattened to one line as Meta requires), ``first_name``
-(the recipient's) or ``neighbourhood``.
+sender knows: ``text`` (the message, flattened to one line as Meta requires; for a broadcast
+the announcement alone, as the template says whose it is), ``first_name`` (the recipient's) or
+``neighbourhood``.
 
 Quick replies (optional): inside the window a message with one to three short options can go
 as tappable buttons instead of numbered lines. That takes a ``twilio/quick-reply`` Content

@@ -1,6 +1,6 @@
 """coordinators and partners: broadcasts and their recipients, cases (concerns, referrals,
 problems), the social map; outbox priority; consent how, a coordinator's note, key figures
-(issue 12)
+and the postcode a person joined with (issue 12)
 
 Revision ID: 0008
 Revises: 0007
@@ -154,11 +154,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('is_key_figure', sa.Boolean(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('consent_how', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('coordinator_note', sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column('postcode', sa.String(length=8), nullable=True))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_column('postcode')
         batch_op.drop_column('coordinator_note')
         batch_op.drop_column('consent_how')
         batch_op.drop_column('is_key_figure')
