@@ -380,7 +380,9 @@ async def broadcast_while_chatting(url: str, n: int, channel: str, settings: dic
         check_bot = bot.stop()
         engine.dispose()
     sends = [got for got in map(parse, list(log)) if got is not None]
-    return figures(sends, recipients, start, end, limit, people, {**check, **check_bot})
+    author = address_of(channel, -1)  # their progress and summary quote the broadcast's first words
+    return figures([send for send in sends if send[1] != author], recipients, start, end, limit, people,
+                   {**check, **check_bot})
 
 
 async def telegram(n: int, tmp: Path, tick: float) -> dict:

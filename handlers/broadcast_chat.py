@@ -261,13 +261,21 @@ def _draft(ctx: Context) -> Broadcast | None:
     return bc
 
 
-@step("bc.preview")
-def on_preview(ctx: Context, answer: Answer) -> None:
+def _draft_or_start_over(ctx: Context) -> Broadcast | None:
+    """The draft a step of the flow works on; None when the sender no longer coordinates
+    (refused) or the draft is gone (the flow starts over)."""
     if not coordinator_only(ctx):
-        return
+        return None
     bc = _draft(ctx)
     if bc is None:
         start(ctx)
+    return bc
+
+
+@step("bc.preview")
+def on_preview(ctx: Context, answer: Answer) -> None:
+    bc = _draft_or_start_over(ctx)
+    if bc is None:
         return
     chosen = answer.arg("bcs")
     if chosen == "now":
@@ -293,11 +301,8 @@ def ask_time(ctx: Context, intro: str | None = None) -> None:
 
 @step("bc.when")
 def on_when(ctx: Context, answer: Answer) -> None:
-    if not coordinator_only(ctx):
-        return
-    bc = _draft(ctx)
+    bc = _draft_or_start_over(ctx)
     if bc is None:
-        start(ctx)
         return
     if answer.arg("bcs") in ("now", "cancel"):
         on_preview(ctx, answer)

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from handlers.core import Notifier, Option, Reach, reachable
 from handlers.i18n import N_, _, ngettext, normalise_language, speaking
-from handlers.quiet import DEFAULT_QUIET, quiet_until
+from handlers import quiet as quiet_rules
+from handlers.quiet import quiet_until
 from handlers.sweeps import BATCH, claim, sweep
 from models import ChannelIdentity, Outbox, Person
 from models.broadcasts import ANSWER_KINDS, AUDIENCES, SKIP_REASONS, Broadcast, BroadcastRecipient
@@ -35,8 +36,6 @@ from models.schedules import CheckinPlan
 RATES = {"telegram": 30.0, "whatsapp": 10.0, "sms": 1.0, "voice": 1.0}
 #: The price of one SMS segment in euros (settings.sms_segment_price_eur).
 SMS_SEGMENT_PRICE = 0.09
-#: Outbox priority of a broadcast's rows: bulk, after every reply and check-in (models.outbox.PRIORITY).
-PRIORITY = 2
 PURPOSE = "broadcast"
 #: A broadcast's text at most: one WhatsApp message / ten SMS segments, with room for the header.
 MAX_LENGTH = 1500
@@ -423,9 +422,10 @@ def materialise(session: Session, bc: Broadcast, now: datetime, limit: int | Non
             raise RuntimeError("broadcast recipients changed while materialising")
     quiet = _quiet_hours(session, [plan.person.id for plan in reached])
     for plan, row in zip(reached, notifier.outgoing):
-        after_quiet = quiet_until(now, *quiet.get(plan.person.id, DEFAULT_QUIET))
-        row.update(idempotency_key=key(bc.id, plan.person.id), priority=PRIORITY,
-                   next_attempt_at=after_quiet or row["next_attempt_at"])
+        # the Notifier gave the row its bulk priority (models.outbox.priority_of); the default quiet
+        # hours are read now: QUIET_HOURS may have changed them
+        after_quiet = quiet_until(now, *quiet.get(plan.person.id, quiet_rules.DEFAULT_QUIET))
+        row.update(idempotency_key=key(bc.id, plan.person.id), next_attempt_at=after_quiet or row["next_attempt_at"])
     keys = [row["idempotency_key"] for row in notifier.outgoing]
     notifier.write()
     outbox_ids = dict(session.execute(select(Outbox.idempotency_key, Outbox.id)

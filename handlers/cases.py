@@ -86,13 +86,18 @@ def worried(ctx: Context) -> None:
             [Option(_("Menu"), payloads.MENU)])
 
 
+def _typed(ctx: Context, answer: Answer, ask_again, report) -> None:
+    """A worry or a problem typed at its question; a button pressed instead asks again."""
+    text = clean_text(answer.text, 1000) if not answer.payload else ""
+    if text:
+        report(ctx, text)
+    else:
+        ask_again(ctx)
+
+
 @step("case.concern")
 def on_concern(ctx: Context, answer: Answer) -> None:
-    text = clean_text(answer.text, 1000) if not answer.payload else ""
-    if not text:
-        worried(ctx)
-        return
-    report_concern(ctx, text)
+    _typed(ctx, answer, worried, report_concern)
 
 
 def report_concern(ctx: Context, text: str) -> None:
@@ -121,11 +126,7 @@ def problem(ctx: Context) -> None:
 
 @step("case.problem")
 def on_problem(ctx: Context, answer: Answer) -> None:
-    text = clean_text(answer.text, 1000) if not answer.payload else ""
-    if not text:
-        problem(ctx)
-        return
-    report_problem(ctx, text)
+    _typed(ctx, answer, problem, report_problem)
 
 
 def report_problem(ctx: Context, text: str) -> None:

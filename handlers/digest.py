@@ -47,8 +47,6 @@ HIDDEN = "hidden"
 DIGEST_WEEKDAY = 0
 DIGEST_TIME = "09:00"
 PURPOSE = "digest"
-#: Bulk (models.outbox.PRIORITY): replies and check-ins go first.
-PRIORITY = 2
 
 #: A request nobody met: it expired, was cancelled, or is still open without a volunteer.
 UNMET = ("expired", "cancelled")
@@ -412,8 +410,7 @@ def _send(session: Session, nb: Neighbourhood, person: Person, f: Figures, label
     if not notifier.tell(person, render, purpose=PURPOSE):
         return
     after = quiet_until(now, *quiet_hours(session, person))
-    for row in notifier.outgoing:
-        row["priority"] = PRIORITY
+    for row in notifier.outgoing:  # bulk priority: the Notifier's (models.outbox.priority_of)
         if after is not None:
             row["next_attempt_at"] = max(row["next_attempt_at"], after)
     notifier.write()
