@@ -182,3 +182,29 @@ def no_quiet_hours(monkeypatch):
     from handlers import quiet
 
     monkeypatch.setattr(quiet, "DEFAULT_QUIET", ("00:00", "00:00"))
+
+
+#: Module settings that `buurtbot run` (Runtime.build, scheduler.runner.configure) writes from the
+#: environment: each test starts from the defaults, whatever a Runtime built by an earlier test set.
+CONFIGURED = {
+    "handlers.broadcasts": ("RATES", "SMS_SEGMENT_PRICE", "SMS_SEGMENTS"),
+    "handlers.quiet": ("DEFAULT_QUIET",),
+    "handlers.digest": ("DIGEST_WEEKDAY", "DIGEST_TIME"),
+    "handlers.cases": ("REFERRAL_REMIND_DAYS",),
+    "handlers.plans_due": ("GRACE",),
+    "handlers.reminders": ("UNCLAIMED_HOURS", "STILL_NEEDED_DAYS"),
+}
+_DEFAULTS: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def configured_defaults(monkeypatch):
+    import copy
+    import importlib
+
+    if not _DEFAULTS:  # as imported, before any test configured anything
+        for module, names in CONFIGURED.items():
+            mod = importlib.import_module(module)
+            _DEFAULTS.update({(module, n): copy.copy(getattr(mod, n)) for n in names})
+    for (module, name), value in _DEFAULTS.items():
+        monkeypatch.setattr(importlib.import_module(module), name, copy.copy(value))
