@@ -402,17 +402,23 @@ def take(ctx: Context, case: Case) -> None:
                               .execution_options(synchronize_session=False)).rowcount == 1
     ctx.session.expire(case)
     if not won:
-        if case.status == "closed":
-            show_case(ctx, case, _("This case is already closed."))
-        else:
-            show_case(ctx, case, _("{coordinator} already takes care of this.",
-                                   coordinator=case.assignee.first_name if case.assignee else "?"))
+        _someone_else_has_it(ctx, case)
         return
     audit(ctx.session, me.id, "case.take", "case", case.id)
     others = [c for c in coordinators_of(ctx.session, case.neighbourhood_id) if c.id != me.id]
     ctx.tell_all(others, lambda: (_("{coordinator} takes care of case #{id}.", coordinator=me.first_name,
                                     id=case.id), []), purpose="alert")
     show_case(ctx, case, _("Thank you, you take care of case #{id}. How will you follow it up?", id=case.id))
+
+
+def _someone_else_has_it(ctx: Context, case: Case) -> None:
+    """The conditional UPDATE of ``take`` or ``follow_up`` lost: the case is closed, or another
+    coordinator has it."""
+    if case.status == "closed":
+        show_case(ctx, case, _("This case is already closed."))
+    else:
+        show_case(ctx, case, _("{coordinator} already takes care of this.",
+                               coordinator=case.assignee.first_name if case.assignee else "?"))
 
 
 def follow_up(ctx: Context, case: Case, what: str) -> None:
@@ -431,11 +437,7 @@ def follow_up(ctx: Context, case: Case, what: str) -> None:
         .execution_options(synchronize_session=False)).rowcount == 1
     ctx.session.expire(case)
     if not won:
-        if case.status == "closed":
-            show_case(ctx, case, _("This case is already closed."))
-        else:
-            show_case(ctx, case, _("{coordinator} already takes care of this.",
-                                   coordinator=case.assignee.first_name if case.assignee else "?"))
+        _someone_else_has_it(ctx, case)
         return
     audit(ctx.session, me.id, f"case.action.{what}", "case", case.id)
     show_case(ctx, case, _("Noted: {action}. Close the case with its outcome when it is done.",
